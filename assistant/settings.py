@@ -1,0 +1,74 @@
+"""One Settings object, built once at start-up (``Settings()``) and passed down.
+
+Every field reads from an ``LUI_``-prefixed environment variable (or ``.env``). Library code never
+reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "dev-insecure-secret-change-me"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUI_", env_file=".env", extra="ignore")
+
+    # where embedded state lives: SQLite file, Qdrant local folder, caches
+    data_dir: Path = Path(".lui")
+    database_url: str | None = None  # default: sqlite file in data_dir
+    qdrant_url: str | None = None  # default: Qdrant local mode in data_dir/qdrant
+    qdrant_api_key: str | None = None
+
+    # understanding
+    embedder: str = "use"  # "use" (packaged multilingual USE v3) or "st:<model name or path>"
+    router_train_path: Path = REPO_ROOT / "evals" / "data" / "intent_train.jsonl"
+    router_min_confidence: float = 0.45  # below this the turn asks to clarify
+    router_cache: bool = True  # cache the trained router in data_dir
+
+    # LLM tier (litellm); none set = router only
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 20.0
+    llm_fallbacks: list[str] = Field(default_factory=list)
+
+    # serving and security
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: Literal["on", "off"] = "off"
+    secret_key: str = PLACEHOLDER_SECRET
+    token_ttl_s: int = 7 * 24 * 3600
+    seed_demo: bool = True  # create demo users and bills on an empty database
+    confirm_ttl_s: int = 300
+    max_message_bytes: int = 64 * 1024
+    max_text_chars: int = 1000
+    max_audio_bytes: int = 4 * 1024 * 1024
+    max_audio_seconds: float = 30.0
+
+    # voice
+    whisper_model: str = "base"  # "base" (packaged multilingual), "tiny.en" (packaged) or a path
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = 2
+    stt_workers: int = 1
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "lui.db"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
