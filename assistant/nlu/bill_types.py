@@ -1,0 +1,165 @@
+"""Which bill an utterance is about (electricity, water, gas, phone, internet, property, tv), zh and en."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from assistant.nlu.hanzi import to_simplified
+
+_NOT_ALPHA_BEFORE = r"(?<![A-Za-z])"
+_NOT_ALPHA_AFTER = r"(?![A-Za-z])"
+_VERB = r"(?:交|缴|付|查|欠|把)(?:一下|下|个|了|完|的|上)?"
+_ALONE = r"(?=$|[\s，。！？,.!?吧了呢啊吗])"  # a bare 电/水/气 ending a phrase: "交上个月的电"
+
+
+def _en(words: str) -> str:
+    """English alternatives, matched as whole words even next to Chinese characters."""
+    return f"{_NOT_ALPHA_BEFORE}(?:{words}){_NOT_ALPHA_AFTER}"
+
+
+class _Rule(NamedTuple):
+    pattern: re.Pattern[str]
+    bill_type: str | None  # None: a look-alike to mask ("电子发票", "水果"), not a bill
+    strong: bool
+
+
+def _rule(pattern: str, bill_type: str | None, strong: bool = True) -> _Rule:
+    return _Rule(re.compile(pattern, re.IGNORECASE), bill_type, strong)
+
+
+_ELECTRICITY_TYPOS = (
+    "elecrticity|electricty|electrcity|electicity|eletricity|elecricity|elictricity|electrisity|electricy"
+    "|electirc|elecric|eletric|electic"
+)
+
+# Applied in order; each match masks its span so later rules cannot reuse it ("电话费" is never 电费).
+_RULES: tuple[_Rule, ...] = (
+    _rule(r"有线电视费?|数字电视费?|电视费|有线费|电视(?:账单|套餐|会员费)|机顶盒|IPTV", "tv"),
+    _rule(
+        _en(
+            r"cable(?:\s*tv)?\s*(?:bill|fee|subscription)|cable\s*tv|(?:tv|television)\s*(?:bill|fee|subscription|licen[cs]e)|television"
+        ),
+        "tv",
+    ),
+    _rule(
+        r"话费|手机费|(?:手机|电话)(?:没钱|没费|停机)|电话费|通讯费|通信费|流量费|套餐费|手机(?:充值|账单|套餐)|(?:手机|电话)的?(?:钱|账单?)"
+        r"|(?:充|交|缴)(?:值|一下|下|个|点|些)?(?:手机|电话|流量)|(?:手机|电话)号?码?[\s\d\-]{0,20}?(?:充值|充(?!电)|交费|缴费|欠费)",
+        "phone",
+    ),
+    _rule(
+        _en(
+            r"(?:phone|fone|mobile|cell(?:phone)?)\s*(?:bill|plan|credit|top[\s-]?up|recharge|data|airtime)"
+            r"|(?:top[\s-]?up|recharge|reload)\s+(?:my\s+|the\s+|a\s+)?(?:phone|mobile|cell)|airtime|data\s+plan"
+        ),
+        "phone",
+    ),
+    _rule(r"宽带|网费|网络费|上网费|光纤|宽频", "internet"),
+    _rule(
+        _en(
+            r"broadband|internet(?!\s*banking)|intenet|internt|interent|wi-?fi\s*(?:bill|fee)|fib(?:er|re)\s*(?:bill|plan)"
+        ),
+        "internet",
+    ),
+    _rule(r"国家电网|南方电网", "electricity"),
+    _rule(
+        r"电子|电脑|电影|电梯|电池|充电|电动|电商|电竞|电台|电邮|电器|电源|电压|电视剧|电话号码?|手机号码?|电话|手机"
+        r"|水果|水平|薪水|口水|喝水|水杯|香水|水饺|水准|流水|水印|水军|水货|水晶|水滴|水族|开水|热水器|矿泉水|风水"
+        r"|天气|生气|客气|空气|力气|运气|脾气|气温|暖气|气候|勇气|气氛|口气|气球|冷气"
+        r"|网上|网银|网点|网站|网页|网购|网易|网格|网约车|网址|网红|网贷|网课|基金管理费|账户管理费|移动支付",
+        None,
+    ),
+    _rule(r"(?:燃气|气)卡|燃气费?|煤气费?|天然气费?|液化气|气费", "gas"),
+    _rule(_en(r"gas\s*(?:bill|fee|account|company|utility)|natural\s*gas"), "gas"),
+    _rule(r"水费|水卡|水电|自来水|水务|水表|谁费(?![心劲用])|水的?(?:钱|账单?|帐单?)", "water"),
+    _rule(_en(r"water\s*(?:bill|fee|utility|company|account)|wter|watr|watter"), "water"),
+    _rule(r"物业费?|物管费?|管理费", "property"),
+    _rule(
+        _en(
+            r"property\s*(?:fee|fees|bill|management|charges?)|propety|proprety|hoa|management\s*fees?|strata"
+        ),
+        "property",
+    ),
+    _rule(
+        r"电费|电卡|供电|电力公司|电表|用电(?!视)|电的?(?:钱|账单?|帐单?)|电(?:多少|还没|欠)|点费(?![用劲])|店费(?![用劲])"
+        rf"|{_VERB}电(?![视话子脑影梯池器信商动竞台邮源压])|的电{_ALONE}",
+        "electricity",
+    ),
+    _rule(
+        _en(
+            rf"electricity|{_ELECTRICITY_TYPOS}|electric(?:al)?\s*(?:bill|company|utility)|power\s*(?:bill|company|utility)"
+            r"|elec|hydro\s*bill|lights?\s*bill"
+        ),
+        "electricity",
+    ),
+    # Weak: bare words that need no bill word but lose to any strong match.
+    _rule(rf"{_VERB}气(?!球)", "gas", strong=False),
+    _rule(_en(r"gas(?!\s*station)"), "gas", strong=False),
+    _rule(rf"{_VERB}水|的水{_ALONE}", "water", strong=False),
+    _rule(_en("water"), "water", strong=False),
+    _rule(_en("property|properties"), "property", strong=False),
+    _rule(
+        _en(r"electric|power(?!\s*(?:bank|point|off|on|outage|button|cord|supply))"),
+        "electricity",
+        strong=False,
+    ),
+    _rule(r"移动|联通|电信", "phone", strong=False),
+    _rule(
+        _en(r"(?:phone|mobile|cell(?:phone)?)(?!\s*(?:number|app|call|banking|screen|case|payment))"),
+        "phone",
+        strong=False,
+    ),
+    _rule(r"网络|上网", "internet", strong=False),
+    _rule(_en(r"wi-?fi|fib(?:er|re)"), "internet", strong=False),
+    _rule(r"电视|有线", "tv", strong=False),
+    _rule(_en(r"tv|cable"), "tv", strong=False),
+)
+
+_ENGLISH_WORD_RE = re.compile(r"[A-Za-z]{8,}")
+
+
+def _damerau(a: str, b: str) -> int:
+    """Optimal string alignment distance, enough to catch typed slips like "electrcity"."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _fuzzy_electricity(text: str) -> int | None:
+    for match in _ENGLISH_WORD_RE.finditer(text):
+        word = match.group().lower()
+        if word.startswith("ele") and _damerau(word, "electricity") <= 2:
+            return match.start()
+    return None
+
+
+def bill_type_mentions(text: str) -> list[tuple[int, str, bool]]:
+    """Every bill mention as (position, bill_type, strong), in rule order."""
+    masked = to_simplified(text)
+    found: list[tuple[int, str, bool]] = []
+    for rule in _RULES:
+        matches = list(rule.pattern.finditer(masked))
+        for match in matches:
+            if rule.bill_type is not None:
+                found.append((match.start(), rule.bill_type, rule.strong))
+            masked = masked[: match.start()] + "\x00" * (match.end() - match.start()) + masked[match.end() :]
+    if (position := _fuzzy_electricity(masked)) is not None:
+        found.append((position, "electricity", True))
+    return found
+
+
+def parse_bill_type(text: str) -> str | None:
+    """The bill the utterance names, earliest strong mention first: "帮我交电费" → "electricity"."""
+    mentions = bill_type_mentions(text)
+    for strong in (True, False):
+        ranked = sorted((position, bill_type) for position, bill_type, s in mentions if s is strong)
+        if ranked:
+            return ranked[0][1]
+    return None
