@@ -1,0 +1,23 @@
+"""Sentence embedders behind one interface; ``make_embedder`` picks one from a settings string."""
+
+from __future__ import annotations
+
+from knowledge.embedders.base import Embedder
+from knowledge.errors import EmbedderUnavailable
+
+__all__ = ["Embedder", "make_embedder"]
+
+
+def make_embedder(spec: str = "use", *, threads: int = 2) -> Embedder:
+    """``use`` → packaged multilingual USE v3; ``st`` → packaged all-MiniLM-L6-v2;
+    ``st:<name or path>`` → that sentence-transformers model, loaded offline."""
+    spec = spec.strip()
+    if spec in ("use", "usem3", "use-multilingual-v3"):
+        from knowledge.embedders.use import USEEmbedder
+
+        return USEEmbedder(threads=threads)
+    if spec == "st" or spec.startswith("st:"):
+        from knowledge.embedders.st import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(spec[3:] or None)
+    raise EmbedderUnavailable(f"Unknown embedder {spec!r}: set LUI_EMBEDDER to 'use', 'st' or 'st:<path>'.")

@@ -1,0 +1,44 @@
+"""Labelled utterances: the JSONL files of evals/data (format in evals/data/ANNOTATION.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+from assistant.nlu.types import INTENTS
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    lang: str = "zh"
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+def load_examples(path: str | Path, *, strict: bool = True) -> list[Example]:
+    """Read one example per line. Unknown intents are an error when ``strict``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"intent data file not found: {path}")
+    examples: list[Example] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            example = Example(
+                text=str(row["text"]),
+                intent=str(row["intent"]),
+                lang=str(row.get("lang") or "zh"),
+                slots=dict(row.get("slots") or {}),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number}: not a valid example ({exc})") from exc
+        if strict and example.intent not in INTENTS:
+            raise ConfigError(f"{path}:{number}: unknown intent {example.intent!r}")
+        examples.append(example)
+    return examples

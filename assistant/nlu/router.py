@@ -1,0 +1,210 @@
+"""The local intent router: sentence embeddings + character n-grams → a linear classifier.
+
+It answers the common cases in about a millisecond with no network. ``out_of_scope`` is a class
+of its own (trained on hard negatives) *and* the answer whenever the best in-scope probability
+falls under a threshold calibrated on out-of-fold predictions of the training set (the only
+calibration split; the dev set is never looked at).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from assistant.nlu.data import Example
+from assistant.nlu.slots import extract_slots
+from assistant.nlu.text import detect_lang, normalise_text
+from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
+from knowledge.embedders import Embedder
+
+log = logging.getLogger(__name__)
+
+ROUTER_VERSION = 1  # bump when features change, so cached routers are rebuilt
+REPLY_ACTS = ("confirm", "deny", "cancel")
+C_GRID = (4.0, 16.0)
+DENSE_WEIGHT_GRID = (1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    c: float
+    dense_weight: float
+    oos_threshold: float
+    context_boost: float = 4.0
+    cv_accuracy: float = 0.0  # out-of-fold accuracy on the training set, for the record
+
+
+@dataclass
+class _Model:
+    vectorizer: TfidfVectorizer
+    classifier: LogisticRegression
+    config: RouterConfig
+
+
+class IntentRouter:
+    """Maps an utterance (plus dialogue context) to an intent, a confidence and slots."""
+
+    def __init__(self, embedder: Embedder, model: _Model):
+        self.embedder = embedder
+        self._model = model
+        self.labels: tuple[str, ...] = tuple(str(c) for c in model.classifier.classes_)
+
+    @property
+    def config(self) -> RouterConfig:
+        return self._model.config
+
+    # --- training -------------------------------------------------------------------------
+    @classmethod
+    def train(cls, examples: Sequence[Example], embedder: Embedder, *, folds: int = 5) -> IntentRouter:
+        texts = [normalise_text(e.text) for e in examples]
+        labels = np.array([e.intent for e in examples])
+        dense = embedder.encode(texts)
+        best: tuple[float, float, float, np.ndarray] | None = None
+        for c in C_GRID:
+            for weight in DENSE_WEIGHT_GRID:
+                oof = _out_of_fold_probs(texts, dense, labels, c, weight, folds)
+                accuracy = float(np.mean(_classes(labels)[oof.argmax(1)] == labels))
+                if best is None or accuracy > best[0]:
+                    best = (accuracy, c, weight, oof)
+        assert best is not None
+        accuracy, c, weight, oof = best
+        threshold = _calibrate_oos_threshold(oof, labels)
+        config = RouterConfig(c=c, dense_weight=weight, oos_threshold=threshold, cv_accuracy=accuracy)
+        vectorizer, classifier = _fit(texts, dense, labels, c, weight)
+        log.info("router trained on %d examples: %s", len(texts), config)
+        return cls(embedder, _Model(vectorizer, classifier, config))
+
+    @classmethod
+    def load_or_train(
+        cls, examples: Sequence[Example], embedder: Embedder, cache_dir: Path | None
+    ) -> IntentRouter:
+        """Train, or reuse a router trained earlier on exactly these examples with this embedder."""
+        if cache_dir is None:
+            return cls.train(examples, embedder)
+        key = hashlib.sha256(
+            repr((ROUTER_VERSION, embedder.name, [(e.text, e.intent) for e in examples])).encode()
+        ).hexdigest()[:16]
+        path = Path(cache_dir) / f"router-{key}.pkl"
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    return cls(embedder, pickle.load(handle))
+            except Exception:  # a stale or broken cache is rebuilt, never fatal
+                log.warning("ignoring unreadable router cache %s", path)
+        router = cls.train(examples, embedder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(router._model, handle)
+        tmp.replace(path)
+        return router
+
+    # --- inference ------------------------------------------------------------------------
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        normalised = [normalise_text(t) for t in texts]
+        dense = self.embedder.encode(normalised)
+        features = _features(self._model.vectorizer, normalised, dense, self.config.dense_weight)
+        return self._model.classifier.predict_proba(features)
+
+    def understand(self, text: str, context: Context | None = None, lang: str | None = None) -> Understanding:
+        return self.decide(text, self.probabilities([text])[0], context, lang)
+
+    def understand_many(self, texts: Sequence[str], context: Context | None = None) -> list[Understanding]:
+        probs = self.probabilities(texts) if texts else []
+        return [self.decide(t, p, context) for t, p in zip(texts, probs, strict=True)]
+
+    def decide(
+        self, text: str, probs: np.ndarray, context: Context | None = None, lang: str | None = None
+    ) -> Understanding:
+        """Turn class probabilities into one decision, applying context and the OOS threshold."""
+        probs = np.asarray(probs, dtype=np.float64).copy()
+        if context is not None and context.awaiting_confirmation:
+            for act in REPLY_ACTS:
+                if act in self.labels:
+                    probs[self.labels.index(act)] *= self.config.context_boost
+            probs /= probs.sum()
+        order = np.argsort(-probs)
+        intent, confidence = self.labels[order[0]], float(probs[order[0]])
+        if intent != OUT_OF_SCOPE and confidence < self.config.oos_threshold:
+            intent = OUT_OF_SCOPE
+            confidence = 1.0 - confidence
+        slots = extract_slots(text, intent) if intent != OUT_OF_SCOPE else {}
+        if intent == "lookup_service":
+            slots["query"] = text.strip()
+        alternatives = tuple((self.labels[i], round(float(probs[i]), 4)) for i in order[:3])
+        return Understanding(
+            intent=intent,
+            confidence=round(confidence, 4),
+            slots=slots,
+            source="router",
+            lang=lang or detect_lang(text),  # type: ignore[arg-type]
+            alternatives=alternatives,
+        )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _classes(labels: np.ndarray) -> np.ndarray:
+    return np.unique(labels)
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=True)
+
+
+def _features(vectorizer: TfidfVectorizer, texts, dense: np.ndarray, weight: float):
+    return sparse.hstack([vectorizer.transform(texts), sparse.csr_matrix(dense * weight)]).tocsr()
+
+
+def _fit(texts, dense, labels, c: float, weight: float) -> tuple[TfidfVectorizer, LogisticRegression]:
+    vectorizer = _vectorizer().fit(texts)
+    classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    classifier.fit(_features(vectorizer, texts, dense, weight), labels)
+    return vectorizer, classifier
+
+
+def _out_of_fold_probs(texts, dense, labels, c, weight, folds) -> np.ndarray:
+    classes = _classes(labels)
+    oof = np.zeros((len(texts), len(classes)))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    texts_arr = np.array(texts, dtype=object)
+    for train_idx, test_idx in splitter.split(texts_arr, labels):
+        vectorizer, classifier = _fit(list(texts_arr[train_idx]), dense[train_idx], labels[train_idx], c, weight)
+        probs = classifier.predict_proba(_features(vectorizer, list(texts_arr[test_idx]), dense[test_idx], weight))
+        oof[np.ix_(test_idx, np.searchsorted(classes, classifier.classes_))] = probs
+    return oof
+
+
+def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
+    """Pick the threshold that maximises the mean of in-scope accuracy and OOS recall."""
+    classes = _classes(labels)
+    best_score, best_t = -1.0, 0.0
+    in_scope = labels != OUT_OF_SCOPE
+    for t in np.arange(0.0, 0.71, 0.02):
+        pred = classes[oof.argmax(1)].astype(object)
+        pred[oof.max(1) < t] = OUT_OF_SCOPE
+        correct = pred == labels
+        score = 0.5 * correct[in_scope].mean() + 0.5 * (correct[~in_scope].mean() if (~in_scope).any() else 1)
+        if score > best_score + 1e-9:
+            best_score, best_t = score, float(t)
+    return round(best_t, 2)
+
+
+def build_router(settings) -> IntentRouter:
+    """The router the app runs: embedder and training data from ``Settings``, cached in data_dir."""
+    from assistant.nlu.data import load_examples
+    from knowledge.embedders import make_embedder
+
+    embedder = make_embedder(settings.embedder)
+    examples = load_examples(settings.router_train_path)
+    cache = settings.cache_dir if settings.router_cache else None
+    return IntentRouter.load_or_train(examples, embedder, cache)

@@ -1,0 +1,64 @@
+"""The harness computes metrics correctly on a tiny hand-checked set, and runs end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.metrics import Scored, compute_metrics
+
+REPO = Path(__file__).resolve().parents[2]
+
+ROWS = [
+    Scored("a", "zh", "pay_bill", "pay_bill", {"bill_type": "electricity", "amount": 120},
+           {"bill_type": "electricity", "amount": 120.0}, 1.0),
+    Scored("b", "zh", "query_bill", "pay_bill", {"bill_type": "water"}, {"bill_type": "water"}, 2.0),
+    Scored("c", "en", "out_of_scope", "out_of_scope", {}, {}, 3.0),
+    Scored("d", "en", "out_of_scope", "greet", {}, {}, 4.0),
+    Scored("e", "en", "translate", "translate", {"text": "thank you", "target_lang": "zh"},
+           {"text": "Thank you", "target_lang": "zh"}, 5.0),
+    Scored("f", "en", "greet", "greet", {}, {"account": "1234", "query": "ignored"}, 6.0),
+]
+
+
+def test_metrics_by_hand():
+    m = compute_metrics(ROWS)
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert m["per_lang"]["zh"]["accuracy"] == 0.5 and m["per_lang"]["en"]["accuracy"] == 0.75
+    assert m["oos_recall"] == 0.5
+    # slots: 5 true positives (amount 120 == 120.0, text compared case-insensitively), 1 false positive
+    assert m["slot_precision"] == pytest.approx(5 / 6, abs=1e-4)
+    assert m["slot_recall"] == 1.0
+    assert m["slot_f1"] == pytest.approx(10 / 11, abs=1e-4)
+    assert m["per_intent"]["pay_bill"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
+    assert m["per_intent"]["query_bill"]["f1"] == 0.0
+    assert m["per_intent"]["greet"]["precision"] == 0.5
+    assert m["macro_f1"] == pytest.approx(0.6, abs=1e-3)
+    assert m["latency_ms"]["p50"] == pytest.approx(3.5)
+
+
+def test_harness_command_writes_metrics_predictions_report_and_png(tmp_path, shared_cache):
+    data = tmp_path / "tiny.jsonl"
+    rows = [
+        {"text": "帮我交电费", "lang": "zh", "intent": "pay_bill", "slots": {"bill_type": "electricity"}},
+        {"text": "what's my balance", "lang": "en", "intent": "check_balance", "slots": {}, "extra": 1},
+        {"text": "给我讲个笑话", "lang": "zh", "intent": "out_of_scope", "slots": {}},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out, preds = tmp_path / "m.json", tmp_path / "p.jsonl"
+    env = {"LUI_CACHE_PATH": str(shared_cache), "LUI_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "evals.intent", "--data", str(data), "--json-out", str(out),
+                    "--predictions", str(preds)], cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    for key in ("n", "accuracy", "macro_f1", "per_intent", "per_lang", "oos_recall", "slot_f1", "latency_ms", "config"):
+        assert key in metrics
+    assert metrics["n"] == 3 and metrics["config"]["mode"] == "router"
+    lines = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3 and {"pred_intent", "pred_slots", "confidence", "source"} <= set(lines[0])
+    assert (tmp_path / "m-confusion.png").stat().st_size > 1000
+    assert "Intent accuracy report" in (tmp_path / "m-report.md").read_text(encoding="utf-8")

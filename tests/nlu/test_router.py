@@ -1,0 +1,81 @@
+"""The intent router on the real training data and the packaged multilingual embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.nlu.data import Example
+from assistant.nlu.router import IntentRouter
+from assistant.nlu.types import INTENTS, Context
+
+CLEAR = [
+    ("帮我把这个月电费交了", "pay_bill"),
+    ("pay my water bill please", "pay_bill"),
+    ("这个月水费多少", "query_bill"),
+    ("how much is my gas bill this month", "query_bill"),
+    ("我还有多少钱", "check_balance"),
+    ("what's my balance", "check_balance"),
+    ("把'谢谢'翻译成英文", "translate"),
+    ("how do you say good morning in Japanese", "translate"),
+    ("怎么开电子发票", "lookup_service"),
+    ("where do I find the bus QR code", "lookup_service"),
+    ("你好", "greet"),
+    ("thank you so much", "thanks"),
+    ("我要找人工客服", "human_handoff"),
+]
+OUT_OF_SCOPE = [
+    "明天北京会下雨吗",
+    "给我讲个笑话",
+    "推荐几只能涨的股票",
+    "红烧肉怎么做",
+    "what's the weather like in Shanghai tomorrow",
+    "tell me a joke about cats",
+    "who won the football match last night",
+    "write me a poem about the sea",
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), CLEAR)
+def test_clear_requests(router, text, intent):
+    result = router.understand(text)
+    assert result.intent == intent, (text, result)
+    assert 0.0 <= result.confidence <= 1.0 and result.source == "router"
+
+
+@pytest.mark.parametrize("text", OUT_OF_SCOPE)
+def test_out_of_scope_is_not_forced_into_an_intent(router, text):
+    assert router.understand(text).intent == "out_of_scope"
+
+
+def test_slots_come_with_the_intent(router):
+    result = router.understand("帮我交一百二十块电费，户号 3301-2245")
+    assert result.intent == "pay_bill"
+    assert result.slots == {"bill_type": "electricity", "amount": 120, "account": "33012245"}
+    assert router.understand("how do I get an e-invoice").slots["query"] == "how do I get an e-invoice"
+
+
+def test_context_reads_short_answers_as_replies_to_a_confirmation(router):
+    ctx = Context(awaiting_confirmation=True)
+    for text, intent in [("好的", "confirm"), ("ok", "confirm"), ("不要", "deny"), ("算了", "cancel")]:
+        assert router.understand(text, ctx).intent == intent, text
+
+
+def test_language_is_detected_per_utterance(router):
+    assert router.understand("帮我 check 一下 balance").lang == "zh"
+    assert router.understand("check my balance").lang == "en"
+
+
+def test_threshold_was_calibrated_on_training_folds(router):
+    config = router.config
+    assert 0.0 <= config.oos_threshold <= 0.7
+    assert config.cv_accuracy > 0.8
+    assert set(router.labels) == set(INTENTS)
+
+
+def test_a_router_trains_from_any_examples(use_embedder):
+    examples = [Example(t, "greet") for t in ("hi", "hello", "你好", "早上好", "hey there")] + [
+        Example(t, "check_balance") for t in ("余额多少", "my balance", "还有多少钱", "how much money do I have", "查余额")
+    ] + [Example(t, "out_of_scope") for t in ("天气", "weather", "笑话", "a joke", "股票")]
+    small = IntentRouter.train(examples, use_embedder, folds=3)
+    assert small.understand("hello there").intent == "greet"
+    assert small.understand("查一下我的余额").intent == "check_balance"
