@@ -1,0 +1,268 @@
+"""Sessions, their dialogue state, the turn log and the audit trail.
+
+All state lives in the database, so any worker can pick up a session after a reconnect. The
+dialogue state (slots being filled, a pending confirmation ...) is stored as one JSON document per
+session: pass a JSON-safe dict or a pydantic model, get a dict back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from assistant.store.db import StoreError, session_scope
+from assistant.store.models import AuditLog, Conversation, Turn, utc_from_ts
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: str
+    user_id: str | None
+    lang: str  # zh / en / auto
+    mode: str  # standard / elder
+    state: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    resumed: bool = False  # open() found this session already stored
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    id: int
+    session_id: str
+    seq: int  # 1, 2, 3 ... within the session
+    text: str
+    intent: str | None
+    confidence: float | None
+    slots: dict[str, Any]
+    source: str | None
+    tool_calls: list[Any]
+    reply: str | None
+    error_code: str | None
+    timings: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    user_id: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+
+
+def _json_safe(value: Mapping[str, Any] | BaseModel, what: str) -> dict[str, Any]:
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else dict(value)
+    try:
+        return json.loads(json.dumps(data, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} must be JSON-serialisable: {exc}", code="invalid-state") from exc
+
+
+def _record(c: Conversation, *, resumed: bool = False) -> SessionRecord:
+    return SessionRecord(
+        c.session_id, c.user_id, c.lang, c.mode, dict(c.state_json or {}), c.created_at, c.updated_at, resumed
+    )
+
+
+def _turn(t: Turn) -> TurnRecord:
+    assert t.id is not None
+    return TurnRecord(
+        t.id,
+        t.session_id,
+        t.seq,
+        t.text,
+        t.intent,
+        t.confidence,
+        dict(t.slots_json or {}),
+        t.source,
+        list(t.tool_calls_json or []),
+        t.reply,
+        t.error_code,
+        dict(t.timings_json or {}),
+        t.created_at,
+    )
+
+
+class ConversationStore:
+    """Durable sessions. Thread-safe; holds no state but the engine."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return utc_from_ts(self._clock())
+
+    # ------------------------------------------------------------ sessions
+    def open(
+        self, *, user_id: str | None, lang: str = "zh", mode: str = "standard", session_id: str | None = None
+    ) -> SessionRecord:
+        """Resume ``session_id`` when it exists and is this user's; otherwise start a new session.
+
+        An unknown ``session_id`` starts a fresh session with a server-made id (ids are never taken
+        from clients). Resuming updates ``lang`` and ``mode`` and keeps the dialogue state.
+        Someone else's session raises :class:`StoreError` with code ``forbidden``.
+        """
+        now = self._now()
+        with session_scope(self.engine) as s:
+            conv = s.get(Conversation, session_id) if session_id else None
+            if conv is not None:
+                if conv.user_id != user_id:
+                    raise StoreError("this session belongs to another user", code="forbidden")
+                conv.lang, conv.mode, conv.updated_at = lang, mode, now
+                s.add(conv)
+                s.flush()
+                return _record(conv, resumed=True)
+            conv = Conversation(
+                session_id=f"s_{secrets.token_urlsafe(12)}",
+                user_id=user_id,
+                lang=lang,
+                mode=mode,
+                state_json={},
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(conv)
+            s.add(
+                AuditLog(
+                    at=now,
+                    user_id=user_id,
+                    action="session.start",
+                    target=conv.session_id,
+                    detail_json={"lang": lang, "mode": mode},
+                )
+            )
+            s.flush()
+            return _record(conv)
+
+    def load(self, session_id: str) -> SessionRecord | None:
+        with Session(self.engine) as s:
+            conv = s.get(Conversation, session_id)
+            return None if conv is None else _record(conv)
+
+    def save_state(self, session_id: str, state: Mapping[str, Any] | BaseModel) -> None:
+        """Replace the session's dialogue state (last write wins)."""
+        data = _json_safe(state, "the dialogue state")
+        with session_scope(self.engine) as s:
+            updated = s.exec(
+                sa.update(Conversation)
+                .where(Conversation.session_id == session_id)
+                .values(state_json=data, updated_at=self._now())
+            ).rowcount
+            if updated != 1:
+                raise StoreError(f"no session {session_id!r}", code="session-not-found")
+
+    def load_state(self, session_id: str) -> dict[str, Any]:
+        """The stored dialogue state; ``{}`` for a new or unknown session."""
+        record = self.load(session_id)
+        return {} if record is None else record.state
+
+    # ------------------------------------------------------------ turns
+    def append_turn(
+        self,
+        session_id: str,
+        *,
+        text: str,
+        intent: str | None = None,
+        confidence: float | None = None,
+        slots: Mapping[str, Any] | None = None,
+        source: str | None = None,
+        tool_calls: list[Any] | None = None,
+        reply: str | None = None,
+        error_code: str | None = None,
+        timings: Mapping[str, Any] | None = None,
+    ) -> TurnRecord:
+        """Log one finished turn with the next ``seq`` of its session."""
+        payload = _json_safe(
+            {"slots": slots or {}, "tool_calls": tool_calls or [], "timings": timings or {}},
+            "the turn's slots, tool calls and timings",
+        )
+        for _ in range(5):  # two writers raced for the same seq: take the next one
+            now = self._now()
+            try:
+                with session_scope(self.engine) as s:
+                    if s.get(Conversation, session_id) is None:
+                        raise StoreError(f"no session {session_id!r}", code="session-not-found")
+                    last = s.exec(select(sa.func.max(Turn.seq)).where(Turn.session_id == session_id)).one()
+                    turn = Turn(
+                        session_id=session_id,
+                        seq=(last or 0) + 1,
+                        text=text,
+                        intent=intent,
+                        confidence=confidence,
+                        slots_json=payload["slots"],
+                        source=source,
+                        tool_calls_json=payload["tool_calls"],
+                        reply=reply,
+                        error_code=error_code,
+                        timings_json=payload["timings"],
+                        created_at=now,
+                    )
+                    s.add(turn)
+                    s.exec(
+                        sa.update(Conversation)
+                        .where(Conversation.session_id == session_id)
+                        .values(updated_at=now)
+                    )
+                    s.flush()
+                    return _turn(turn)
+            except IntegrityError:
+                continue
+        raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
+
+    def turns(self, session_id: str, *, limit: int | None = None) -> list[TurnRecord]:
+        """The session's turns in order; with ``limit``, only the last ``limit`` of them."""
+        query = select(Turn).where(Turn.session_id == session_id).order_by(Turn.seq.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self.engine) as s:
+            return [_turn(t) for t in reversed(s.exec(query).all())]
+
+    # ------------------------------------------------------------ audit
+    def audit(
+        self,
+        action: str,
+        *,
+        user_id: str | None = None,
+        target: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write one audit row (e.g. ``session.resume``, ``auth.denied``, ``handoff.requested``)."""
+        data = _json_safe(detail or {}, "the audit detail")
+        with session_scope(self.engine) as s:
+            s.add(AuditLog(at=self._now(), user_id=user_id, action=action, target=target, detail_json=data))
+
+    def audit_log(
+        self,
+        *,
+        user_id: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Audit rows, newest first, optionally filtered."""
+        query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(AuditLog.user_id == user_id)
+        if action is not None:
+            query = query.where(AuditLog.action == action)
+        if target is not None:
+            query = query.where(AuditLog.target == target)
+        with Session(self.engine) as s:
+            return [
+                AuditEntry(a.id or 0, a.at, a.user_id, a.action, a.target, dict(a.detail_json or {}))
+                for a in s.exec(query).all()
+            ]

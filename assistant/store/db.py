@@ -1,0 +1,93 @@
+"""Engine, schema creation and a session helper.
+
+SQLite is the embedded default (a file in ``Settings.data_dir``); PostgreSQL is its scaled-out twin
+(``LUI_DATABASE_URL=postgresql+psycopg://...``). Everything above this module is the same code for
+both; the only SQLite-specific SQL is the PRAGMAs in the connect hook below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel
+
+from assistant.errors import LuiError
+from assistant.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(LuiError):
+    """A persistence failure the caller can act on (unknown session, someone else's session ...)."""
+
+    code = "store"
+
+
+def _json_dumps(value: Any) -> str:
+    # keep Chinese readable in the database instead of \\uXXXX escapes
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """Create an engine for ``url``.
+
+    SQLite: the parent folder is created, connections may cross threads, and every connection gets
+    WAL journaling, a busy timeout (writers queue instead of failing) and foreign-key enforcement.
+    Other databases: connections are pinged before use so a restarted server is survived.
+    Extra keyword arguments go to :func:`sqlalchemy.create_engine`.
+    """
+    sa_url = sa.make_url(url)
+    kwargs.setdefault("json_serializer", _json_dumps)
+    if sa_url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(sa_url, **kwargs)
+
+    database = sa_url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("check_same_thread", False)
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)  # one shared connection, or each sees its own db
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(sa_url, connect_args=connect_args, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:  # sqlite-only hook
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode = WAL")
+                # synchronous stays at the FULL default: a confirmed payment survives a power cut
+        finally:
+            cur.close()
+
+    return engine
+
+
+def init_db(engine: sa.Engine) -> None:
+    """Create every table that does not exist yet (idempotent)."""
+    SQLModel.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(engine: sa.Engine) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises.
+
+    Objects stay readable after the commit (``expire_on_commit=False``).
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
