@@ -27,9 +27,13 @@ class Settings(BaseSettings):
 
     # understanding
     embedder: str = "use"  # "use" (packaged multilingual USE v3) or "st:<model name or path>"
+    # 1 thread: one utterance is ~1 ms on one core; 2 threads spin against whisper/uvicorn and
+    # measured 20x slower at p95 on a busy 2-core machine (see README, benchmarks)
+    embedder_threads: int = 1
     router_train_path: Path = REPO_ROOT / "evals" / "data" / "intent_train.jsonl"
     router_min_confidence: float = 0.45  # below this the turn asks to clarify
-    router_cache: bool = True  # cache the trained router in data_dir
+    router_cache: bool = True  # cache the trained router in cache_dir
+    cache_path: Path | None = None  # default: data_dir/cache (LUI_CACHE_PATH)
 
     # LLM tier (litellm); none set = router only
     llm_model: str | None = None
@@ -71,4 +75,4 @@ class Settings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.cache_path or self.data_dir / "cache"

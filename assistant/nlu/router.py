@@ -204,7 +204,7 @@ def build_router(settings) -> IntentRouter:
     from assistant.nlu.data import load_examples
     from knowledge.embedders import make_embedder
 
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
     examples = load_examples(settings.router_train_path)
     cache = settings.cache_dir if settings.router_cache else None
     return IntentRouter.load_or_train(examples, embedder, cache)

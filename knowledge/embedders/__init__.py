@@ -8,7 +8,7 @@ from knowledge.errors import EmbedderUnavailable
 __all__ = ["Embedder", "make_embedder"]
 
 
-def make_embedder(spec: str = "use", *, threads: int = 2) -> Embedder:
+def make_embedder(spec: str = "use", *, threads: int = 1) -> Embedder:
     """``use`` → packaged multilingual USE v3; ``st`` → packaged all-MiniLM-L6-v2;
     ``st:<name or path>`` → that sentence-transformers model, loaded offline."""
     spec = spec.strip()

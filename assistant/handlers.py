@@ -1,0 +1,196 @@
+"""The dialogue policy: what to do with an understood utterance, one handler per intent.
+
+Slot filling ("交哪个户号的电费？"), confirmation before money moves, cancel at any point,
+clarification when unsure, and a plain answer for everything the assistant cannot do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from assistant.dialogue import PendingConfirmation, fill_awaited_slot
+from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
+from assistant.protocol import ConfirmRequest
+from assistant.turns import ReplyOut, Turn
+
+SUGGESTIONS = {
+    "pay_bill": ("交费", "Pay a bill"),
+    "query_bill": ("查账单", "Check my bills"),
+    "check_balance": ("查余额", "Check balance"),
+    "translate": ("翻译", "Translate"),
+    "lookup_service": ("找服务", "Find a service"),
+    "human_handoff": ("人工客服", "Talk to a person"),
+}
+SOCIAL = {"greet": "greet", "thanks": "thanks", "goodbye": "goodbye", "human_handoff": "handoff"}
+
+
+def _pick(turn: Turn, pair: tuple[str, str]) -> str:
+    return pair[0] if turn.lang == "zh" else pair[1]
+
+
+async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+    state, voice = turn.state, turn.voice
+    state.last_intent = u.intent
+
+    merged = fill_awaited_slot(state, text, u)
+    if merged is not None:  # the answer to the question we asked
+        intent = state.pending_intent
+        state.clear_pending()
+        return await _transactional(turn, intent or "", merged)
+
+    if u.intent in ("confirm", "deny", "cancel"):
+        if state.confirmation is not None:
+            return await _settle(turn, state.confirmation.confirmation_id, accept=u.intent == "confirm")
+        if u.intent == "confirm":
+            if state.pending_intent:
+                return ReplyOut(_reask(turn))
+            return ReplyOut(voice.say("nothing_pending"))
+        had_pending = state.pending_intent is not None
+        state.clear_pending()
+        return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
+
+    if u.intent in SOCIAL:
+        if u.intent == "human_handoff":
+            await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
+                                    user_id=turn.session.user_id, target=turn.session.id)
+        return ReplyOut(voice.say(SOCIAL[u.intent]))
+
+    if u.intent == OUT_OF_SCOPE:
+        if state.pending_intent:  # keep the half-filled request; ask again
+            return ReplyOut(_reask(turn))
+        return ReplyOut(voice.say("out_of_scope"), quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in
+                                                                   ("pay_bill", "query_bill", "check_balance")])
+
+    if u.confidence < turn.assistant.settings.router_min_confidence:
+        options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
+        if options:
+            return ReplyOut(voice.say("clarify"), quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in options])
+
+    state.clear_pending()
+    return await _transactional(turn, u.intent, dict(u.slots))
+
+
+async def _transactional(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
+    from assistant import answers
+
+    if intent == "pay_bill":
+        return await _pay_bill(turn, slots)
+    if intent == "query_bill":
+        return await answers.query_bill(turn, slots)
+    if intent == "check_balance":
+        return await answers.check_balance(turn)
+    if intent == "translate":
+        return await answers.translate(turn, slots)
+    if intent == "lookup_service":
+        return await answers.lookup_service(turn, slots)
+    assert intent not in TRANSACTIONAL, intent
+    return ReplyOut(turn.voice.say("out_of_scope"))
+
+
+def _reask(turn: Turn) -> str:
+    state, voice = turn.state, turn.voice
+    if state.awaiting_slot == "account":
+        return voice.say("ask_account", bill=voice.bill_name(state.pending_slots.get("bill_type")))
+    return voice.say("ask_bill_type_pay" if state.pending_intent == "pay_bill" else "ask_bill_type_query")
+
+
+def _ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
+    state = turn.state
+    state.pending_intent, state.pending_slots, state.awaiting_slot, state.choices = intent, slots, slot, choices
+    return ReplyOut(_reask(turn), quick_replies=[c["label"] for c in choices] or None)
+
+
+async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+    voice, state = turn.voice, turn.state
+    if state.confirmation is not None:  # one pending payment at a time: settle it first
+        c = state.confirmation
+        return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
+                        quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))])
+    if not slots.get("bill_type"):
+        from assistant.replies import BILL_NAMES
+
+        choices = [{"label": _pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
+        return _ask(turn, "pay_bill", slots, "bill_type", choices)
+    args = {k: slots.get(k) for k in ("bill_type", "account", "amount")}
+    result = await turn.call_tool("pay_bill", args)
+    if not result.ok:
+        return await _refusal(turn, result.error or {}, slots.get("bill_type"))
+    data = result.data
+    bill_name = voice.bill_name(slots["bill_type"])
+    if data["status"] == "no_unpaid_bill":
+        return ReplyOut(voice.say("no_unpaid", bill=bill_name))
+    if data["status"] == "need_account":
+        choices = [{"label": (a["account_label"] + " " if a["account_label"] else "") + voice.account(a["account"]),
+                    "value": a["account"], "alias": a["account_label"]} for a in data["accounts"]]
+        return _ask(turn, "pay_bill", slots, "account", choices)
+    bill = data["bill"]
+    payee = bill["biller_name_zh"] if turn.lang == "zh" else bill["biller_name_en"]
+    summary = voice.say("confirm_pay", payee=payee, bill=bill_name, amount=voice.money(data["amount_fen"]),
+                        account=voice.account(bill["account"]))
+    state.confirmation = PendingConfirmation(
+        confirmation_id=data["confirmation_id"], bill_type=bill["bill_type"], amount_fen=data["amount_fen"],
+        account=bill["account"], expires_at=data["expires_at"], summary=summary)
+    await turn.emit(ConfirmRequest(
+        confirmation_id=data["confirmation_id"], summary=summary, expires_at=data["expires_at"],
+        details={"payee": payee, "bill_type": bill["bill_type"], "account": voice.account(bill["account"]),
+                 "amount_fen": data["amount_fen"], "amount": voice.money(data["amount_fen"]),
+                 "period": bill["period"]}))
+    return ReplyOut(summary, quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))],
+                    card={"kind": "confirm", "confirmation_id": data["confirmation_id"]})
+
+
+async def _refusal(turn: Turn, error: dict[str, Any], bill_type: str | None) -> ReplyOut:
+    voice, code = turn.voice, error.get("code")
+    if code == "insufficient-balance":
+        balance = await asyncio.to_thread(turn.assistant.billing.balance, turn.session.user_id)
+        owed = [b for b in await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type,
+                                                   "unpaid")]
+        need = owed[0].outstanding_fen if owed else 0
+        return ReplyOut(voice.say("refused_insufficient", amount=voice.money(need), balance=voice.money(balance.balance_fen)))
+    if code == "amount-mismatch":
+        owed = await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
+        return ReplyOut(voice.say("refused_amount", amount=voice.money(owed[0].outstanding_fen if owed else 0)))
+    if code == "confirmation-expired":
+        return ReplyOut(voice.say("refused_expired"))
+    if code == "already-paid":
+        return ReplyOut(voice.say("refused_paid"))
+    if code in ("tool-failed", "tool-timeout"):
+        return ReplyOut(voice.say("tool_failed"))
+    return ReplyOut(voice.say("refused_other", reason=error.get("message", code)))
+
+
+async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
+    """Execute or cancel a prepared payment. Safe to repeat: the ledger pays at most once."""
+    voice, state, billing, user = turn.voice, turn.state, turn.assistant.billing, turn.session.user_id
+    name = "confirm_payment" if accept else "cancel_payment"
+    result = await turn.call_tool(name, {"confirmation_id": confirmation_id})
+    if state.confirmation is not None and state.confirmation.confirmation_id == confirmation_id:
+        state.confirmation = None
+    if not result.ok:
+        code = (result.error or {}).get("code")
+        if not accept and code in ("payment-cancelled", "confirmation-expired"):
+            return ReplyOut(voice.say("payment_cancelled"))
+        return await _refusal(turn, result.error or {}, None)
+    if not accept:
+        return ReplyOut(voice.say("payment_cancelled"))
+    receipt = result.data
+    if receipt["already_done"]:
+        return ReplyOut(voice.say("already_paid"))
+    balance = await asyncio.to_thread(billing.balance, user)
+    return ReplyOut(voice.say("paid", amount=voice.money(receipt["amount_fen"]), balance=voice.money(balance.balance_fen)),
+                    card={"kind": "receipt", "payment_id": receipt["payment_id"], "amount_fen": receipt["amount_fen"],
+                          "done_at": receipt["done_at"], "bill_type": receipt["bill_type"]})
+
+
+async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
+    return await _settle(turn, confirmation_id, accept)
+
+
+async def handle_cancel(turn: Turn) -> ReplyOut:
+    state = turn.state
+    if state.confirmation is not None:
+        return await _settle(turn, state.confirmation.confirmation_id, accept=False)
+    had_pending = state.pending_intent is not None
+    state.clear_pending()
+    return ReplyOut(turn.voice.say("cancelled" if had_pending else "nothing_to_cancel"))

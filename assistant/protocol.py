@@ -1,0 +1,180 @@
+"""The websocket protocol of DESIGN.md as pydantic models: client messages in, server events out.
+
+Client messages are validated with a discriminated union on ``type``; anything that does not fit
+becomes an ``error`` event (see :func:`parse_client_message`), never an exception in the server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- client → server ------------------------------------------------------------------------
+class SessionStart(_Msg):
+    type: Literal["session.start"]
+    token: str | None = None
+    lang: Literal["zh", "en", "auto"] = "auto"
+    mode: Literal["standard", "elder"] = "standard"
+    session_id: str | None = None
+    user: str | None = Field(default=None, max_length=64)  # only honoured when auth is off
+
+
+class TextIn(_Msg):
+    type: Literal["text"]
+    text: str
+    id: str | None = Field(default=None, max_length=128)
+
+
+class AudioStart(_Msg):
+    type: Literal["audio.start"]
+    format: Literal["pcm16", "wav", "webm", "ogg"]
+    sample_rate: int | None = Field(default=None, ge=8000, le=192000)
+    lang: Literal["zh", "en", "auto"] | None = None
+
+
+class AudioEnd(_Msg):
+    type: Literal["audio.end"]
+
+
+class ConfirmIn(_Msg):
+    type: Literal["confirm"]
+    confirmation_id: str = Field(max_length=128)
+    accept: bool
+
+
+class CancelIn(_Msg):
+    type: Literal["cancel"]
+
+
+class PingIn(_Msg):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    SessionStart | TextIn | AudioStart | AudioEnd | ConfirmIn | CancelIn | PingIn,
+    Field(discriminator="type"),
+]
+_client_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = ("session.start", "text", "audio.start", "audio.end", "confirm", "cancel", "ping")
+
+
+# --- server → client ------------------------------------------------------------------------
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class SessionStarted(_Event):
+    type: Literal["session.started"] = "session.started"
+    session_id: str
+    lang: str
+    mode: str
+    resumed: bool = False
+    user: str | None = None
+
+
+class TranscriptPartial(_Event):
+    type: Literal["transcript.partial"] = "transcript.partial"
+    text: str
+
+
+class TranscriptFinal(_Event):
+    type: Literal["transcript.final"] = "transcript.final"
+    text: str
+    lang: str | None = None
+    duration_ms: int | None = None
+
+
+class IntentEvent(_Event):
+    type: Literal["intent"] = "intent"
+    name: str
+    confidence: float
+    slots: dict[str, Any]
+    source: Literal["router", "llm"] = "router"
+
+
+class ToolCall(_Event):
+    type: Literal["tool.call"] = "tool.call"
+    call_id: str
+    name: str
+    args: dict[str, Any]
+
+
+class ToolResultEvent(_Event):
+    type: Literal["tool.result"] = "tool.result"
+    call_id: str
+    name: str
+    ok: bool
+    data: Any = None
+    error: dict[str, Any] | None = None
+
+
+class ConfirmRequest(_Event):
+    type: Literal["confirm.request"] = "confirm.request"
+    confirmation_id: str
+    summary: str
+    expires_at: str  # ISO 8601, UTC
+    details: dict[str, Any] | None = None
+
+
+class ReplyDelta(_Event):
+    type: Literal["reply.delta"] = "reply.delta"
+    text: str
+
+
+class Reply(_Event):
+    type: Literal["reply"] = "reply"
+    text: str
+    quick_replies: list[str] | None = None
+    card: dict[str, Any] | None = None
+    timings_ms: dict[str, float] | None = None
+    id: str | None = None  # echoes the client's text id
+
+
+class ErrorEvent(_Event):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    retryable: bool = False
+    id: str | None = None
+
+
+class Pong(_Event):
+    type: Literal["pong"] = "pong"
+
+
+ServerEvent = (
+    SessionStarted | TranscriptPartial | TranscriptFinal | IntentEvent | ToolCall | ToolResultEvent
+    | ConfirmRequest | ReplyDelta | Reply | ErrorEvent | Pong
+)
+
+
+def parse_client_message(raw: str | bytes, max_bytes: int) -> BaseModel | ErrorEvent:
+    """One text frame → a client message, or the ``error`` event that answers it."""
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        return ErrorEvent(code="message-too-large", message=f"message of {size} bytes exceeds {max_bytes}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return ErrorEvent(code="bad-json", message="the message is not valid JSON")
+    if not isinstance(data, dict):
+        return ErrorEvent(code="invalid-message", message="a message must be a JSON object with a 'type'")
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        return ErrorEvent(code="unknown-type", message=f"unknown message type {str(kind)[:40]!r}")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or kind
+        return ErrorEvent(code="invalid-message", message=f"{kind}: {where}: {first['msg']}")

@@ -1,0 +1,103 @@
+"""Everything the assistant says, in Mandarin and English, standard and elder wording.
+
+One short sentence per answer. Elder mode uses plainer, shorter wording and spells amounts out
+("一百二十元"). Templates take ``str.format`` fields; :func:`money` and :func:`bill_name` render
+the common ones so every path says them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.spell import say_amount
+
+BILL_NAMES = {
+    "electricity": ("电费", "electricity"),
+    "water": ("水费", "water"),
+    "gas": ("燃气费", "gas"),
+    "phone": ("话费", "phone"),
+    "internet": ("宽带费", "internet"),
+    "property": ("物业费", "property"),
+    "tv": ("有线电视费", "TV"),
+}
+
+# key: (zh, en[, zh_elder, en_elder])
+MESSAGES: dict[str, tuple[str, ...]] = {
+    "greet": ("您好！我可以帮您交费、查账单、查余额、找服务。", "Hello! I can pay or check bills, show your balance and find services."),
+    "thanks": ("不客气，还有什么可以帮您？", "You're welcome. Anything else?"),
+    "goodbye": ("再见，祝您生活愉快！", "Goodbye, have a nice day!"),
+    "handoff": ("正在为您转人工客服，也可以拨打客服电话 95188。", "I'm connecting you to a person; you can also call 95188.",
+                "马上帮您找人工客服，也可以打 95188。", "I'll get you a person. You can also call 95188."),
+    "out_of_scope": ("抱歉，这个我还帮不了您。我可以帮您交费、查账单、查余额、翻译和找服务。",
+                     "Sorry, I can't help with that. I can pay or check bills, show your balance, translate and find services.",
+                     "抱歉，这个我办不了。我能帮您交费、查账单、查余额。",
+                     "Sorry, I can't do that. I can pay bills, check bills and your balance."),
+    "clarify": ("我没太听明白，您是想：", "I'm not sure I understood. Did you mean:"),
+    "ask_bill_type_pay": ("您要交哪种费用？", "Which bill would you like to pay?"),
+    "ask_bill_type_query": ("您要查哪种账单？", "Which bill would you like to check?"),
+    "ask_account": ("您有多个{bill}户号，交哪一个？", "You have several {bill} accounts. Which one?"),
+    "no_unpaid": ("您的{bill}目前没有待缴账单。", "You have no unpaid {bill} bill."),
+    "no_unpaid_any": ("您目前没有待缴的账单。", "You have no unpaid bills."),
+    "bill_line": ("{bill}{account}：{amount}，{due}前缴清", "{bill} {account}: {amount}, due {due}"),
+    "bills_summary": ("您有{count}笔待缴账单：{lines}。", "You have {count} unpaid bills: {lines}.",
+                      "您有{count}笔账单没交：{lines}。", "You have {count} unpaid bills: {lines}."),
+    "one_bill": ("{line}。", "{line}."),
+    "balance": ("您的余额是{amount}。", "Your balance is {amount}.", "您还有{amount}。", "You have {amount}."),
+    "confirm_pay": ("请确认：给{payee}交{bill}{amount}，户号{account}。确认吗？",
+                    "Please confirm: pay {amount} to {payee} for {bill}, account {account}?",
+                    "要给{payee}交{bill}{amount}，户号{account}。您确认吗？",
+                    "Pay {amount} for {bill}, account {account}. Shall I go ahead?"),
+    "paid": ("已缴费{amount}，余额还有{balance}。", "Paid {amount}. Your balance is now {balance}.",
+             "交好了，交了{amount}，还剩{balance}。", "Done. Paid {amount}. You have {balance} left."),
+    "already_paid": ("这笔已经缴过了，不会重复扣款。", "That payment is already done; you were not charged twice."),
+    "payment_cancelled": ("好的，已取消这笔缴费，没有扣款。", "OK, the payment is cancelled. Nothing was charged.",
+                          "好的，不交了，没扣钱。", "OK, cancelled. No money was taken."),
+    "nothing_pending": ("现在没有需要确认的事项。", "There is nothing waiting for your confirmation."),
+    "nothing_to_cancel": ("好的。还有什么可以帮您？", "OK. Anything else?"),
+    "cancelled": ("好的，已取消。", "OK, cancelled."),
+    "still_pending": ("您还有一笔{bill}{amount}等待确认，请说“确认”或“取消”。",
+                      "A {bill} payment of {amount} is waiting: say yes or cancel."),
+    "refused_insufficient": ("余额不足：需要{amount}，您只有{balance}。", "Not enough balance: {amount} needed, you have {balance}."),
+    "refused_expired": ("确认已超时，这笔没有扣款，请重新发起。", "The confirmation expired and nothing was charged; please start again."),
+    "refused_amount": ("金额和账单不符，这张账单应缴{amount}。", "That amount does not match the bill; it is {amount}."),
+    "refused_paid": ("这张账单已经缴清了。", "That bill is already paid."),
+    "refused_other": ("这笔缴费没有办成：{reason}", "The payment did not go through: {reason}"),
+    "tool_failed": ("抱歉，系统暂时出了点问题，请稍后再试。", "Sorry, something went wrong on our side. Please try again shortly."),
+    "translate_needs_llm": ("这句话需要接入大模型才能翻译，目前只能翻译常用的应用用语。",
+                            "Translating free text needs the language model, which is not configured; I can only translate common app terms."),
+    "translated": ("“{text}”翻译成{lang_name}是：{result}", "\"{text}\" in {lang_name} is: {result}"),
+    "ask_translate_text": ("您想翻译哪句话？", "What would you like me to translate?"),
+    "service_found": ("{title}：{summary}入口：{link}", "{title}: {summary} Open: {link}",
+                      "{title}：点这里打开 {link}", "{title}: open {link}"),
+    "service_none": ("抱歉，没找到相关的服务，您可以换个说法，或说“人工客服”。",
+                     "Sorry, I couldn't find a matching service. Try other words, or ask for a person."),
+    "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
+}
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How to speak in one session: language and elder wording."""
+
+    lang: str = "zh"
+    elder: bool = False
+
+    def say(self, key: str, **fields: object) -> str:
+        variants = MESSAGES[key]
+        index = (0 if self.lang == "zh" else 1) + (2 if self.elder and len(variants) == 4 else 0)
+        return variants[index].format(**fields)
+
+    def money(self, fen: int) -> str:
+        return say_amount(fen, self.lang, self.elder)
+
+    def bill_name(self, bill_type: str | None) -> str:
+        names = BILL_NAMES.get(bill_type or "", ("账单", "bill"))
+        return names[0] if self.lang == "zh" else names[1]
+
+    def account(self, account: str) -> str:
+        """Accounts are never said in full: "尾号2245" / "ending 2245"."""
+        tail = account[-4:]
+        return f"尾号{tail}" if self.lang == "zh" else f"ending {tail}"
+
+    def join(self, parts: list[str]) -> str:
+        return "；".join(parts) if self.lang == "zh" else "; ".join(parts)

@@ -1,0 +1,49 @@
+"""Builds the running assistant from Settings: database, router, tools, knowledge."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.auth import check_secret
+from assistant.settings import Settings
+from assistant.store.conversations import ConversationStore
+from assistant.store.db import init_db, make_engine
+from assistant.store.seed import seed_demo
+from assistant.turns import Assistant
+from tools import build_registry
+from tools.billing import Billing
+
+log = logging.getLogger(__name__)
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    check_secret(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    init_db(engine)
+    if settings.seed_demo:
+        seed_demo(engine)
+    from assistant.nlu.router import build_router
+
+    router = build_router(settings)
+    router.understand("warm up")  # the first call pays one-off start-up costs, not a user
+    registry = build_registry()
+    retriever = build_retriever(settings, router.embedder, registry)
+    return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
+                     ConversationStore(engine), retriever=retriever)
+
+
+def build_retriever(settings: Settings, embedder, registry):
+    """The service retriever, with the catalogue ingested; ``None`` (and a warning) if unavailable."""
+    try:
+        from knowledge.runtime import open_retriever
+        from tools.services import lookup_service
+    except ImportError:
+        return None
+    try:
+        retriever = open_retriever(settings, embedder)
+    except Exception as exc:  # the assistant still runs; lookups answer "unavailable"
+        log.warning("service lookup unavailable: %s", exc)
+        return None
+    registry.register(lookup_service, timeout_s=5.0)
+    return retriever

@@ -1,0 +1,201 @@
+"""The turn loop: understand → decide → act → reply, as explicit stages that emit protocol events.
+
+Knows nothing about FastAPI or websockets: callers pass an async ``emit`` that ships events.
+Every public entry point ends with exactly one ``reply`` or one ``error`` event, persists the turn,
+and never lets an exception escape into the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.dialogue import DialogueState
+from assistant.errors import LuiError
+from assistant.nlu.text import detect_lang
+from assistant.nlu.types import Understanding
+from assistant.protocol import ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
+from assistant.replies import Voice
+from assistant.settings import Settings
+from assistant.store.conversations import ConversationStore
+from tools.billing import Billing
+from tools.context import ToolContext
+from tools.registry import ToolRegistry, ToolResult
+
+log = logging.getLogger(__name__)
+Emit = Callable[[BaseModel], Awaitable[None]]
+
+
+@dataclass
+class Session:
+    id: str
+    user_id: str
+    lang: str  # zh / en / auto
+    mode: str  # standard / elder
+    state: DialogueState
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def elder(self) -> bool:
+        return self.mode == "elder"
+
+
+@dataclass(frozen=True)
+class ReplyOut:
+    text: str
+    quick_replies: list[str] | None = None
+    card: dict[str, Any] | None = None
+
+
+@dataclass
+class Turn:
+    """One turn in progress: the session, the language it is answered in, and its event sink."""
+
+    assistant: Assistant
+    session: Session
+    emit: Emit
+    lang: str
+    key: str
+    timings: dict[str, float] = field(default_factory=dict)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def voice(self) -> Voice:
+        return Voice(self.lang, self.session.elder)
+
+    @property
+    def state(self) -> DialogueState:
+        return self.session.state
+
+    def tool_context(self) -> ToolContext:
+        a = self.assistant
+        return ToolContext(self.session.user_id, self.session.id, self.key, self.lang, a.billing,
+                           a.retriever, a.translator)
+
+    async def call_tool(self, name: str, args: dict[str, Any]) -> ToolResult:
+        call_id = f"call_{uuid.uuid4().hex[:12]}"
+        args = {k: v for k, v in args.items() if v is not None}
+        await self.emit(ToolCall(call_id=call_id, name=name, args=args))
+        result = await self.assistant.registry.call(name, args, self.tool_context())
+        self.timings["tool"] = round(self.timings.get("tool", 0.0) + result.duration_ms, 2)
+        await self.emit(ToolResultEvent(call_id=call_id, name=name, ok=result.ok,
+                                        data=result.data if result.ok else None, error=result.error))
+        self.tool_calls.append({"call_id": call_id, "name": name, "args": args, "ok": result.ok,
+                                "error": (result.error or {}).get("code")})
+        return result
+
+
+class Assistant:
+    """Holds the parts a turn needs; one instance per process, shared by all sessions."""
+
+    def __init__(self, settings: Settings, router: Any, registry: ToolRegistry, billing: Billing,
+                 conversations: ConversationStore, retriever: Any = None, translator: Any = None):
+        self.settings = settings
+        self.router = router
+        self.registry = registry
+        self.billing = billing
+        self.conversations = conversations
+        self.retriever = retriever
+        self.translator = translator
+        self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+
+    # --- sessions -------------------------------------------------------------------------
+    def open_session(self, user_id: str, lang: str = "auto", mode: str = "standard",
+                     session_id: str | None = None) -> tuple[Session, bool]:
+        """Start a session, or resume one of this user's (state and pending confirmation kept)."""
+        record = self.conversations.open(user_id=user_id, lang=lang, mode=mode, session_id=session_id)
+        live = self._live.get(record.session_id)
+        if live is not None:
+            live.lang, live.mode = lang, mode
+            return live, True
+        session = Session(record.session_id, user_id, lang, mode, DialogueState.model_validate(record.state))
+        self._live[session.id] = session
+        return session, record.resumed
+
+    def save(self, session: Session) -> None:
+        self.conversations.save_state(session.id, session.state)
+
+    # --- entry points ---------------------------------------------------------------------
+    async def text_turn(self, session: Session, text: str, emit: Emit, msg_id: str | None = None) -> None:
+        from assistant.handlers import handle_understanding
+
+        text = text.strip()
+        if not text:
+            await emit(ErrorEvent(code="empty-text", message="the text is empty", id=msg_id))
+            return
+        if len(text) > self.settings.max_text_chars:
+            await emit(ErrorEvent(code="text-too-long", id=msg_id,
+                                  message=f"text longer than {self.settings.max_text_chars} characters"))
+            return
+
+        async def stages(turn: Turn) -> tuple[ReplyOut, Understanding]:
+            started = time.perf_counter()
+            u = await asyncio.to_thread(self.router.understand, text, turn.state.context(), turn.lang)
+            turn.timings["understand"] = round((time.perf_counter() - started) * 1000, 2)
+            await emit(IntentEvent(name=u.intent, confidence=u.confidence, slots=u.slots, source=u.source))
+            return await handle_understanding(turn, text, u), u
+
+        await self._run(session, emit, text, msg_id, stages)
+
+    async def confirm(self, session: Session, confirmation_id: str, accept: bool, emit: Emit) -> None:
+        from assistant.handlers import handle_confirmation
+
+        async def stages(turn: Turn) -> tuple[ReplyOut, None]:
+            return await handle_confirmation(turn, confirmation_id, accept), None
+
+        await self._run(session, emit, f"[confirm {'yes' if accept else 'no'}]", None, stages)
+
+    async def cancel(self, session: Session, emit: Emit) -> None:
+        from assistant.handlers import handle_cancel
+
+        async def stages(turn: Turn) -> tuple[ReplyOut, None]:
+            return await handle_cancel(turn), None
+
+        await self._run(session, emit, "[cancel]", None, stages)
+
+    # --- the guard every turn runs in -----------------------------------------------------
+    async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages) -> None:
+        started = time.perf_counter()
+        async with session.lock:
+            lang = session.lang if session.lang in ("zh", "en") else detect_lang(text, "zh")
+            turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
+            u: Understanding | None = None
+            error: ErrorEvent | None = None
+            out: ReplyOut | None = None
+            try:
+                out, u = await stages(turn)
+                await asyncio.to_thread(self.save, session)
+            except LuiError as exc:
+                error = ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+            except Exception:  # never let a bug end the session; the client gets a stable code
+                log.exception("turn failed in session %s", session.id)
+                error = ErrorEvent(code="internal", message="internal error; the session continues",
+                                   retryable=True, id=msg_id)
+            turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+            # logged before it is answered: a reply the client saw is always in the turn log
+            await asyncio.shield(asyncio.to_thread(self._log_turn, session, text, u, turn, out, error))
+            if out is not None:
+                await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
+                                 timings_ms=turn.timings, id=msg_id))
+            else:
+                assert error is not None
+                await emit(error)
+
+    def _log_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn,
+                  out: ReplyOut | None, error: ErrorEvent | None) -> None:
+        try:
+            self.conversations.append_turn(
+                session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
+                slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
+                reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
+            )
+        except Exception:  # the reply is already out; a logging failure must not break the session
+            log.exception("could not persist a turn of session %s", session.id)

@@ -1,0 +1,73 @@
+"""Router latency and throughput on this machine.
+
+    python -m evals.bench_router [--data evals/data/intent_dev.jsonl] [--repeat 3]
+
+Per-utterance latency (p50, p95, p99) of ``router.understand`` (embedding + classifier + slots),
+single-stream throughput, batched throughput (``understand_many``), and two threads at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from assistant.nlu.data import load_examples
+from assistant.nlu.router import build_router
+from assistant.settings import Settings
+from evals.metrics import percentile
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.bench_router")
+    parser.add_argument("--data", type=Path, default=Path("evals/data/intent_dev.jsonl"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--embedder", help="override LUI_EMBEDDER")
+    parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_router.json"))
+    args = parser.parse_args(argv)
+    settings = Settings(**({"embedder": args.embedder} if args.embedder else {}))
+    router = build_router(settings)
+    texts = [e.text for e in load_examples(args.data, strict=False)]
+    router.understand_many(texts[:32])  # warm up
+
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(args.repeat):
+        for text in texts:
+            t0 = time.perf_counter()
+            router.understand(text)
+            latencies.append((time.perf_counter() - t0) * 1000)
+    sequential_s = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 64):
+        router.understand_many(texts[i:i + 64])
+    batch_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(router.understand, texts))
+    threads_s = time.perf_counter() - t0
+
+    n = len(texts)
+    result = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "embedder": router.embedder.name,
+        "utterances": n * args.repeat,
+        "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3),
+                       "p99": round(percentile(latencies, 99), 3), "max": round(max(latencies), 3)},
+        "throughput_per_s": {"sequential": round(n * args.repeat / sequential_s, 1),
+                             "batched_64": round(n / batch_s, 1), "two_threads": round(n / threads_s, 1)},
+    }
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

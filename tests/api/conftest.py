@@ -1,0 +1,95 @@
+"""A real assistant (real router, SQLite file, real ledger) behind a real uvicorn server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+
+from assistant.api.app import create_app
+from assistant.store.conversations import ConversationStore
+from assistant.store.db import init_db, make_engine
+from assistant.store.seed import seed_demo
+from assistant.turns import Assistant
+from tests.conftest import LiveServer
+from tools import build_registry
+from tools.billing import Billing
+
+TERMINAL = ("reply", "error")
+
+
+@pytest.fixture
+def assistant(settings, router) -> Assistant:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    init_db(engine)
+    seed_demo(engine)
+    return Assistant(settings, router, build_registry(), Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
+                     ConversationStore(engine))
+
+
+@pytest.fixture
+def server(settings, assistant):
+    with LiveServer(create_app(settings, assistant)) as live:
+        yield live
+
+
+class Client:
+    """A websocket client that speaks the protocol and collects events per turn."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.send(json.dumps(message, ensure_ascii=False))
+
+    async def send_raw(self, raw: str | bytes) -> None:
+        await self.ws.send(raw)
+
+    async def recv(self, wait_s: float = 20) -> dict[str, Any]:
+        event = json.loads(await asyncio.wait_for(self.ws.recv(), wait_s))
+        self.events.append(event)
+        return event
+
+    async def until_terminal(self, wait_s: float = 20) -> list[dict[str, Any]]:
+        """Events up to and including the turn's one reply or error."""
+        out = []
+        while True:
+            event = await self.recv(wait_s)
+            out.append(event)
+            if event["type"] in TERMINAL:
+                return out
+
+    async def start(self, **fields: Any) -> dict[str, Any]:
+        await self.send(type="session.start", **fields)
+        event = await self.recv()
+        assert event["type"] == "session.started", event
+        return event
+
+    async def say(self, text: str, **fields: Any) -> list[dict[str, Any]]:
+        await self.send(type="text", text=text, **fields)
+        return await self.until_terminal()
+
+
+@pytest.fixture
+async def connect_client(server):
+    opened: list[Any] = []
+
+    async def _connect(start: bool = True, **fields: Any) -> tuple[Client, dict[str, Any] | None]:
+        ws = await connect(server.ws, max_size=2**24)
+        opened.append(ws)
+        client = Client(ws)
+        started = await client.start(**fields) if start else None
+        return client, started
+
+    yield _connect
+    for ws in opened:
+        await ws.close()
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == kind]
