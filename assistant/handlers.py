@@ -13,6 +13,7 @@ from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.protocol import ConfirmRequest
 from assistant.turns import ReplyOut, Turn
+from tools.registry import ToolResult
 
 SUGGESTIONS = {
     "pay_bill": ("交费", "Pay a bill"),
@@ -37,7 +38,7 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     if merged is not None:  # the answer to the question we asked
         intent = state.pending_intent
         state.clear_pending()
-        return await _transactional(turn, intent or "", merged)
+        return await run_intent(turn, intent or "", merged)
 
     if u.intent in ("confirm", "deny", "cancel"):
         if state.confirmation is not None:
@@ -56,6 +57,10 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
                                     user_id=turn.session.user_id, target=turn.session.id)
         return ReplyOut(voice.say(SOCIAL[u.intent]))
 
+    llm = turn.assistant.llm
+    if llm is not None and llm.should_escalate(text, u):
+        return await llm.handle(turn, text, u)
+
     if u.intent == OUT_OF_SCOPE:
         if state.pending_intent:  # keep the half-filled request; ask again
             return ReplyOut(_reask(turn))
@@ -68,10 +73,10 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
             return ReplyOut(voice.say("clarify"), quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in options])
 
     state.clear_pending()
-    return await _transactional(turn, u.intent, dict(u.slots))
+    return await run_intent(turn, u.intent, dict(u.slots))
 
 
-async def _transactional(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
+async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
     from assistant import answers
 
     if intent == "pay_bill":
@@ -114,6 +119,14 @@ async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
         return _ask(turn, "pay_bill", slots, "bill_type", choices)
     args = {k: slots.get(k) for k in ("bill_type", "account", "amount")}
     result = await turn.call_tool("pay_bill", args)
+    return await after_pay_bill(turn, slots, result)
+
+
+async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) -> ReplyOut:
+    """What follows a ``pay_bill`` call, whoever made it (router or LLM): ask which account,
+    say there is nothing to pay, explain a refusal, or send ``confirm.request`` and wait.
+    Money never moves here."""
+    voice, state = turn.voice, turn.state
     if not result.ok:
         return await _refusal(turn, result.error or {}, slots.get("bill_type"))
     data = result.data

@@ -97,7 +97,8 @@ class Assistant:
     """Holds the parts a turn needs; one instance per process, shared by all sessions."""
 
     def __init__(self, settings: Settings, router: Any, registry: ToolRegistry, billing: Billing,
-                 conversations: ConversationStore, retriever: Any = None, translator: Any = None):
+                 conversations: ConversationStore, retriever: Any = None, translator: Any = None,
+                 llm: Any = None):
         self.settings = settings
         self.router = router
         self.registry = registry
@@ -105,6 +106,7 @@ class Assistant:
         self.conversations = conversations
         self.retriever = retriever
         self.translator = translator
+        self.llm = llm  # assistant.llm tier (cascade + planner), None = router only
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
 
     # --- sessions -------------------------------------------------------------------------
