@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     whisper_compute_type: str = "int8"
     whisper_threads: int = 2
     stt_workers: int = 1
+    stt_max_queue: int = 16  # utterances waiting beyond this get a retryable "stt-busy"
+    stt_partial_every_s: float = 1.0  # partial transcripts (only while the pool is idle)
+    stt_endpoint_silence_ms: int = 1500  # a pause this long ends an utterance; 0 = wait for audio.end
 
     @property
     def sqlite_path(self) -> Path:

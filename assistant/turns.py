@@ -126,7 +126,8 @@ class Assistant:
         self.conversations.save_state(session.id, session.state)
 
     # --- entry points ---------------------------------------------------------------------
-    async def text_turn(self, session: Session, text: str, emit: Emit, msg_id: str | None = None) -> None:
+    async def text_turn(self, session: Session, text: str, emit: Emit, msg_id: str | None = None,
+                        stt_ms: float | None = None) -> None:
         from assistant.handlers import handle_understanding
 
         text = text.strip()
@@ -139,6 +140,8 @@ class Assistant:
             return
 
         async def stages(turn: Turn) -> tuple[ReplyOut, Understanding]:
+            if stt_ms is not None:
+                turn.timings["stt"] = stt_ms
             started = time.perf_counter()
             u = await asyncio.to_thread(self.router.understand, text, turn.state.context(), turn.lang)
             turn.timings["understand"] = round((time.perf_counter() - started) * 1000, 2)

@@ -38,7 +38,7 @@ class TurnResponse(BaseModel):
     error: dict[str, Any] | None = None
 
 
-def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None, voice=None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
     app.state.assistant = assistant
-    app.state.voice = None
+    app.state.voice = voice
     app.state.settings = settings
 
     @app.get("/healthz")

@@ -131,7 +131,8 @@ class Connection:
             await self._enqueue(lambda: self.assistant.confirm(session, message.confirmation_id, message.accept,
                                                                self.send))
         elif isinstance(message, CancelIn):
-            if self.audio is not None:
+            if self.audio is not None:  # abandon the utterance being recorded
+                self.audio.ended = True
                 self.audio = None
             if self._running is not None and not self._answered:  # stop the turn in progress
                 self._running.cancel()
@@ -173,6 +174,9 @@ class Connection:
             await self.send(ErrorEvent(code="voice-unavailable",
                                        message="speech-to-text is not installed on this server ('lui[voice]')"))
             return
+        if self.audio is not None and not self.audio.ended:
+            await self.send(ErrorEvent(code="audio-in-progress", message="audio.end the current utterance first"))
+            return
         self.audio = self.voice.start(self, message)
 
     async def _on_binary(self, data: bytes) -> None:
@@ -185,5 +189,11 @@ class Connection:
         if self.audio is None:
             await self.send(ErrorEvent(code="unexpected-audio-end", message="audio.end without audio.start"))
             return
-        stream, self.audio = self.audio, None
-        await self._enqueue(stream.finish)
+        utterance, self.audio = self.audio, None
+        if not utterance.ended:  # else the server already ended it on a long pause
+            utterance.ended = True
+            await self._enqueue(utterance.finish)
+
+    async def end_audio_turn(self, utterance) -> None:
+        """The server heard the end of speech before ``audio.end``: transcribe now."""
+        await self._enqueue(utterance.finish)

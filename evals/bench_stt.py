@@ -1,0 +1,194 @@
+"""Speech-to-text latency benchmark: ``python -m evals.bench_stt [--runs 5] [--models base tiny.en]``.
+
+For English utterances of about 2, 4, 6 and 8 s (espeak-ng, sent as WebM/Opus like a browser),
+with each packaged Whisper model (int8, 2 threads), it measures
+
+* ``final`` ms: from the end of the audio (``audio.end``; every frame already received) to the
+  final transcript: the last container decode (``AudioStream.finish``) plus Whisper;
+* ``rtf``: Whisper's time / audio duration (real-time factor; under 1 is faster than speech);
+* ``wer``: word error rate against the text spoken (a sanity check, not an accuracy eval);
+
+with and without the domain prompt (hotwords), beam_size 1 against 5, and, for the multilingual
+model, a given language against auto-detection. Prints a table and writes evals/out/bench_stt.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from voice.models import resolve_whisper_model
+from voice.stream import AudioStream
+from voice.stt import WhisperSTT
+
+OUT = Path(__file__).resolve().parent / "out" / "bench_stt.json"
+ALL = (2, 4, 6, 8)
+UTTERANCES = {
+    2: "Pay my electricity bill.",
+    4: "Please check how much I owe on my water bill this month.",
+    6: "I would like to pay the gas bill for my apartment, and then tell me my account balance.",
+    8: "Hello, I need to pay the broadband bill and the property fee, and please send the invoice "
+    "for the phone bill to my email.",
+}
+
+
+@dataclass
+class Row:
+    model: str
+    seconds: float
+    lang: str
+    beam: int
+    domain: bool
+    final_p50_ms: float
+    final_p95_ms: float
+    rtf_p50: float
+    wer: float
+    text: str
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        sys.exit(f"{tool} is needed: apt-get install -y espeak-ng ffmpeg")
+    return path
+
+
+def synthesise(text: str, target_s: float, workdir: Path) -> tuple[bytes, float]:
+    """espeak-ng at a speed that fills ``target_s`` (0.2 s silence each side) -> WebM/Opus bytes."""
+    wav = workdir / "speech.wav"
+    speed = 160
+    for _ in range(2):
+        subprocess.run([need("espeak-ng"), "-v", "en-us", "-s", str(speed), "-w", str(wav), text], check=True)
+        spoken = (wav.stat().st_size - 44) / 2 / 22050
+        speed = int(min(300, max(90, speed * spoken / (target_s - 0.4))))
+    cmd = [need("ffmpeg"), "-hide_banner", "-loglevel", "error", "-i", str(wav), "-af", "adelay=200,apad=pad_dur=0.2",
+           "-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-f", "webm", "pipe:1"]
+    data = subprocess.run(cmd, check=True, capture_output=True).stdout
+    return data, len(decode_webm(data)) / 16000
+
+
+def decode_webm(data: bytes):
+    stream = AudioStream("webm", max_seconds=60)
+    stream.feed(data)
+    return stream.finish()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = (re.findall(r"[a-z0-9']+", s.lower()) for s in (reference, hypothesis))
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Config:
+    model: str
+    stt: WhisperSTT
+    lang: str | None
+    beam: int
+    domain: bool
+    seconds: int
+    finals: list[float] = field(default_factory=list)  # ms from audio.end to the final transcript
+    whisper: list[float] = field(default_factory=list)  # s inside WhisperSTT.transcribe
+    text: str = ""
+
+
+def measure_once(cfg: Config, data: bytes) -> None:
+    cfg.stt.beam_size, cfg.stt.domain_prompt = cfg.beam, cfg.domain
+    stream = AudioStream("webm", max_seconds=60)
+    stream.feed(data)  # frames arrive while the person speaks: not part of the latency
+    started = time.perf_counter()
+    audio = stream.finish()  # audio.end
+    decoded = time.perf_counter()
+    cfg.text = cfg.stt.transcribe(audio, lang=cfg.lang).text
+    done = time.perf_counter()
+    cfg.finals.append((done - started) * 1000)
+    cfg.whisper.append(done - decoded)
+
+
+def configs_for(name: str, stt: WhisperSTT) -> list[Config]:
+    """The domain prompt off/on at every length; beam 5 and (multilingual model) a given language
+    instead of auto-detection at 4 and 8 s."""
+    settings = [(None, 1, False, ALL), (None, 1, True, ALL), (None, 5, True, (4, 8))]
+    if stt.multilingual:
+        settings.append(("en", 1, True, (4, 8)))
+    return [Config(name, stt, lang, beam, domain, s) for lang, beam, domain, lengths in settings for s in lengths]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per configuration")
+    parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache-dir", type=Path, default=Path(".lui/cache"))
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+
+    started, load_start = time.perf_counter(), os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = {s: (*synthesise(t, s, Path(tmp)), t) for s, t in UTTERANCES.items()}
+    configs: list[Config] = []
+    loads = {}
+    for name in args.models:
+        stt = WhisperSTT(resolve_whisper_model(name, args.cache_dir), compute_type="int8", cpu_threads=args.threads)
+        stt.load()
+        loads[name] = round(stt.load_seconds or 0, 2)
+        stt.transcribe(decode_webm(clips[2][0]))  # warm-up: VAD model, first-call allocations
+        configs += configs_for(name, stt)
+    # round-robin: every configuration sees the same share of whatever else runs on the machine
+    for run in range(args.runs):
+        for cfg in configs:
+            measure_once(cfg, clips[cfg.seconds][0])
+        print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
+    rows = []
+    for cfg in configs:
+        _data, actual, text = clips[cfg.seconds]
+        rows.append(Row(cfg.model, round(actual, 2), cfg.lang or ("auto" if cfg.stt.multilingual else "en"),
+                        cfg.beam, cfg.domain, round(statistics.median(cfg.finals)), round(p95(cfg.finals)),
+                        round(statistics.median(cfg.whisper) / actual, 3), round(wer(text, cfg.text), 2), cfg.text))
+    elapsed = time.perf_counter() - started
+    print_table(rows, loads)
+    print(f"load average {load_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes skew timings)")
+    report = {
+        "benchmark": "stt", "runs": args.runs, "threads": args.threads, "compute_type": "int8",
+        "input": "espeak-ng en-us, WebM/Opus 32 kb/s 48 kHz; final = AudioStream.finish() + WhisperSTT.transcribe()",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "model_load_s": loads, "elapsed_s": round(elapsed, 1), "rows": [asdict(r) for r in rows],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"\nwrote {args.out} in {elapsed:.0f} s")
+    return 0
+
+
+def print_table(rows: list[Row], loads: dict[str, float]) -> None:
+    print(f"\nWhisper int8 on {os.cpu_count()} CPUs; model load s: {loads}")
+    print("| model | audio s | lang | beam | domain | final p50 ms | final p95 ms | RTF p50 | WER | transcript |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r.model} | {r.seconds:.1f} | {r.lang} | {r.beam} | {'on' if r.domain else 'off'} | "
+              f"{r.final_p50_ms:.0f} | {r.final_p95_ms:.0f} | {r.rtf_p50:.2f} | {r.wer:.2f} | {r.text[:60]} |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

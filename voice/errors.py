@@ -1,0 +1,43 @@
+"""The voice package's errors: one class, a stable ``code`` per failure.
+
+The API layer turns a :class:`VoiceError` into an ``error`` event with ``code``, ``message`` and
+``retryable``. "Nobody spoke" is normally a return value (``Transcript.no_speech``); the
+``no-speech`` code exists for the layer that decides to report it as an error.
+"""
+
+from __future__ import annotations
+
+from assistant.errors import LuiError
+
+# code -> (default message, retryable)
+VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
+    "audio-undecodable": ("The audio could not be decoded.", False),
+    "no-speech": ("No speech was heard in the audio.", False),
+    "audio-too-long": ("The audio is longer than allowed.", False),
+    "audio-too-large": ("The audio is larger than allowed.", False),
+    "stt-unavailable": ("Speech-to-text is not available.", False),
+    "stt-cancelled": ("The transcription was cancelled.", False),
+    # the transcription queue is full: trying again a moment later can succeed
+    "stt-busy": ("Speech-to-text is busy; try again shortly.", True),
+    # the model failed on this input for an unexpected reason
+    "stt-failed": ("Speech-to-text failed.", True),
+}
+
+
+class VoiceError(LuiError):
+    """A voice failure. ``VoiceError("audio-undecodable")`` or with a specific message.
+
+    ``retryable`` defaults per code (only ``stt-busy`` and ``stt-failed`` are retryable).
+    """
+
+    code = "voice"
+
+    def __init__(self, code: str, message: str | None = None, *, retryable: bool | None = None):
+        if code not in VOICE_ERROR_CODES:
+            raise ValueError(f"unknown voice error code {code!r}; known: {sorted(VOICE_ERROR_CODES)}")
+        default_message, default_retryable = VOICE_ERROR_CODES[code]
+        super().__init__(
+            message or default_message,
+            code=code,
+            retryable=default_retryable if retryable is None else retryable,
+        )

@@ -1,0 +1,244 @@
+"""Speech-to-text: one small interface and the faster-whisper backend.
+
+``SpeechToText.transcribe`` is blocking (CPU-bound); async callers go through
+:class:`voice.pool.TranscriptionPool`, which runs it in a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voice.audio import TARGET_RATE, duration_ms
+from voice.errors import VoiceError
+from voice.models import SETTING, resolve_whisper_model
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    lang: str | None  # ISO 639-1 ("zh", "en"); None when nothing was heard and no language was given
+    duration_ms: int  # length of the audio given, not of the speech in it
+    no_speech: bool
+
+
+class SpeechToText(ABC):
+    """Blocking speech-to-text on 16 kHz mono float32 samples."""
+
+    sample_rate: int = TARGET_RATE
+
+    @abstractmethod
+    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None) -> Transcript:
+        """Transcribe one utterance. ``lang`` "zh"/"en" or None (detect); ``prompt`` is context text."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook: load weights ahead of the first request
+        """Load whatever the backend needs (optional; ``transcribe`` loads lazily)."""
+
+
+# Bill and service vocabulary fed to Whisper as hotwords (``domain_prompt=True``). Whisper reads them
+# as text said just before the audio, so the English list ends with a full sentence and no verbs:
+# a list ending in "top up, pay" made it drop a leading "top up"/"pay" and even a lone "yes".
+DOMAIN_HOTWORDS: dict[str, str] = {
+    "zh": "电费 水费 燃气费 话费 宽带 物业费 有线电视 医保 社保 发票 余额 缴费 账单 户号 充值 转账",
+    "en": "Bills: electricity bill, water bill, gas bill, phone bill, broadband, property fee, TV bill. "
+    "Balance, invoice, account number.",
+}
+# Steers Whisper's Mandarin to simplified characters and full-width punctuation.
+ZH_PROMPT = "以下是普通话的句子。"
+
+# Traditional -> simplified for characters Whisper commonly emits (a safety net after ZH_PROMPT);
+# characters that are also valid simplified (著, 乾, 瞭 ...) are left out on purpose.
+_T2S_PAIRS = (
+    "電电費费氣气話话寬宽頻频帶带業业醫医險险發发餘余額额繳缴幫帮這这個个們们來来說说時时會会為为對对"
+    "問问題题請请謝谢嗎吗麼么還还錢钱賬账帳账號号開开關关戶户單单裡里裏里塊块萬万億亿語语華华國国實实現现"
+    "處处網网絡络線线務务車车機机當当從从點点鐘钟幾几歲岁轉转換换譯译應应該该訂订購购買买賣卖價价錯错"
+    "難难聽听見见讓让給给認认確确東东廣广場场區区縣县鄉乡辦办證证銀银納纳稅税貸贷資资產产歷历記记錄录"
+    "據据碼码館馆書书圖图學学習习識识門门間间陽阳陰阴雲云愛爱節节體体溫温熱热燈灯壞坏舊旧紙纸藥药員员"
+    "專专經经濟济歡欢聯联係系視视訊讯簡简擔担憂忧寫写讀读邊边種种樣样後后臺台灣湾協协議议週周盡尽過过"
+    "頭头動动長长張张條条筆笔總总計计結结紀纪無无與与歸归屬属際际連连設设備备標标準准嚴严緊紧報报護护"
+    "療疗診诊掛挂預预約约達达聲声響响態态漢汉義义驗验測测試试壓压顯显親亲媽妈爺爷孫孙兒儿麵面於于"
+    "纜缆廳厅鐵铁雙双劃划"
+)
+T2S = str.maketrans(dict(zip(_T2S_PAIRS[0::2], _T2S_PAIRS[1::2], strict=True)))
+_LANG_ALIASES = {"zh": "zh", "cmn": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "en": "en",
+                 "en-us": "en", "en-gb": "en"}
+# whole-output hallucinations Whisper produces on noise (subtitle credits), never real requests
+_HALLUCINATION = re.compile(r"(字幕|amara\.org|明镜|点点栏目|thanks for watching|subtitles by)", re.I)
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def to_simplified(text: str) -> str:
+    return text.translate(T2S)
+
+
+def normalize_lang(lang: str | None) -> str | None:
+    """"zh-CN" -> "zh", "auto"/None -> None; other languages pass through lower-cased."""
+    if lang is None or lang.strip().lower() in ("", "auto"):
+        return None
+    key = lang.strip().lower().replace("_", "-")
+    return _LANG_ALIASES.get(key, key.split("-")[0])
+
+
+class WhisperSTT(SpeechToText):
+    """faster-whisper (CTranslate2) on CPU, loaded lazily and once.
+
+    Silence is cut with faster-whisper's bundled Silero VAD before Whisper sees the audio (no speech
+    at all -> ``no_speech`` without running Whisper). With ``lang=None`` the language is detected
+    and restricted to ``languages``. ``domain_prompt`` feeds :data:`DOMAIN_HOTWORDS` as hotwords.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int = 2,
+        num_workers: int = 1,
+        beam_size: int = 1,
+        domain_prompt: bool = True,
+        languages: Sequence[str] = ("zh", "en"),
+        vad: bool = True,
+        vad_min_silence_ms: int = 500,
+        temperature: Sequence[float] = (0.0, 0.4, 0.8),
+    ):
+        self.model_path = str(model_path)
+        self.compute_type = compute_type
+        self.cpu_threads = cpu_threads
+        self.num_workers = num_workers
+        self.beam_size = beam_size
+        self.domain_prompt = domain_prompt
+        self.languages = tuple(languages)
+        self.vad = vad
+        self.vad_min_silence_ms = vad_min_silence_ms
+        self.temperature = tuple(temperature)
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> WhisperSTT:
+        """Build from lui's ``Settings`` (whisper_model, whisper_compute_type, whisper_threads, ...)."""
+        path = resolve_whisper_model(settings.whisper_model, settings.cache_dir)
+        kwargs = dict(compute_type=settings.whisper_compute_type, cpu_threads=settings.whisper_threads,
+                      num_workers=max(1, settings.stt_workers))
+        return cls(path, **(kwargs | overrides))
+
+    # -- loading -----------------------------------------------------------------------------
+    def load(self) -> None:
+        self._get_model()
+
+    def _get_model(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        path = Path(self.model_path)
+        if not (path / "model.bin").is_file() or not (path / "tokenizer.json").is_file():
+            # a bare name would make faster-whisper download from a hub: never here
+            raise VoiceError("stt-unavailable", f"{path} is not a local Whisper model folder; resolve names with "
+                             f"voice.models.resolve_whisper_model and check {SETTING}.")
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise VoiceError("stt-unavailable", "faster-whisper is not installed: pip install 'lui[voice]'.") from exc
+        started = time.perf_counter()
+        try:
+            model = WhisperModel(str(path), device="cpu", compute_type=self.compute_type,
+                                 cpu_threads=self.cpu_threads, num_workers=self.num_workers)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise VoiceError("stt-unavailable", f"Could not load the Whisper model at {path}: {exc}. "
+                             f"Check {SETTING} and LUI_WHISPER_COMPUTE_TYPE.") from exc
+        self.load_seconds = time.perf_counter() - started
+        return model
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._get_model().model.is_multilingual)
+
+    # -- transcription -----------------------------------------------------------------------
+    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None) -> Transcript:
+        audio = _as_float_mono(audio)
+        total_ms = duration_ms(audio)
+        lang = normalize_lang(lang)
+        model = self._get_model()
+        if lang not in (None, "en") and not model.model.is_multilingual:
+            raise VoiceError("stt-unavailable", f"The Whisper model at {self.model_path} is English-only; set "
+                             f"{SETTING}=base (or a multilingual model folder) for {lang!r}.")
+        speech = self._speech_only(audio) if self.vad else audio
+        if speech.size < TARGET_RATE // 10:  # under 100 ms of speech: nothing to transcribe
+            return Transcript("", lang, total_ms, True)
+        if lang is None:
+            lang = self._detect_language(model, speech)
+        hotwords = self.hotwords(lang)
+        initial_prompt = " ".join(p for p in (ZH_PROMPT if lang == "zh" else None, prompt) if p) or None
+        try:
+            segments, _info = model.transcribe(
+                speech, language=lang, beam_size=self.beam_size, vad_filter=False,
+                initial_prompt=initial_prompt, hotwords=hotwords, temperature=list(self.temperature),
+                condition_on_previous_text=False, without_timestamps=True,
+            )
+            text = "".join(segment.text for segment in segments).strip()
+        except (RuntimeError, ValueError) as exc:
+            raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
+        if lang == "zh":
+            text = to_simplified(text)
+        if self._is_spurious(text, [initial_prompt, hotwords]):
+            text = ""
+        return Transcript(text, lang, total_ms, not text)
+
+    def hotwords(self, lang: str | None) -> str | None:
+        return DOMAIN_HOTWORDS.get(lang or "en") if self.domain_prompt else None
+
+    def _speech_only(self, audio: np.ndarray) -> np.ndarray:
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        options = VadOptions(min_silence_duration_ms=self.vad_min_silence_ms, speech_pad_ms=200)
+        chunks = get_speech_timestamps(audio, options)
+        if not chunks:
+            return np.zeros(0, dtype=np.float32)
+        collected = collect_chunks(audio, chunks)  # 1.1+: (arrays, metadata); 1.0: one array
+        parts = collected[0] if isinstance(collected, tuple) else [collected]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _detect_language(self, model: Any, speech: np.ndarray) -> str:
+        if not model.model.is_multilingual:
+            return "en"
+        _lang, _prob, all_probs = model.detect_language(speech)
+        probs = dict(all_probs)
+        allowed = [code for code in self.languages if code in probs] or list(probs)
+        return max(allowed, key=lambda code: probs[code])
+
+    @staticmethod
+    def _is_spurious(text: str, prompts: list[str | None]) -> bool:
+        """Whisper sometimes answers noise with subtitle credits or by repeating its prompt."""
+        if not text:
+            return False
+        if _HALLUCINATION.search(text):
+            return True
+        norm = _NON_WORD.sub("", text.lower())
+        for p in prompts:
+            ref = _NON_WORD.sub("", (p or "").lower())
+            if norm and ref and norm in ref and len(norm) >= 0.6 * len(ref):
+                return True
+        return False
+
+
+def _as_float_mono(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError(f"expected 1-D mono samples at {TARGET_RATE} Hz, got shape {audio.shape}")
+    if audio.dtype == np.int16:
+        return audio.astype(np.float32) / 32768.0
+    return np.ascontiguousarray(audio, dtype=np.float32)
