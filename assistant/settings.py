@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # measured 20x slower at p95 on a busy 2-core machine (see README, benchmarks)
     embedder_threads: int = 1
     router_train_path: Path = REPO_ROOT / "evals" / "data" / "intent_train.jsonl"
-    router_min_confidence: float = 0.45  # below this the turn asks to clarify
+    router_min_confidence: float = 0.55  # between the OOS threshold and this, ask to clarify
     router_cache: bool = True  # cache the trained router in cache_dir
     cache_path: Path | None = None  # default: data_dir/cache (LUI_CACHE_PATH)
 

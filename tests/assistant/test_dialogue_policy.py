@@ -1,0 +1,146 @@
+"""The dialogue policy with a scripted router (a fake of our own interface), real ledger on SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.nlu.types import Context, Understanding
+from assistant.store.conversations import ConversationStore
+from assistant.store.db import init_db, make_engine
+from assistant.store.seed import seed_demo
+from assistant.turns import Assistant
+from tools import build_registry
+from tools.billing import Billing
+
+
+class ScriptedRouter:
+    """Answers each text with the Understanding the test scripted for it."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, Understanding] = {}
+        self.contexts: list[Context | None] = []
+
+    def add(self, utterance: str, intent: str, confidence: float = 0.95, lang: str = "zh", **slots: Any) -> None:
+        alts = ((intent, confidence), ("query_bill", 0.2), ("check_balance", 0.1))
+        self.script[utterance] = Understanding(intent, confidence, dict(slots), "router", lang, alts)  # type: ignore[arg-type]
+
+    def understand(self, text: str, context: Context | None = None, lang: str | None = None) -> Understanding:
+        self.contexts.append(context)
+        return self.script[text]
+
+
+@pytest.fixture
+def router() -> ScriptedRouter:
+    return ScriptedRouter()
+
+
+@pytest.fixture
+def assistant(settings, router) -> Assistant:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    init_db(engine)
+    seed_demo(engine)
+    return Assistant(settings.model_copy(update={"router_min_confidence": 0.6}), router, build_registry(),
+                     Billing(engine), ConversationStore(engine))
+
+
+async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+
+    async def emit(event) -> None:
+        events.append(event.wire())
+
+    await assistant.text_turn(session, text, emit)
+    assert sum(e["type"] in ("reply", "error") for e in events) == 1
+    return events
+
+
+async def test_low_confidence_asks_to_clarify_with_choices(assistant, router):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("那个费", "pay_bill", confidence=0.5)
+    reply = (await _say(assistant, session, "那个费"))[-1]
+    assert reply["text"].startswith("我没太听明白") and reply["quick_replies"] == ["交费", "查账单", "查余额"]
+    assert not [e for e in await _say(assistant, session, "那个费") if e["type"] == "tool.call"]
+
+
+async def test_account_chosen_by_ordinal_then_cancelled(assistant, router):
+    session, _ = assistant.open_session("u_wang", "zh")
+    router.add("交电费", "pay_bill", bill_type="electricity")
+    router.add("第二个", "out_of_scope", confidence=0.8)
+    router.add("算了", "cancel")
+    await _say(assistant, session, "交电费")
+    assert session.state.awaiting_slot == "account"
+    second = session.state.choices[1]["value"]
+    events = await _say(assistant, session, "第二个")
+    call = [e for e in events if e["type"] == "tool.call"][0]
+    assert call["args"]["account"] == second
+    assert call["args"]["bill_type"] == "electricity"
+    # Wang cannot afford it: refused, nothing pending, and a cancel has nothing left to cancel
+    assert "余额不足" in events[-1]["text"] and session.state.confirmation is None
+    assert (await _say(assistant, session, "算了"))[-1]["text"] == "好的。还有什么可以帮您？"
+
+
+async def test_cancel_while_asked_for_a_slot_drops_the_request(assistant, router):
+    session, _ = assistant.open_session("u_amy", "en")
+    router.add("pay a bill", "pay_bill", lang="en")
+    router.add("never mind", "cancel", lang="en")
+    assert "Which bill" in (await _say(assistant, session, "pay a bill"))[-1]["text"]
+    assert (await _say(assistant, session, "never mind"))[-1]["text"] == "OK, cancelled."
+    assert session.state.pending_intent is None
+
+
+async def test_unrelated_question_keeps_the_pending_request(assistant, router):
+    session, _ = assistant.open_session("u_amy", "en")
+    router.add("pay a bill", "pay_bill", lang="en")
+    router.add("is it sunny", "out_of_scope", lang="en")
+    await _say(assistant, session, "pay a bill")
+    reply = (await _say(assistant, session, "is it sunny"))[-1]
+    assert "Which bill" in reply["text"] and session.state.pending_intent == "pay_bill"
+
+
+async def test_a_confident_new_request_replaces_the_pending_one(assistant, router):
+    session, _ = assistant.open_session("u_wang", "zh")
+    router.add("交电费", "pay_bill", bill_type="electricity")
+    router.add("我还有多少钱", "check_balance")
+    await _say(assistant, session, "交电费")
+    reply = (await _say(assistant, session, "我还有多少钱"))[-1]
+    assert "30.00元" in reply["text"] and session.state.pending_intent is None
+
+
+async def test_confirm_with_nothing_pending_and_context_passed_to_router(assistant, router):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("好的", "confirm")
+    router.add("交水费", "pay_bill", bill_type="water")
+    assert (await _say(assistant, session, "好的"))[-1]["text"] == "现在没有需要确认的事项。"
+    assert router.contexts[-1].awaiting_confirmation is False
+    await _say(assistant, session, "交水费")
+    await _say(assistant, session, "好的")
+    assert router.contexts[-1].awaiting_confirmation is True
+    assert assistant.billing.bills("u_li", "water", "unpaid") == []
+
+
+async def test_second_payment_waits_for_the_first_to_be_settled(assistant, router):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("交水费", "pay_bill", bill_type="water")
+    router.add("交燃气费", "pay_bill", bill_type="gas")
+    first = await _say(assistant, session, "交水费")
+    second = await _say(assistant, session, "交燃气费")
+    assert [e for e in first if e["type"] == "confirm.request"]
+    assert not [e for e in second if e["type"] == "confirm.request"]
+    assert "等待确认" in second[-1]["text"]
+
+
+async def test_english_elder_mode_spells_money(assistant, router):
+    session, _ = assistant.open_session("u_amy", "en", "elder")
+    router.add("balance", "check_balance", lang="en")
+    assert (await _say(assistant, session, "balance"))[-1]["text"] == "You have one thousand yuan."
+
+
+async def test_translate_from_the_glossary_and_without_llm(assistant, router):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("余额用英语怎么说", "translate", text="余额", target_lang="en")
+    router.add("我对花生过敏翻译成英文", "translate", text="我对花生过敏", target_lang="en")
+    assert "balance" in (await _say(assistant, session, "余额用英语怎么说"))[-1]["text"]
+    assert "大模型" in (await _say(assistant, session, "我对花生过敏翻译成英文"))[-1]["text"]
