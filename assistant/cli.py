@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed", help="create the database and the demo users and bills")
     p.set_defaults(fn=cmd_seed)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from assistant.logs import setup_logging
+
+    setup_logging(logging.INFO)
     try:
         return args.fn(args)
     except Exception as exc:  # a clear one-line message for configuration problems

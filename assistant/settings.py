@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     max_text_chars: int = 1000
     max_audio_bytes: int = 4 * 1024 * 1024
     max_audio_seconds: float = 30.0
+    max_messages_per_s: float = 20.0  # per connection (burst twice that)
+    user_turns_per_minute: int = 60  # per user, across connections of this process
+    max_sessions_per_user: int = 5  # live connections per user
+    allowed_origins: list[str] = Field(default_factory=lambda: [
+        "http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "https://localhost:*"])
 
     # voice
     whisper_model: str = "base"  # "base" (packaged multilingual), "tiny.en" (packaged) or a path

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Header, HTTPException, WebSocket
 from pydantic import BaseModel, Field
 
+from assistant.api.limits import UserLimits
 from assistant.api.ws import Connection
 from assistant.auth import AuthError, verify_token
 from assistant.errors import LuiError
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.assistant = assistant
     app.state.voice = voice
     app.state.settings = settings
+    app.state.limits = UserLimits(settings.user_turns_per_minute, settings.max_sessions_per_user)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
-        await Connection(websocket, app.state.assistant, app.state.voice).run()
+        await Connection(websocket, app.state.assistant, app.state.voice, app.state.limits).run()
 
     @app.post("/v1/turns", response_model=TurnResponse)
     async def turns(body: TurnRequest, authorization: str | None = Header(default=None)) -> TurnResponse:
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             else:
                 user = body.user or (verify_token(token, settings) if token else "u_li")
             session, _ = await asyncio.to_thread(a.open_session, user, body.lang, body.mode, body.session_id)
+            if not app.state.limits.allow_turn(user):
+                raise HTTPException(status_code=429, detail={"code": "rate-limited", "message": "too many requests"})
         except AuthError as exc:
             raise HTTPException(status_code=401, detail={"code": exc.code, "message": exc.message}) from exc
         except LuiError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
+from assistant.api.limits import TokenBucket, UserLimits, origin_allowed
 from assistant.auth import AuthError, verify_token
 from assistant.errors import LuiError
 from assistant.protocol import (
@@ -34,16 +35,21 @@ from assistant.turns import Assistant, Session
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TOO_MANY_SESSIONS = 4429
 MAX_QUEUED_TURNS = 8
 Job = Callable[[], Awaitable[None]]
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None):
+    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: UserLimits | None = None):
         self.ws = websocket
         self.assistant = assistant
         self.settings = assistant.settings
         self.voice = voice  # assistant.api.audio.VoiceGateway, when speech-to-text is available
+        self.limits = limits or UserLimits(self.settings.user_turns_per_minute, self.settings.max_sessions_per_user)
+        rate = self.settings.max_messages_per_s
+        self._messages = TokenBucket(rate, burst=2 * rate)
         self.session: Session | None = None
         self.audio = None
         self._send_lock = asyncio.Lock()
@@ -62,6 +68,11 @@ class Connection:
 
     async def run(self) -> None:
         await self.ws.accept()
+        if not origin_allowed(self.ws.headers.get("origin"), self.settings.allowed_origins):
+            await self.send(ErrorEvent(code="origin-forbidden", message="this origin may not connect"))
+            self._closed = True
+            await self.ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+            return
         worker = asyncio.create_task(self._worker())
         try:
             while True:
@@ -76,6 +87,8 @@ class Connection:
             pass
         finally:
             self._closed = True
+            if self.session is not None:
+                self.limits.close(self.session.user_id)
             worker.cancel()
             if self._running is not None:
                 self._running.cancel()
@@ -111,6 +124,9 @@ class Connection:
 
     # --- frames ---------------------------------------------------------------------------
     async def _on_text(self, raw: str) -> None:
+        if not self._messages.take():
+            await self.send(ErrorEvent(code="rate-limited", message="too many messages; slow down", retryable=True))
+            return
         message = parse_client_message(raw, self.settings.max_message_bytes)
         if isinstance(message, ErrorEvent):
             await self.send(message)
@@ -125,6 +141,10 @@ class Connection:
             await self.send(ErrorEvent(code="no-session", message="send session.start first"))
             return
         session = self.session
+        if isinstance(message, TextIn | ConfirmIn | AudioEnd) and not self.limits.allow_turn(session.user_id):
+            await self.send(ErrorEvent(code="rate-limited", message="too many requests; try again in a minute",
+                                       retryable=True))
+            return
         if isinstance(message, TextIn):
             await self._enqueue(lambda: self.assistant.text_turn(session, message.text, self.send, message.id))
         elif isinstance(message, ConfirmIn):
@@ -157,6 +177,15 @@ class Connection:
             return
         except LuiError as exc:
             await self.send(ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable))
+            return
+        if self.session is not None:  # a second session.start on this connection replaces the first
+            self.limits.close(self.session.user_id)
+        if not self.limits.open(user):
+            await self.send(ErrorEvent(code="too-many-sessions", retryable=True,
+                                       message=f"at most {self.settings.max_sessions_per_user} live sessions per user"))
+            self.session = None
+            self._closed = True
+            await self.ws.close(code=CLOSE_TOO_MANY_SESSIONS)
             return
         self.session = session
         await self.send(SessionStarted(session_id=session.id, lang=session.lang, mode=session.mode,
