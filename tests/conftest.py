@@ -43,4 +43,16 @@ def router(shared_cache, use_embedder):
     return IntentRouter.load_or_train(examples, use_embedder, shared_cache)
 
 
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL URL for the session; fails (not skips) with the install command if none."""
+    from tests.pg import throwaway_postgres
+
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 LiveServer = ServerThread

@@ -1,9 +1,8 @@
-"""The payment ledger on a real database: SQLite files in tmp_path (and PostgreSQL when
-``LUI_TEST_DATABASE_URL`` points at a scratch database, which these tests wipe)."""
+"""The payment ledger on real databases: SQLite files in tmp_path, and PostgreSQL (a throwaway
+server the suite starts, or ``LUI_TEST_DATABASE_URL``, a scratch database these tests wipe)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ from tools.billing import Billing, fen_to_yuan, yuan_to_fen
 from tools.errors import REFUSAL_CODES, InvalidArgument, NotFound, PaymentRefused
 
 T0 = 1_795_000_000.0  # 2026-11-18, an arbitrary fixed "now"
-PG_URL = os.environ.get("LUI_TEST_DATABASE_URL")
 
 
 class Clock:
@@ -28,12 +26,12 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+@pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
     else:
-        eng = make_engine(PG_URL)
+        eng = make_engine(request.getfixturevalue("pg_url"))
         SQLModel.metadata.drop_all(eng)
     init_db(eng)
     seed_demo(eng)
