@@ -36,7 +36,7 @@ def build_assistant(settings: Settings) -> Assistant:
 def build_retriever(settings: Settings, embedder, registry):
     """The service retriever, with the catalogue ingested; ``None`` (and a warning) if unavailable."""
     try:
-        from knowledge.runtime import open_retriever
+        from knowledge.retrieval import open_retriever
         from tools.services import lookup_service
     except ImportError:
         return None

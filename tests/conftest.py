@@ -31,7 +31,28 @@ def settings(tmp_path, shared_cache) -> Settings:
 def use_embedder():
     from knowledge.embedders import make_embedder
 
-    return make_embedder("use")
+    embedder = make_embedder("use")
+    embedder.encode(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def catalogue_store(tmp_path_factory, use_embedder):
+    """The packaged service catalogue, ingested once into a Qdrant local folder."""
+    from knowledge.ingest import ingest
+    from knowledge.store import ServiceStore
+
+    store = ServiceStore.open(path=tmp_path_factory.mktemp("qdrant") / "store")
+    ingest(use_embedder, store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def retriever(use_embedder, catalogue_store):
+    from knowledge.retrieval import ServiceRetriever
+
+    return ServiceRetriever(use_embedder, catalogue_store)
 
 
 @pytest.fixture(scope="session")

@@ -86,9 +86,12 @@ class Connection:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            self._closed = True
+            self._closed = True  # sends become no-ops; queued turns are dropped
             if self.session is not None:
                 self.limits.close(self.session.user_id)
+            running = self._running
+            if running is not None:  # let a turn in flight (a payment!) finish and save its state
+                await asyncio.wait([running], timeout=self.settings.finish_turn_on_disconnect_s)
             worker.cancel()
             if self._running is not None:
                 self._running.cancel()

@@ -1,0 +1,139 @@
+"""Find the catalogue service a request is about: hybrid (dense + lexical) search in Qdrant.
+
+``hybrid`` fuses a dense prefetch and a sparse prefetch with reciprocal rank fusion inside Qdrant.
+RRF scores only reflect ranks, so whether anything matches *well enough* is decided from real
+similarity signals of the same query, fetched in the same round trip: the best dense cosine and
+the best lexical (sparse, IDF-weighted) score. The thresholds were calibrated on the calibration
+split only (see ``evals/retrieval.py``: ``python -m evals.retrieval --calibrate``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from knowledge.embedders import Embedder
+from knowledge.sparse import SparseEncoder
+from knowledge.store import ScoredChunk, ServiceStore
+
+Mode = Literal["hybrid", "dense", "sparse"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "sparse")
+
+# Chosen on the calibration split only (see module docstring), never on the reported test half.
+MIN_DENSE = 0.39  # best dense cosine at or above which something matches well enough ...
+MIN_SPARSE = 10.5  # ... or best lexical score at or above which it does
+RRF_K = 2  # Qdrant's default constant
+# RRF weights (dense, sparse) per query language. When the two legs disagree on the top service,
+# the dense leg is right more often for Chinese and the lexical leg for English (USE v3 is weaker
+# on English paraphrase here). Weights only break such disagreements; ranks still decide.
+LANG_WEIGHTS: dict[str, tuple[float, float]] = {"zh": (1.5, 1.0), "en": (1.0, 1.5)}
+
+
+@dataclass(frozen=True)
+class ServiceHit:
+    id: str
+    score: float  # the ranking score of the mode (RRF for hybrid, cosine for dense, BM25-ish for sparse)
+    title: str
+    summary: str
+    deep_link: str
+    needs: tuple[str, ...]
+    steps: tuple[str, ...]
+    lang: str
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[ServiceHit]
+    confident: bool  # False: nothing in the catalogue matches well enough ("no match")
+    mode: str = "hybrid"
+    top_dense: float = 0.0  # best dense cosine of any chunk: the no-match signal
+    top_sparse: float = 0.0  # best lexical score of any document
+    elapsed_ms: float = 0.0
+
+    @property
+    def best(self) -> ServiceHit | None:
+        return self.hits[0] if self.hits and self.confident else None
+
+
+def _hit(chunk: ScoredChunk) -> ServiceHit:
+    p = chunk.payload
+    return ServiceHit(id=p["service_id"], score=chunk.score, title=p.get("title", ""), summary=p.get("summary", ""),
+                      deep_link=p.get("deep_link", ""), needs=tuple(p.get("needs", ())),
+                      steps=tuple(p.get("steps", ())), lang=p.get("lang", ""), category=p.get("category", ""))
+
+
+def dedupe(chunks: list[ScoredChunk], limit: int) -> list[ServiceHit]:
+    """Best chunk per service, in rank order (several chunks of one service may match)."""
+    hits: list[ServiceHit] = []
+    seen: set[str] = set()
+    for chunk in chunks:
+        sid = chunk.payload.get("service_id")
+        if sid in seen:
+            continue
+        seen.add(sid)
+        hits.append(_hit(chunk))
+        if len(hits) == limit:
+            break
+    return hits
+
+
+class ServiceRetriever:
+    """``search(query, lang)`` → the best services, and whether any matches well enough."""
+
+    def __init__(self, embedder: Embedder, store: ServiceStore, *, encoder: SparseEncoder | None = None,
+                 min_score: float = MIN_DENSE, min_sparse: float = MIN_SPARSE, mode: Mode = "hybrid",
+                 candidates: int = 30, overfetch: int = 3, rrf_k: int = RRF_K,
+                 weights: dict[str, tuple[float, float]] | None = None):
+        self.embedder = embedder
+        self.store = store
+        self.encoder = encoder or SparseEncoder()
+        self.min_score = min_score  # dense cosine at or above which a match is trusted
+        self.min_sparse = min_sparse  # lexical score at or above which a match is trusted
+        self.mode = mode
+        self.candidates = candidates  # what each prefetch of the hybrid mode hands to the fusion
+        self.overfetch = overfetch  # ranked points fetched per hit asked for (several chunks or languages
+        # of one service collapse into one hit)
+        self.rrf_k = rrf_k
+        self.weights = LANG_WEIGHTS if weights is None else weights  # lang → RRF weights (dense, sparse)
+
+    def is_confident(self, top_dense: float, top_sparse: float) -> bool:
+        return top_dense >= self.min_score or top_sparse >= self.min_sparse
+
+    def search(self, query: str, lang: str | None = None, limit: int = 3, mode: Mode | None = None) -> SearchResult:
+        """Blocking (embeds on the CPU): async callers run it in a worker thread.
+
+        ``lang`` filters the documents (``None``: both languages); raises VectorStoreUnavailable
+        when the store cannot be reached.
+        """
+        started = time.perf_counter()
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        query = " ".join(query.split())
+        if not query:
+            return SearchResult([], False, mode)
+        dense = self.embedder.encode([query])[0]
+        sparse = self.encoder.encode_query(query)
+        answers = self.store.search(mode, dense=dense, sparse=sparse, lang=lang, limit=limit * self.overfetch,
+                                    prefetch_limit=self.candidates, rrf_k=self.rrf_k,
+                                    weights=self.weights.get(lang or ""))
+        top_dense = answers["dense"][0].score if answers["dense"] else 0.0
+        top_sparse = answers["sparse"][0].score if answers["sparse"] else 0.0
+        hits = dedupe(answers[mode], limit)
+        confident = bool(hits) and self.is_confident(top_dense, top_sparse)
+        return SearchResult(hits, confident, mode, top_dense, top_sparse, (time.perf_counter() - started) * 1000)
+
+
+def open_retriever(settings, embedder: Embedder | None = None, *, ingest_catalogue: bool = True) -> ServiceRetriever:
+    """The retriever on the settings' store; ingests the packaged catalogue first (a no-op when
+    nothing changed) unless told not to. Raises VectorStoreUnavailable when the store is down."""
+    from knowledge.embedders import make_embedder
+    from knowledge.ingest import ingest
+
+    embedder = embedder or make_embedder(settings.embedder, threads=1)  # one query at a time: 1 BLAS thread
+    store = ServiceStore.from_settings(settings)
+    if ingest_catalogue:
+        ingest(embedder, store)
+    return ServiceRetriever(embedder, store)
