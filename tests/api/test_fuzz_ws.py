@@ -1,0 +1,119 @@
+"""A protocol fuzzer: random and malformed frames at a real server over a real websocket.
+
+The server must never crash, never close the connection on bad input, never leak a stack trace,
+and answer every bad frame with an ``error`` event carrying a stable code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.sync.client import connect
+
+from assistant.protocol import CLIENT_TYPES
+
+SERVER_TYPES = {"session.started", "transcript.partial", "transcript.final", "intent", "tool.call", "tool.result",
+                "confirm.request", "reply.delta", "reply", "error", "pong"}
+CODE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+messages = st.fixed_dictionaries(
+    {"type": st.sampled_from([*CLIENT_TYPES, "", "TEXT", "ping ", "audio", "x" * 50])},
+    optional={"text": json_values, "confirmation_id": json_values, "accept": json_values,
+              "format": st.sampled_from(["pcm16", "wav", "webm", "ogg", "mp3", 3]),
+              "sample_rate": json_values, "lang": json_values, "mode": json_values,
+              "session_id": json_values, "id": json_values},
+)
+frames = st.one_of(
+    messages.map(lambda m: json.dumps(m)),
+    json_values.map(json.dumps),
+    st.text(max_size=200),
+    st.binary(max_size=2000),
+)
+
+
+@pytest.fixture
+def fuzz_server(settings, assistant):
+    """The fuzzer sends fast: the per-connection message rate limit is lifted (it has its own test)."""
+    from assistant.api.app import create_app
+    from tests.conftest import LiveServer
+
+    settings = settings.model_copy(update={"max_messages_per_s": 10_000.0, "user_turns_per_minute": 10**6})
+    assistant.settings = settings
+    with LiveServer(create_app(settings, assistant)) as live:
+        yield live
+
+
+@pytest.fixture
+def wire(fuzz_server):
+    with connect(fuzz_server.ws, max_size=2**24) as ws:
+        ws.send(json.dumps({"type": "session.start", "user": "u_li", "lang": "zh"}))
+        assert json.loads(ws.recv(30))["type"] == "session.started"
+        yield ws
+
+
+def _drain_until_pong(ws) -> list[dict]:
+    """Read everything the server says until the answer to our sentinel ping."""
+    events = []
+    while True:
+        try:
+            event = json.loads(ws.recv(60))
+        except TimeoutError:
+            pytest.fail(f"no pong within 60 s; events so far: {events}")
+        if event["type"] == "pong":
+            return events
+        events.append(event)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=frames)
+def test_random_frames_get_errors_and_never_break_the_session(wire, frame):
+    if isinstance(frame, str) and frame.strip() == "":
+        frame = frame + "?"
+    wire.send(frame)
+    wire.send(json.dumps({"type": "ping"}))
+    events = _drain_until_pong(wire)
+    for event in events:
+        assert event["type"] in SERVER_TYPES, event
+        text = json.dumps(event, ensure_ascii=False)
+        assert "Traceback" not in text and 'File "' not in text
+        if event["type"] == "error":
+            assert CODE.match(event["code"]) and isinstance(event["message"], str)
+    if isinstance(frame, bytes) and not events:
+        pytest.fail("a binary frame outside audio got no answer")
+
+
+def test_after_the_storm_the_session_still_works(wire):
+    for raw in ["{", "null", '{"type": 1}', '{"type": "text", "text": {"a": 1}}', "\u0000" * 10]:
+        wire.send(raw)
+    wire.send(b"\xff" * 10)
+    wire.send(json.dumps({"type": "audio.start", "format": "pcm16", "sample_rate": 5}))
+    wire.send(json.dumps({"type": "ping"}))
+    events = _drain_until_pong(wire)
+    assert [e["type"] for e in events] == ["error"] * 8
+    wire.send(json.dumps({"type": "text", "text": "我还有多少钱"}))
+    while True:
+        event = json.loads(wire.recv(30))
+        if event["type"] == "reply":
+            assert "余额" in event["text"]
+            break
+
+
+def test_huge_frame_over_the_transport_limit_closes_only_that_connection(server):
+    with connect(server.ws, max_size=2**25) as ws:
+        ws.send(json.dumps({"type": "session.start", "user": "u_li"}))
+        ws.recv(30)
+        ws.send("x" * (17 * 1024 * 1024))  # above uvicorn's ws_max_size (16 MiB in tests)
+        with pytest.raises(Exception):  # noqa: B017 - the transport closes with 1009
+            ws.recv(30)
+    with connect(server.ws) as other:  # the server itself is fine
+        other.send(json.dumps({"type": "ping"}))
+        assert json.loads(other.recv(30))["type"] == "pong"
