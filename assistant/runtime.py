@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from assistant.auth import check_secret
+from assistant.llm import build_llm, build_translator
 from assistant.settings import Settings
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import init_db, make_engine
@@ -30,7 +31,8 @@ def build_assistant(settings: Settings) -> Assistant:
     registry = build_registry()
     retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
-                     ConversationStore(engine), retriever=retriever)
+                     ConversationStore(engine), retriever=retriever,
+                     translator=build_translator(settings), llm=build_llm(settings, registry))
 
 
 def build_retriever(settings: Settings, embedder, registry):

@@ -1,6 +1,12 @@
 """The intent-accuracy harness (contract in DESIGN.md).
 
     python -m evals.intent --data FILE.jsonl [--json-out METRICS.json] [--predictions OUT.jsonl]
+                           [--mode router|llm|cascade]
+
+``router`` (the default) is the local router alone and runs offline. ``llm`` asks the LLM tier for
+every utterance (a forced ``route`` call); ``cascade`` is what a turn does: the router first, the LLM
+for what the router escalates (``LLMTier.should_escalate``). Both need an LLM: ``LUI_LLM_MODEL``
+(and ``LUI_LLM_BASE_URL`` for a self-hosted server), or ``--llm-model``/``--llm-base-url``.
 
 Also writes a Markdown report and a confusion-matrix PNG next to the metrics (or in evals/out/).
 Runs offline on the embedded defaults.
@@ -9,12 +15,14 @@ Runs offline on the embedded defaults.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
 from pathlib import Path
 
 from assistant.nlu.data import load_examples
+from assistant.nlu.types import OUT_OF_SCOPE, Understanding
 from assistant.settings import Settings
 from evals.metrics import Scored, compute_metrics, confusion
 from evals.report import markdown_report, write_confusion_png
@@ -25,7 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", required=True, type=Path, help="labelled JSONL (text, lang, intent, slots)")
     parser.add_argument("--json-out", type=Path, help="write metrics JSON here")
     parser.add_argument("--predictions", type=Path, help="write one prediction per input line here")
-    parser.add_argument("--mode", choices=["router"], default="router", help="which tier understands")
+    parser.add_argument("--mode", choices=["router", "llm", "cascade"], default="router",
+                        help="which tier understands: router (default, offline), llm, or cascade (router, then LLM)")
+    parser.add_argument("--llm-model", help="override LUI_LLM_MODEL (a litellm model string) for llm/cascade")
+    parser.add_argument("--llm-base-url", help="override LUI_LLM_BASE_URL for llm/cascade")
     parser.add_argument("--embedder", help="override LUI_EMBEDDER (use | st | st:<path>)")
     parser.add_argument("--train", type=Path, help="override the router's training file")
     parser.add_argument("--report", type=Path, help="Markdown report path (default: next to --json-out)")
@@ -33,46 +44,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+NEEDS_LLM = (
+    "--mode {mode} needs an LLM provider, and none is configured.\n"
+    "Set LUI_LLM_MODEL to a litellm model string (e.g. openai/gpt-4o-mini, dashscope/qwen-plus, ollama/qwen2.5)"
+    " and, for a self-hosted or local server, LUI_LLM_BASE_URL (plus LUI_LLM_API_KEY if it wants a key),\n"
+    "or pass --llm-model / --llm-base-url. `--mode router` (the default) needs no LLM and runs offline."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    overrides = {k: v for k, v in {"embedder": args.embedder, "router_train_path": args.train}.items() if v}
+    overrides = {k: v for k, v in {"embedder": args.embedder, "router_train_path": args.train,
+                                   "llm_model": args.llm_model, "llm_base_url": args.llm_base_url}.items() if v}
     settings = Settings(**overrides)
+    if args.mode != "router" and not settings.llm_model:
+        print(NEEDS_LLM.format(mode=args.mode), file=sys.stderr)
+        return 2
     examples = load_examples(args.data, strict=False)
     if not examples:
         print(f"no examples in {args.data}", file=sys.stderr)
         return 2
 
-    from assistant.nlu.router import build_router
+    config: dict = {"mode": args.mode, "data": str(args.data)}
+    router = None
+    if args.mode in ("router", "cascade"):
+        from assistant.nlu.router import build_router
 
-    started = time.perf_counter()
-    router = build_router(settings)
-    build_s = time.perf_counter() - started
-    router.understand("warm up")  # first call pays one-off costs; not a user's latency
-
-    rows, predictions = [], []
-    for ex in examples:
-        t0 = time.perf_counter()
-        result = router.understand(ex.text)
-        latency_ms = (time.perf_counter() - t0) * 1000
-        rows.append(Scored(ex.text, ex.lang, ex.intent, result.intent, ex.slots, result.slots, latency_ms))
-        predictions.append({
-            "text": ex.text, "lang": ex.lang, "intent": ex.intent, "slots": ex.slots,
-            "pred_intent": result.intent, "pred_slots": result.slots,
-            "confidence": result.confidence, "source": result.source,
+        started = time.perf_counter()
+        router = build_router(settings)
+        build_s = time.perf_counter() - started
+        router.understand("warm up")  # first call pays one-off costs; not a user's latency
+        config.update({
+            "train": str(settings.router_train_path),
+            "embedder": router.embedder.name,
+            "oos_threshold": router.config.oos_threshold,
+            "clarify_below": settings.router_min_confidence,
+            "classifier": f"logreg C={router.config.c}, dense weight {router.config.dense_weight}, char 1-3 tf-idf",
+            "train_cv_accuracy": round(router.config.cv_accuracy, 4),
+            "router_build_s": round(build_s, 2),
         })
+    if args.mode == "router":
+        rows, predictions = [], []
+        for ex in examples:
+            t0 = time.perf_counter()
+            result = router.understand(ex.text)
+            latency_ms = (time.perf_counter() - t0) * 1000
+            _record(rows, predictions, ex, result, latency_ms)
+    else:
+        rows, predictions = _predict_with_llm(settings, examples, router, config)
 
     metrics = compute_metrics(rows)
-    metrics["config"] = {
-        "mode": args.mode,
-        "data": str(args.data),
-        "train": str(settings.router_train_path),
-        "embedder": router.embedder.name,
-        "oos_threshold": router.config.oos_threshold,
-        "clarify_below": settings.router_min_confidence,
-        "classifier": f"logreg C={router.config.c}, dense weight {router.config.dense_weight}, char 1-3 tf-idf",
-        "train_cv_accuracy": round(router.config.cv_accuracy, 4),
-        "router_build_s": round(build_s, 2),
-    }
+    metrics["config"] = config
 
     out_dir = (args.json_out.parent if args.json_out else Path("evals/out"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +121,50 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, ensure_ascii=False))
     print(f"report: {report}", file=sys.stderr)
     return 0
+
+
+def _record(rows: list, predictions: list, ex, result: Understanding, latency_ms: float) -> None:
+    rows.append(Scored(ex.text, ex.lang, ex.intent, result.intent, ex.slots, result.slots, latency_ms))
+    predictions.append({
+        "text": ex.text, "lang": ex.lang, "intent": ex.intent, "slots": ex.slots,
+        "pred_intent": result.intent, "pred_slots": result.slots,
+        "confidence": result.confidence, "source": result.source,
+    })
+
+
+def _predict_with_llm(settings: Settings, examples, router, config: dict) -> tuple[list, list]:
+    """``llm``: the LLM reads every utterance. ``cascade``: the router, then the LLM when it escalates.
+    A failed LLM call keeps the router's answer (cascade) or predicts out_of_scope (llm), and is counted."""
+    from assistant.llm import LLMError, build_llm
+    from tools import build_registry
+
+    tier = build_llm(settings, build_registry())
+    assert tier is not None
+    config.update(tier.config())
+    config["llm_base_url"] = settings.llm_base_url
+    rows: list = []
+    predictions: list = []
+    escalated = errors = 0
+    with asyncio.Runner() as runner:  # one event loop for all calls: litellm keeps its HTTP clients per loop
+        try:
+            runner.run(tier.understand("warm up"))  # first call pays one-off costs; not a user's latency
+        except LLMError as exc:
+            print(f"warning: the warm-up LLM call failed ({exc.code}): {exc.message}", file=sys.stderr)
+        for ex in examples:
+            t0 = time.perf_counter()
+            result = router.understand(ex.text) if router is not None else None
+            if result is None or tier.should_escalate(ex.text, result):
+                escalated += 1
+                try:
+                    result = runner.run(tier.understand(ex.text))
+                except LLMError as exc:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"LLM call failed ({exc.code}): {exc.message}", file=sys.stderr)
+                    result = result or Understanding(intent=OUT_OF_SCOPE, confidence=0.0, source="llm")
+            _record(rows, predictions, ex, result, (time.perf_counter() - t0) * 1000)
+    config.update({"llm_calls": escalated, "llm_share": round(escalated / len(examples), 4), "llm_errors": errors})
+    return rows, predictions
 
 
 if __name__ == "__main__":

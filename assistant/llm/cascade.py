@@ -1,0 +1,159 @@
+"""The cascade: when the router's answer goes to the LLM tier, and what the tier does with it.
+
+``should_escalate`` sends an utterance up when the router is unsure (confidence under a threshold),
+when it is long or compound (two requests joined with 然后/并且/and then), or when the router said
+``out_of_scope`` but the text names a bill or a service. ``handle`` then plans (long/compound:
+the model calls tools, see :mod:`assistant.llm.planner`) or classifies with a forced function call
+and runs the intent through the same dialogue policy as the router path. Whatever the model does,
+an LLM failure falls back to the router's understanding, so the session always gets an answer.
+An LLM reading never settles a payment: "confirm" from the model only reminds the user to confirm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+from assistant.handlers import SOCIAL, SUGGESTIONS, run_intent
+from assistant.llm.client import LLMClient
+from assistant.llm.errors import LLMError
+from assistant.llm.planner import Planner
+from assistant.llm.understand import Understander
+from assistant.nlu.bill_types import parse_bill_type
+from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Context, Understanding
+from assistant.protocol import IntentEvent
+from assistant.turns import ReplyOut, Turn
+from tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
+
+COMPOUND = re.compile(
+    r"然后|并且|接着|顺便|再帮我|之后再|完了再|同时(?:帮|把)"
+    r"|\band then\b|\bthen also\b|\bafter that\b|\band also\b|,\s*then\b",
+    re.IGNORECASE,
+)
+SERVICE_WORDS = re.compile(
+    r"账单|缴费|交费|欠费|费用|余额|发票|医保|社保|公积金|翻译|充值|付款|户号"
+    r"|\b(?:bills?|balance|payments?|pay|invoices?|translat\w*|top[\s-]?up|account)\b",
+    re.IGNORECASE,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+class LLMTier:
+    """The LLM tier behind the router: escalation rule, planner and classifier, router fallback."""
+
+    def __init__(self, client: LLMClient, registry: ToolRegistry, *, min_confidence: float = 0.6,
+                 long_chars_zh: int = 40, long_chars_en: int = 120, max_steps: int = 4, stream: bool = True):
+        self.client = client
+        self.registry = registry
+        self.min_confidence = min_confidence
+        self.long_chars_zh = long_chars_zh
+        self.long_chars_en = long_chars_en
+        self.understander = Understander(client)
+        self.planner = Planner(client, registry, max_steps=max_steps, stream=stream)
+
+    # --- the escalation rule --------------------------------------------------------------------
+    def escalation_reason(self, text: str, u: Understanding) -> str | None:
+        """Why this utterance goes to the LLM ("compound", "long", "unsure", "service-word"), or None."""
+        if u.intent in ("confirm", "deny", "cancel"):  # answers to our question stay on the router path
+            return None
+        if COMPOUND.search(text):
+            return "compound"
+        limit = self.long_chars_zh if _CJK.search(text) else self.long_chars_en
+        if len(text) > limit:
+            return "long"
+        if u.confidence < self.min_confidence:
+            return "unsure"
+        if u.intent == OUT_OF_SCOPE and (SERVICE_WORDS.search(text) or parse_bill_type(text)):
+            return "service-word"
+        return None
+
+    def should_escalate(self, text: str, u: Understanding) -> bool:
+        return self.escalation_reason(text, u) is not None
+
+    def config(self) -> dict[str, object]:
+        return {"llm_model": self.client.model, "llm_fallbacks": list(self.client.fallbacks),
+                "escalate_below": self.min_confidence, "long_chars_zh": self.long_chars_zh,
+                "long_chars_en": self.long_chars_en, "max_steps": self.planner.max_steps}
+
+    # --- understanding only (the harness) -------------------------------------------------------
+    async def understand(self, text: str, context: Context | None = None, lang: str | None = None,
+                         fallback: Understanding | None = None) -> Understanding:
+        """The model's reading of one utterance; with ``fallback``, provider failures return it."""
+        try:
+            return await self.understander.understand(text, context, lang, fallback=fallback)
+        except LLMError:
+            if fallback is None:
+                raise
+            log.warning("LLM understanding failed; keeping the router's answer", exc_info=True)
+            return fallback
+
+    # --- a turn ---------------------------------------------------------------------------------
+    async def handle(self, turn: Turn, text: str, u: Understanding) -> ReplyOut:
+        reason = self.escalation_reason(text, u) or "unsure"
+        started = time.perf_counter()
+        try:
+            if reason in ("compound", "long"):
+                return await self.planner.run(turn, text)
+            understood = await self.understander.understand(text, turn.state.context(), turn.lang, fallback=u)
+            if understood is not u:
+                await turn.emit(IntentEvent(name=understood.intent, confidence=understood.confidence,
+                                            slots=understood.slots, source="llm"))
+            return await self._act(turn, understood)
+        except LLMError as exc:
+            log.warning("LLM tier failed (%s, %s); answering from the router", exc.code, exc.message)
+            return await self._fallback(turn, u)
+        finally:
+            turn.timings["llm"] = round(turn.timings.get("llm", 0.0) + (time.perf_counter() - started) * 1000, 2)
+
+    async def _act(self, turn: Turn, v: Understanding) -> ReplyOut:
+        state, voice = turn.state, turn.voice
+        if v.intent in TRANSACTIONAL:
+            state.clear_pending()
+            return await run_intent(turn, v.intent, dict(v.slots))
+        if v.intent in SOCIAL:
+            if v.intent == "human_handoff":
+                await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
+                                        user_id=turn.session.user_id, target=turn.session.id)
+            return ReplyOut(voice.say(SOCIAL[v.intent]))
+        if v.intent in ("confirm", "deny", "cancel"):
+            if state.confirmation is not None:  # consent is the user's: an LLM reading never settles
+                c = state.confirmation
+                return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type),
+                                          amount=voice.money(c.amount_fen)), quick_replies=_yes_no(turn))
+            if v.intent == "confirm":
+                return ReplyOut(voice.say("nothing_pending"))
+            had_pending = state.pending_intent is not None
+            state.clear_pending()
+            return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
+        return _sorry(turn)
+
+    async def _fallback(self, turn: Turn, u: Understanding) -> ReplyOut:
+        """The router's answer, as the router path would have given it."""
+        if u.intent in TRANSACTIONAL:
+            if u.confidence < turn.assistant.settings.router_min_confidence:
+                options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
+                if options:
+                    return ReplyOut(turn.voice.say("clarify"), quick_replies=[_pick(turn, SUGGESTIONS[i])
+                                                                             for i in options])
+            turn.state.clear_pending()
+            return await run_intent(turn, u.intent, dict(u.slots))
+        if u.intent in SOCIAL:
+            return await self._act(turn, u)
+        return _sorry(turn)
+
+
+def _pick(turn: Turn, pair: tuple[str, str]) -> str:
+    return pair[0] if turn.lang == "zh" else pair[1]
+
+
+def _yes_no(turn: Turn) -> list[str]:
+    return [_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))]
+
+
+def _sorry(turn: Turn) -> ReplyOut:
+    return ReplyOut(turn.voice.say("out_of_scope"),
+                    quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])

@@ -1,0 +1,246 @@
+"""A thin client over litellm: one call, bounded retries with backoff, then fallback models.
+
+``complete`` is async (``litellm.acompletion``), optionally streamed (text deltas go to an
+``on_text`` callback as they arrive; tool-call pieces are assembled); ``complete_sync`` is the same
+over ``litellm.completion`` for code that already runs in a worker thread (the translator).
+
+Retries: a timeout, a 429 or a 5xx/connection failure is retried on the same model ``retries``
+times (exponential backoff), then the next model in ``fallbacks`` is tried; a 4xx other than 429
+skips straight to the next model. A streamed answer is never retried once text has been emitted.
+Every failure that leaves is an :class:`LLMError` with a stable code. The provider SDK's own
+retries are switched off (``max_retries=0``) so the budget is ours and countable.
+
+Fallback models with the primary's provider prefix share ``api_base``/``api_key``; others are
+configured the litellm way (its own provider environment variables).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.llm.errors import LLMError
+
+log = logging.getLogger(__name__)
+OnText = Callable[[str], Awaitable[None]]
+
+
+def litellm_module():
+    """Import litellm lazily, offline: the bundled cost map, no banner, no telemetry."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the cost map
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+@dataclass(frozen=True)
+class ToolCallRequest:
+    """A function call as the model wrote it; ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed(self) -> tuple[dict[str, Any] | None, str | None]:
+        """(arguments, None) or (None, what is wrong with the JSON)."""
+        try:
+            value = json.loads(self.arguments or "{}")
+        except ValueError as exc:
+            return None, f"arguments are not valid JSON: {exc}"
+        if not isinstance(value, dict):
+            return None, "arguments must be a JSON object"
+        return value, None
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    tool_calls: tuple[ToolCallRequest, ...]
+    model: str  # the model that answered (primary or a fallback)
+    attempts: int  # provider requests this answer cost, failed ones included
+    finish_reason: str | None = None
+
+    def assistant_message(self) -> dict[str, Any]:
+        """This answer as the next ``assistant`` message of the conversation."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            message["tool_calls"] = [c.wire() for c in self.tool_calls]
+        return message
+
+
+def classify(exc: BaseException, model: str) -> LLMError:
+    """Any provider exception → an :class:`LLMError` with a stable code."""
+    if isinstance(exc, LLMError):
+        return exc
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    text = f"{model}: {name}: {str(exc)[:300]}"
+    if isinstance(exc, TimeoutError) or name in ("Timeout", "APITimeoutError") or status == 408:
+        return LLMError(text, code="llm-timeout", model=model, status=status)
+    if status == 429 or name == "RateLimitError":
+        return LLMError(text, code="llm-rate-limited", model=model, status=status)
+    if status is not None and 400 <= status < 500:  # auth, not found, bad request: retrying cannot help
+        return LLMError(text, code="llm-unavailable", retryable=False, model=model, status=status)
+    if "missing credentials" in text.casefold():  # raised before any request: a setting, not the network
+        return LLMError(text + " (set LUI_LLM_API_KEY)", code="llm-unavailable", retryable=False, model=model)
+    return LLMError(text, code="llm-unavailable", model=model, status=status)
+
+
+class LLMClient:
+    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
+                 timeout_s: float = 20.0, fallbacks: Sequence[str] = (), retries: int = 1,
+                 backoff_s: float = 0.25, max_backoff_s: float = 2.0, temperature: float = 0.0,
+                 max_tokens: int | None = 512):
+        self.model = model
+        self.api_base = api_base
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.fallbacks = tuple(fallbacks)
+        self.retries = max(0, retries)
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._litellm = litellm_module()
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> LLMClient:
+        if not settings.llm_model:
+            raise ValueError("no LLM configured (LUI_LLM_MODEL is unset)")
+        options = dict(api_base=settings.llm_base_url, api_key=settings.llm_api_key,
+                       timeout_s=settings.llm_timeout_s, fallbacks=settings.llm_fallbacks)
+        return cls(settings.llm_model, **{**options, **overrides})
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.model, *self.fallbacks)
+
+    # --- the attempt plan, shared by async and sync --------------------------------------------
+    def _plan(self) -> Iterator[tuple[str, int]]:
+        for model in self.models:
+            for attempt in range(self.retries + 1):
+                yield model, attempt
+
+    def _delay(self, attempt: int) -> float:
+        return min(self.max_backoff_s, self.backoff_s * (2 ** attempt)) * (0.75 + 0.5 * random.random())
+
+    def _kwargs(self, model: str, messages: list[dict[str, Any]], tools, tool_choice, stream: bool,
+                max_tokens: int | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(model=model, messages=messages, timeout=self.timeout_s, max_retries=0,
+                                      temperature=self.temperature, stream=stream, drop_params=True)
+        if model.split("/", 1)[0] == self.model.split("/", 1)[0]:
+            kwargs.update(api_base=self.api_base, api_key=self.api_key)
+        if tools:
+            kwargs["tools"] = tools
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
+        if max_tokens or self.max_tokens:
+            kwargs["max_tokens"] = max_tokens or self.max_tokens
+        return kwargs
+
+    def _next(self, error: LLMError, model: str, attempt: int) -> str:
+        """After a failure: "retry" the same model, or move to the "next" one."""
+        log.warning("LLM call failed (%s, attempt %d): %s", error.code, attempt + 1, error.message)
+        return "retry" if error.retryable and attempt < self.retries else "next"
+
+    # --- async ---------------------------------------------------------------------------------
+    async def complete(self, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]] | None = None,
+                       tool_choice: Any = None, on_text: OnText | None = None,
+                       max_tokens: int | None = None) -> Completion:
+        """One answer; streamed when ``on_text`` is given (text deltas go there as they come)."""
+        last: LLMError | None = None
+        attempts = 0
+        skip: str | None = None
+        for model, attempt in self._plan():
+            if model == skip:
+                continue
+            attempts += 1
+            emitted = [False]
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    kwargs = self._kwargs(model, messages, tools, tool_choice, on_text is not None, max_tokens)
+                    response = await self._litellm.acompletion(**kwargs)
+                    if on_text is None:
+                        return _from_response(response, model, attempts)
+                    return await _from_stream(response, model, attempts, on_text, emitted)
+            except Exception as exc:
+                last = classify(exc, model)
+                if emitted[0]:  # the client saw part of this answer: never start it again
+                    raise last from exc
+                if self._next(last, model, attempt) == "retry":
+                    await asyncio.sleep(self._delay(attempt))
+                else:
+                    skip = model
+        assert last is not None
+        raise last
+
+    # --- sync (worker threads) -----------------------------------------------------------------
+    def complete_sync(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> Completion:
+        last: LLMError | None = None
+        attempts = 0
+        skip: str | None = None
+        for model, attempt in self._plan():
+            if model == skip:
+                continue
+            attempts += 1
+            try:
+                response = self._litellm.completion(**self._kwargs(model, messages, None, None, False, max_tokens))
+                return _from_response(response, model, attempts)
+            except Exception as exc:
+                last = classify(exc, model)
+                if self._next(last, model, attempt) == "retry":
+                    time.sleep(self._delay(attempt))
+                else:
+                    skip = model
+        assert last is not None
+        raise last
+
+
+def _from_response(response: Any, model: str, attempts: int) -> Completion:
+    choices = getattr(response, "choices", None) or []
+    if not choices or getattr(choices[0], "message", None) is None:
+        raise LLMError(f"{model}: the answer has no message", code="llm-bad-response", model=model)
+    message = choices[0].message
+    calls = tuple(
+        ToolCallRequest(id=c.id or f"call_{i}", name=(c.function.name or ""), arguments=c.function.arguments or "")
+        for i, c in enumerate(getattr(message, "tool_calls", None) or [])
+    )
+    return Completion(message.content or "", calls, model, attempts, getattr(choices[0], "finish_reason", None))
+
+
+async def _from_stream(response: Any, model: str, attempts: int, on_text: OnText, emitted: list[bool]) -> Completion:
+    parts: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    finish: str | None = None
+    async for chunk in response:
+        if not getattr(chunk, "choices", None):
+            continue
+        choice = chunk.choices[0]
+        finish = getattr(choice, "finish_reason", None) or finish
+        delta = choice.delta
+        for piece in getattr(delta, "tool_calls", None) or []:
+            slot = calls.setdefault(piece.index or 0, {"id": "", "name": "", "arguments": ""})
+            slot["id"] = piece.id or slot["id"]
+            if piece.function is not None:
+                slot["name"] = piece.function.name or slot["name"]
+                slot["arguments"] += piece.function.arguments or ""
+        if delta.content:
+            parts.append(delta.content)
+            emitted[0] = True
+            await on_text(delta.content)
+    tool_calls = tuple(ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"])
+                       for i, c in sorted(calls.items()))
+    return Completion("".join(parts), tool_calls, model, attempts, finish)

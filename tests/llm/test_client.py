@@ -1,0 +1,107 @@
+"""The litellm client over real HTTP against the fake provider: calls, streaming, retries, fallbacks."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from assistant.llm.errors import LLMError
+from tests.llm.conftest import BACKUP, PRIMARY, make_client
+from tests.llm.fake_openai import http_error, slow, text, tool_call
+
+HELLO = [{"role": "user", "content": "hi"}]
+TOOL = {"type": "function", "function": {"name": "query_bill", "description": "look up bills",
+                                         "parameters": {"type": "object", "properties": {"bill_type": {"type": "string"}}}}}
+
+
+async def test_tool_call_round_trip(fake, client):
+    fake.script(tool_call("query_bill", {"bill_type": "water"}))
+    answer = await client.complete(HELLO, tools=[TOOL], tool_choice="auto")
+    assert [(c.name, c.parsed()) for c in answer.tool_calls] == [("query_bill", ({"bill_type": "water"}, None))]
+    assert answer.model.endswith(PRIMARY) and answer.attempts == 1
+    sent = fake.requests[0].body
+    assert sent["model"] == PRIMARY and sent["tools"][0]["function"]["name"] == "query_bill"
+    assert sent["tool_choice"] == "auto" and sent["messages"] == HELLO
+
+
+async def test_streamed_text_arrives_in_pieces(fake, client):
+    fake.script(text("您的余额是五百元。"))
+    pieces: list[str] = []
+
+    async def on_text(piece: str) -> None:
+        pieces.append(piece)
+
+    answer = await client.complete(HELLO, on_text=on_text)
+    assert len(pieces) > 1 and "".join(pieces) == answer.text == "您的余额是五百元。"
+    assert fake.requests[0].body["stream"] is True
+
+
+async def test_streamed_tool_calls_are_assembled(fake, client):
+    fake.script(tool_call("query_bill", {"bill_type": "electricity"}, ("check_balance", {})))
+
+    async def ignore(piece: str) -> None:
+        raise AssertionError("no text expected")
+
+    answer = await client.complete(HELLO, tools=[TOOL], on_text=ignore)
+    assert [(c.name, c.parsed()[0]) for c in answer.tool_calls] == [
+        ("query_bill", {"bill_type": "electricity"}), ("check_balance", {})]
+    assert all(c.id for c in answer.tool_calls)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_is_retried_then_falls_back(fake, client, status):
+    fake.script(http_error(status), http_error(status), text("from the backup"))
+    answer = await client.complete(HELLO)
+    assert answer.text == "from the backup" and answer.model.endswith(BACKUP) and answer.attempts == 3
+    assert [r.model for r in fake.requests] == [PRIMARY, PRIMARY, BACKUP]
+
+
+async def test_timeout_is_retried_then_falls_back(fake):
+    client = make_client(fake, timeout_s=0.3)
+    fake.script(slow(1.0), slow(1.0), text("fast backup"))
+    started = time.perf_counter()
+    answer = await client.complete(HELLO)
+    assert answer.text == "fast backup" and answer.model.endswith(BACKUP)
+    assert [r.model for r in fake.requests] == [PRIMARY, PRIMARY, BACKUP]
+    assert time.perf_counter() - started < 1.5  # two bounded waits, not two full slow answers
+
+
+async def test_rate_limit_is_retried_on_the_same_model(fake, client):
+    fake.script(http_error(429), text("ok"))
+    answer = await client.complete(HELLO)
+    assert answer.text == "ok" and answer.model.endswith(PRIMARY) and len(fake.requests) == 2
+
+
+async def test_client_errors_skip_to_the_fallback_without_retrying(fake, client):
+    fake.script(http_error(401), text("backup"))
+    answer = await client.complete(HELLO)
+    assert answer.model.endswith(BACKUP) and [r.model for r in fake.requests] == [PRIMARY, BACKUP]
+
+
+@pytest.mark.parametrize(("script", "code"), [
+    ([http_error(500)] * 4, "llm-unavailable"),
+    ([http_error(429)] * 4, "llm-rate-limited"),
+    ([slow(1.0)] * 4, "llm-timeout"),
+])
+async def test_exhausted_budget_raises_a_stable_code(fake, script, code):
+    client = make_client(fake, timeout_s=0.3)
+    fake.script(*script)
+    with pytest.raises(LLMError) as raised:
+        await client.complete(HELLO)
+    assert raised.value.code == code and raised.value.retryable
+    assert len(fake.requests) == 4  # (1 try + 1 retry) x (primary + backup), never more
+
+
+async def test_no_fallbacks_and_no_retries_means_one_request(fake):
+    client = make_client(fake, fallbacks=[], retries=0)
+    fake.script(http_error(503))
+    with pytest.raises(LLMError):
+        await client.complete(HELLO)
+    assert len(fake.requests) == 1
+
+
+def test_sync_completion_retries_too(fake, client):
+    fake.script(http_error(500), text("同步"))
+    answer = client.complete_sync(HELLO)
+    assert answer.text == "同步" and answer.attempts == 2 and answer.model.endswith(PRIMARY)
