@@ -21,6 +21,7 @@ class PendingConfirmation(BaseModel):
     account: str
     expires_at: str
     summary: str
+    details: dict[str, Any] = Field(default_factory=dict)  # what confirm.request showed, resent on resume
 
 
 class DialogueState(BaseModel):

@@ -141,14 +141,13 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     payee = bill["biller_name_zh"] if turn.lang == "zh" else bill["biller_name_en"]
     summary = voice.say("confirm_pay", payee=payee, bill=bill_name, amount=voice.money(data["amount_fen"]),
                         account=voice.account(bill["account"]))
+    details = {"payee": payee, "bill_type": bill["bill_type"], "account": voice.account(bill["account"]),
+               "amount_fen": data["amount_fen"], "amount": voice.money(data["amount_fen"]), "period": bill["period"]}
     state.confirmation = PendingConfirmation(
         confirmation_id=data["confirmation_id"], bill_type=bill["bill_type"], amount_fen=data["amount_fen"],
-        account=bill["account"], expires_at=data["expires_at"], summary=summary)
-    await turn.emit(ConfirmRequest(
-        confirmation_id=data["confirmation_id"], summary=summary, expires_at=data["expires_at"],
-        details={"payee": payee, "bill_type": bill["bill_type"], "account": voice.account(bill["account"]),
-                 "amount_fen": data["amount_fen"], "amount": voice.money(data["amount_fen"]),
-                 "period": bill["period"]}))
+        account=bill["account"], expires_at=data["expires_at"], summary=summary, details=details)
+    await turn.emit(ConfirmRequest(confirmation_id=data["confirmation_id"], summary=summary,
+                                   expires_at=data["expires_at"], details=details))
     return ReplyOut(summary, quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))],
                     card={"kind": "confirm", "confirmation_id": data["confirmation_id"]})
 

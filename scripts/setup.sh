@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(espeak-ng sox ffmpeg postgresql chromium chromium-driver)
+apt_packages=(espeak-ng sox ffmpeg postgresql chromium fonts-wqy-microhei)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

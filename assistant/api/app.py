@@ -14,6 +14,7 @@ from fastapi import FastAPI, Header, HTTPException, WebSocket
 from pydantic import BaseModel, Field
 
 from assistant.api.limits import UserLimits
+from assistant.api.web import mount_web
 from assistant.api.ws import Connection
 from assistant.auth import AuthError, verify_token
 from assistant.errors import LuiError
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             error=final if final and final["type"] == "error" else None,
         )
 
+    mount_web(app)
     return app
 
 

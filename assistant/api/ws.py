@@ -198,7 +198,7 @@ class Connection:
             from assistant.protocol import ConfirmRequest
 
             await self.send(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
-                                           expires_at=pending.expires_at))
+                                           expires_at=pending.expires_at, details=pending.details or None))
 
     # --- audio ------------------------------------------------------------------------------
     async def _audio_start(self, message: AudioStart) -> None:
