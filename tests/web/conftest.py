@@ -99,14 +99,11 @@ def web_server(settings, assistant):  # noqa: F811
 
 @pytest.fixture(scope="session")
 def stt_pool(tmp_path_factory):
-    """The packaged English tiny.en Whisper in a one-worker pool, or None without the voice extra."""
-    try:
-        from voice.models import resolve_whisper_model
-        from voice.pool import TranscriptionPool
-        from voice.stt import WhisperSTT
-    except ImportError:
-        yield None
-        return
+    """The packaged English tiny.en Whisper in a one-worker pool (the voice extra is required)."""
+    from voice.models import resolve_whisper_model
+    from voice.pool import TranscriptionPool
+    from voice.stt import WhisperSTT
+
     stt = WhisperSTT(resolve_whisper_model("tiny.en", tmp_path_factory.mktemp("whisper")), cpu_threads=2)
     stt.load()
     pool = TranscriptionPool(stt, workers=1, max_queue=4)
@@ -116,14 +113,10 @@ def stt_pool(tmp_path_factory):
 
 @pytest.fixture
 def voice_server(settings, assistant, stt_pool):  # noqa: F811
-    """The server with speech-to-text when the voice extra is installed, else without (voice-unavailable)."""
-    gateway = None
-    if stt_pool is not None:
-        from assistant.api.audio import VoiceGateway
+    """The server with speech-to-text (tiny.en)."""
+    from assistant.api.audio import VoiceGateway
 
-        gateway = VoiceGateway(settings, assistant, stt_pool)
-    with _server(settings, assistant, voice=gateway) as live:
-        live.has_voice = gateway is not None
+    with _server(settings, assistant, voice=VoiceGateway(settings, assistant, stt_pool)) as live:
         yield live
 
 

@@ -63,8 +63,7 @@ def _hold_to_talk(page, seconds: float = 3.0) -> None:
 
 
 def test_hold_to_talk_voice(voice_server, open_page):
-    """Either the speech is transcribed and answered (voice installed), or the page says clearly that
-    voice is unavailable. Tighten to the first branch where the voice extra is a CI requirement."""
+    """Speech from Chromium's fake microphone is streamed, transcribed and answered, big and spoken."""
     page = open_page(f"{voice_server.http}/elder?user=u_amy&lang=en")
     _hold_to_talk(page)
     page.wait_for_function("""() => {
@@ -73,15 +72,7 @@ def test_hold_to_talk_voice(voice_server, open_page):
     }""", timeout=60_000)
     events = page.evaluate("window.lui.events")
     kinds = [e["type"] for e in events]
-    if page.locator("#alert").is_visible():
-        code = page.get_attribute("#alert", "data-code")
-        assert code == "voice-unavailable", (code, page.inner_text("#alert"), kinds)
-        assert not voice_server.has_voice
-        expect(page.locator("#alert-text")).to_contain_text("Voice is not available")
-        expect(page.locator("#text-form")).to_have_class("typebox highlight")
-        assert "audio.end" not in kinds and page.evaluate("window.lui.stats.binary") == 0
-        return
-    assert voice_server.has_voice
+    assert not page.locator("#alert").is_visible(), (page.inner_text("#alert"), kinds)
     take = page.evaluate("({format: window.luiElder.lastTake.format, frames: window.luiElder.lastTake.frames})")
     assert take["format"] == "webm" and take["frames"] >= 8, take  # a frame every 250 ms for ~3 s
     final = next(e for e in events if e["type"] == "transcript.final")
