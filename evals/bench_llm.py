@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from assistant.store.conversations import ConversationStore
 from assistant.store.db import init_db, make_engine
 from assistant.store.seed import seed_demo
 from assistant.turns import Assistant, Turn
-from evals.metrics import percentile
+from evals.metrics import machine, percentile, save_result
 from tests.llm.fake_openai import BENCH_ANSWER
 from tools import build_registry
 from tools.billing import Billing
@@ -167,16 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         harness = None if args.skip_harness else _harness(base_url, args.data, folder)
 
     result = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}",
+        "machine": machine(),
         "measures": "plumbing only: a scripted fake provider on 127.0.0.1, not a model",
         "provider_delay_ms": args.delay_ms,
         "overhead_ms": overhead,
         "harness": harness,
     }
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    save_result(result, args.json_out)
     print(f"written: {args.json_out}", file=sys.stderr)
     return 0
 

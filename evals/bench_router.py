@@ -9,9 +9,6 @@ single-stream throughput, batched throughput (``understand_many``), and two thre
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +16,7 @@ from pathlib import Path
 from assistant.nlu.data import load_examples
 from assistant.nlu.router import build_router
 from assistant.settings import Settings
-from evals.metrics import percentile
+from evals.metrics import machine, percentile, save_result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     n = len(texts)
     result = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": machine(),
         "embedder": router.embedder.name,
         "utterances": n * args.repeat,
         "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3),
@@ -63,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput_per_s": {"sequential": round(n * args.repeat / sequential_s, 1),
                              "batched_64": round(n / batch_s, 1), "two_threads": round(n / threads_s, 1)},
     }
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(result, args.json_out)
     return 0
 
 

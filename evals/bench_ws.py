@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from assistant.api.app import create_app
 from assistant.settings import Settings
-from evals.metrics import percentile
+from evals.metrics import machine, percentile, save_result
 
 TEXTS = ["这个月电费多少", "我还有多少钱", "what's my balance", "how much is my water bill", "你好",
          "查一下燃气费", "thanks", "把谢谢翻译成英文", "今天天气怎么样", "我的话费欠多少"]
@@ -94,10 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         with ServerThread(create_app(settings), ws_ping_interval=None) as live:
             result = asyncio.run(run(live.ws, args.turns, [int(x) for x in args.sessions.split(",")],
                                      args.turns_per_session, args.budget_s))
-    result["machine"] = f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    result["machine"] = machine()
+    save_result(result, args.json_out)
     return 0
 
 

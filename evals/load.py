@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import tempfile
 import time
@@ -31,7 +29,7 @@ from assistant.settings import Settings
 from assistant.store.db import init_db, make_engine
 from assistant.store.models import Bill, User, Wallet
 from assistant.store.seed import seed_demo
-from evals.metrics import percentile
+from evals.metrics import machine, percentile, save_result
 from tools.billing import Billing
 
 QUESTIONS = ["我还有多少钱", "这个月电费多少", "what's my balance", "how much is my water bill", "你好",
@@ -144,10 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         paid = sum(1 for i in range(args.clients)
                    if billing.bills(f"load_{i:04d}", "electricity", "paid"))
         result["ledger"] = {"problems": problems, "bills_paid": paid}
-    result["machine"] = f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    result["machine"] = machine()
+    save_result(result, args.json_out)
     return 0 if not problems and result["payments"] == paid else 1
 
 

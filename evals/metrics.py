@@ -91,3 +91,24 @@ def confusion(rows: Sequence[Scored]) -> tuple[list[str], np.ndarray]:
     for r in rows:
         matrix[index[r.intent], index[r.pred_intent]] += 1
     return labels, matrix
+
+
+def machine() -> str:
+    """The machine a figure was measured on, for every benchmark's JSON."""
+    import os
+    import platform
+
+    return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+
+
+def save_result(result: dict[str, Any], path, *, echo: bool = True) -> None:
+    """Write a benchmark's result as JSON (creating the folder) and print it."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    path.write_text(text, encoding="utf-8")
+    if echo:
+        print(text)

@@ -28,7 +28,6 @@ import asyncio
 import hashlib
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from typing import Any
 
 from assistant.nlu.data import Example, load_examples
 from assistant.settings import REPO_ROOT, Settings
-from evals.metrics import Scored, compute_metrics, percentile
+from evals.metrics import Scored, compute_metrics, machine, percentile, save_result
 
 DATA = REPO_ROOT / "evals" / "data" / "intent_dev.jsonl"
 OUT = REPO_ROOT / "evals" / "out" / "voice.json"
@@ -614,15 +613,14 @@ def main(argv: list[str] | None = None) -> int:
         "server_start_s": round(server_s, 1),
         "eval_s": round(eval_s, 1),
         "run_s": round(time.perf_counter() - started, 1),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
     result = {"config": config, **summary, "problems": problems,
               "utterances": [asdict(r) for r in records]}
 
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    save_result(result, args.json_out, echo=False)
     worst = args.json_out.with_name(f"{args.json_out.stem}-worst.md")
     worst.write_text(worst_markdown(records, config), encoding="utf-8")
     print(table(summary, config))

@@ -76,4 +76,35 @@ def pg_url():
         pytest.fail(str(exc), pytrace=False)
 
 
+def demo_assistant(settings: Settings, router):
+    """A real Assistant on a fresh SQLite file with the demo users and bills (no retriever, no LLM)."""
+    from assistant.store.conversations import ConversationStore
+    from assistant.store.db import init_db, make_engine
+    from assistant.store.seed import seed_demo
+    from assistant.turns import Assistant
+    from tools import build_registry
+    from tools.billing import Billing
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    init_db(engine)
+    seed_demo(engine)
+    return Assistant(settings, router, build_registry(), Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
+                     ConversationStore(engine))
+
+
+@pytest.fixture(scope="session")
+def tiny_stt_pool(tmp_path_factory):
+    """The packaged English tiny.en Whisper, loaded once, in a one-worker transcription pool."""
+    from voice.models import resolve_whisper_model
+    from voice.pool import TranscriptionPool
+    from voice.stt import WhisperSTT
+
+    stt = WhisperSTT(resolve_whisper_model("tiny.en", tmp_path_factory.mktemp("whisper")), cpu_threads=2)
+    stt.load()
+    pool = TranscriptionPool(stt, workers=1, max_queue=4)
+    yield pool
+    pool.close()
+
+
 LiveServer = ServerThread

@@ -10,25 +10,15 @@ import pytest
 from websockets.asyncio.client import connect
 
 from assistant.api.app import create_app
-from assistant.store.conversations import ConversationStore
-from assistant.store.db import init_db, make_engine
-from assistant.store.seed import seed_demo
 from assistant.turns import Assistant
-from tests.conftest import LiveServer
-from tools import build_registry
-from tools.billing import Billing
+from tests.conftest import LiveServer, demo_assistant
 
 TERMINAL = ("reply", "error")
 
 
 @pytest.fixture
 def assistant(settings, router) -> Assistant:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    init_db(engine)
-    seed_demo(engine)
-    return Assistant(settings, router, build_registry(), Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
-                     ConversationStore(engine))
+    return demo_assistant(settings, router)
 
 
 @pytest.fixture

@@ -34,22 +34,9 @@ def audio_dir(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
         pytest.fail(str(exc), pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def tiny_gateway_parts(tmp_path_factory):
-    from voice.models import resolve_whisper_model
-    from voice.pool import TranscriptionPool
-    from voice.stt import WhisperSTT
-
-    stt = WhisperSTT(resolve_whisper_model("tiny.en", tmp_path_factory.mktemp("m")), cpu_threads=2)
-    stt.load()
-    pool = TranscriptionPool(stt, workers=1, max_queue=4)
-    yield pool
-    pool.close()
-
-
 @pytest.fixture
-def voice_server(settings, assistant, tiny_gateway_parts):
-    gateway = VoiceGateway(settings, assistant, tiny_gateway_parts)
+def voice_server(settings, assistant, tiny_stt_pool):
+    gateway = VoiceGateway(settings, assistant, tiny_stt_pool)
     with LiveServer(create_app(settings, assistant, voice=gateway)) as live:
         yield live
 

@@ -7,12 +7,8 @@ from typing import Any
 import pytest
 
 from assistant.nlu.types import Context, Understanding
-from assistant.store.conversations import ConversationStore
-from assistant.store.db import init_db, make_engine
-from assistant.store.seed import seed_demo
 from assistant.turns import Assistant
-from tools import build_registry
-from tools.billing import Billing
+from tests.conftest import demo_assistant
 
 
 class ScriptedRouter:
@@ -38,12 +34,7 @@ def router() -> ScriptedRouter:
 
 @pytest.fixture
 def assistant(settings, router) -> Assistant:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    init_db(engine)
-    seed_demo(engine)
-    return Assistant(settings.model_copy(update={"router_min_confidence": 0.6}), router, build_registry(),
-                     Billing(engine), ConversationStore(engine))
+    return demo_assistant(settings.model_copy(update={"router_min_confidence": 0.6}), router)
 
 
 async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:

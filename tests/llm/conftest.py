@@ -11,15 +11,10 @@ from websockets.asyncio.client import connect
 from assistant.api.app import create_app
 from assistant.llm.cascade import LLMTier
 from assistant.llm.client import LLMClient
-from assistant.store.conversations import ConversationStore
-from assistant.store.db import init_db, make_engine
-from assistant.store.seed import seed_demo
 from assistant.turns import Assistant
 from tests.api.conftest import Client
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, demo_assistant
 from tests.llm.fake_openai import FakeOpenAI
-from tools import build_registry
-from tools.billing import Billing
 
 PRIMARY, BACKUP = "primary", "backup"
 
@@ -54,12 +49,7 @@ def client(fake) -> LLMClient:
 
 @pytest.fixture
 def assistant(settings, router) -> Assistant:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    init_db(engine)
-    seed_demo(engine)
-    return Assistant(settings, router, build_registry(), Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
-                     ConversationStore(engine))
+    return demo_assistant(settings, router)
 
 
 @pytest.fixture

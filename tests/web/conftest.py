@@ -97,26 +97,12 @@ def web_server(settings, assistant):  # noqa: F811
         yield live
 
 
-@pytest.fixture(scope="session")
-def stt_pool(tmp_path_factory):
-    """The packaged English tiny.en Whisper in a one-worker pool (the voice extra is required)."""
-    from voice.models import resolve_whisper_model
-    from voice.pool import TranscriptionPool
-    from voice.stt import WhisperSTT
-
-    stt = WhisperSTT(resolve_whisper_model("tiny.en", tmp_path_factory.mktemp("whisper")), cpu_threads=2)
-    stt.load()
-    pool = TranscriptionPool(stt, workers=1, max_queue=4)
-    yield pool
-    pool.close()
-
-
 @pytest.fixture
-def voice_server(settings, assistant, stt_pool):  # noqa: F811
+def voice_server(settings, assistant, tiny_stt_pool):  # noqa: F811
     """The server with speech-to-text (tiny.en)."""
     from assistant.api.audio import VoiceGateway
 
-    with _server(settings, assistant, voice=VoiceGateway(settings, assistant, stt_pool)) as live:
+    with _server(settings, assistant, voice=VoiceGateway(settings, assistant, tiny_stt_pool)) as live:
         yield live
 
 
