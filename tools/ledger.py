@@ -1,0 +1,100 @@
+"""The ledger check: sums the books and lists every inconsistency (an empty list = consistent).
+
+Used by tests, the fault-injection suite and the load test after every run.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from assistant.store.models import AUDIT_PAYMENT_DONE, AuditLog, Bill, Payment, Wallet
+
+
+def ledger_check(engine: sa.Engine) -> list[str]:
+    """Every inconsistency in the ledger, as sentences; an empty list means consistent.
+
+    Checks: no negative balance; each wallet's ``initial_fen`` minus its done payments equals
+    its balance; no bill paid beyond its amount, each bill's ``paid_fen`` equals its done
+    payments and its status matches; every done payment has exactly one ``payment.done``
+    audit row (and no such row exists for anything else); payments are on the payer's own bills.
+    """
+    done = Payment.status == "done"
+    spent = (
+        select(Payment.user_id.label("uid"), sa.func.sum(Payment.amount_fen).label("fen"))
+        .where(done)
+        .group_by(Payment.user_id)
+        .subquery()
+    )
+    paid = (
+        select(Payment.bill_id.label("bid"), sa.func.sum(Payment.amount_fen).label("fen"))
+        .where(done)
+        .group_by(Payment.bill_id)
+        .subquery()
+    )
+    spent_fen = sa.func.coalesce(spent.c.fen, 0)
+    paid_fen = sa.func.coalesce(paid.c.fen, 0)
+    n_audit = sa.func.count(AuditLog.id)
+    problems: list[str] = []
+    with Session(engine) as s:
+        for uid, initial, bal, out in s.exec(
+            select(Wallet.user_id, Wallet.initial_fen, Wallet.balance_fen, spent_fen)
+            .outerjoin(spent, spent.c.uid == Wallet.user_id)
+            .where(sa.or_(Wallet.balance_fen < 0, Wallet.initial_fen - spent_fen != Wallet.balance_fen))
+            .order_by(Wallet.user_id)
+        ):
+            if bal < 0:
+                problems.append(f"wallet {uid}: negative balance {bal} fen")
+            if initial - int(out) != bal:
+                problems.append(
+                    f"wallet {uid}: initial {initial} - paid {int(out)} = "
+                    f"{initial - int(out)} fen, but the balance is {bal} fen"
+                )
+        for uid, out in s.exec(
+            select(spent.c.uid, spent.c.fen).where(spent.c.uid.not_in(select(Wallet.user_id)))
+        ):
+            problems.append(f"user {uid}: {int(out)} fen of done payments but no wallet")
+        for bid, amount, got, status, by_payments in s.exec(
+            select(Bill.id, Bill.amount_fen, Bill.paid_fen, Bill.status, paid_fen)
+            .outerjoin(paid, paid.c.bid == Bill.id)
+            .where(
+                sa.or_(
+                    Bill.paid_fen < 0,
+                    Bill.paid_fen > Bill.amount_fen,
+                    Bill.paid_fen != paid_fen,
+                    Bill.status != sa.case((Bill.paid_fen >= Bill.amount_fen, "paid"), else_="unpaid"),
+                )
+            )
+            .order_by(Bill.id)
+        ):
+            if got > amount or got < 0:
+                problems.append(f"bill {bid}: paid {got} fen of an amount of {amount} fen")
+            if got != int(by_payments):
+                problems.append(f"bill {bid}: paid_fen {got} but done payments sum to {int(by_payments)}")
+            if status != ("paid" if got >= amount else "unpaid"):
+                problems.append(f"bill {bid}: status {status!r} with {got} of {amount} fen paid")
+        for pid, n in s.exec(
+            select(Payment.id, n_audit)
+            .outerjoin(
+                AuditLog, sa.and_(AuditLog.target == Payment.id, AuditLog.action == AUDIT_PAYMENT_DONE)
+            )
+            .where(done)
+            .group_by(Payment.id)
+            .having(n_audit != 1)
+            .order_by(Payment.id)
+        ):
+            problems.append(f"payment {pid}: done with {n} payment.done audit rows (want 1)")
+        for (target,) in s.exec(
+            select(AuditLog.target).where(
+                AuditLog.action == AUDIT_PAYMENT_DONE,
+                AuditLog.target.not_in(select(Payment.id).where(done)),
+            )
+        ):
+            problems.append(f"audit: payment.done row for {target}, which is not a done payment")
+        for pid, payer, owner in s.exec(
+            select(Payment.id, Payment.user_id, Bill.user_id)
+            .join(Bill, Bill.id == Payment.bill_id)
+            .where(Payment.user_id != Bill.user_id)
+        ):
+            problems.append(f"payment {pid}: user {payer} paid a bill of {owner}")
+    return problems
