@@ -13,6 +13,7 @@ from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.protocol import ConfirmRequest
 from assistant.turns import ReplyOut, Turn
+from tools.bills import matches_account
 from tools.registry import ToolResult
 
 SUGGESTIONS = {
@@ -128,7 +129,8 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     Money never moves here."""
     voice, state = turn.voice, turn.state
     if not result.ok:
-        return await _refusal(turn, result.error or {}, slots.get("bill_type"))
+        owed = await _owed(turn, slots.get("bill_type"), slots.get("account"))
+        return await _refusal(turn, result.error or {}, owed)
     data = result.data
     bill_name = voice.bill_name(slots["bill_type"])
     if data["status"] == "no_unpaid_bill":
@@ -152,17 +154,22 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
                     card={"kind": "confirm", "confirmation_id": data["confirmation_id"]})
 
 
-async def _refusal(turn: Turn, error: dict[str, Any], bill_type: str | None) -> ReplyOut:
+async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
+    """What the bill a refused payment was for still owes (oldest unpaid of that type and account)."""
+    bills = await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
+    bills = sorted((b for b in bills if matches_account(b.account, account)), key=lambda b: b.period)
+    return bills[0].outstanding_fen if bills else 0
+
+
+async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
+    """A refused payment in words; ``owed_fen`` is the amount the payment was for."""
     voice, code = turn.voice, error.get("code")
     if code == "insufficient-balance":
         balance = await asyncio.to_thread(turn.assistant.billing.balance, turn.session.user_id)
-        owed = [b for b in await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type,
-                                                   "unpaid")]
-        need = owed[0].outstanding_fen if owed else 0
-        return ReplyOut(voice.say("refused_insufficient", amount=voice.money(need), balance=voice.money(balance.balance_fen)))
+        return ReplyOut(voice.say("refused_insufficient", amount=voice.money(owed_fen),
+                                  balance=voice.money(balance.balance_fen)))
     if code == "amount-mismatch":
-        owed = await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
-        return ReplyOut(voice.say("refused_amount", amount=voice.money(owed[0].outstanding_fen if owed else 0)))
+        return ReplyOut(voice.say("refused_amount", amount=voice.money(owed_fen)))
     if code == "confirmation-expired":
         return ReplyOut(voice.say("refused_expired"))
     if code == "already-paid":
@@ -177,13 +184,15 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
     voice, state, billing, user = turn.voice, turn.state, turn.assistant.billing, turn.session.user_id
     name = "confirm_payment" if accept else "cancel_payment"
     result = await turn.call_tool(name, {"confirmation_id": confirmation_id})
-    if state.confirmation is not None and state.confirmation.confirmation_id == confirmation_id:
+    pending = state.confirmation
+    if pending is not None and pending.confirmation_id == confirmation_id:
         state.confirmation = None
     if not result.ok:
         code = (result.error or {}).get("code")
         if not accept and code in ("payment-cancelled", "confirmation-expired"):
             return ReplyOut(voice.say("payment_cancelled"))
-        return await _refusal(turn, result.error or {}, None)
+        owed = pending.amount_fen if pending is not None and pending.confirmation_id == confirmation_id else 0
+        return await _refusal(turn, result.error or {}, owed)
     if not accept:
         return ReplyOut(voice.say("payment_cancelled"))
     receipt = result.data

@@ -39,7 +39,7 @@ def pending_view(pending: PendingPayment) -> dict[str, Any]:
     }
 
 
-def _matches_account(bill_account: str, wanted: str | None) -> bool:
+def matches_account(bill_account: str, wanted: str | None) -> bool:
     """A full account number, or its tail ("尾号2245"), picks the account."""
     if not wanted:
         return True
@@ -57,7 +57,7 @@ def query_bill(ctx: ToolContext, bill_type: BillType | None = None, account: str
         include_paid: also list bills already paid (history).
     """
     bills = ctx.billing.bills(ctx.user_id, bill_type, None if include_paid else "unpaid")
-    bills = [b for b in bills if _matches_account(b.account, account)]
+    bills = [b for b in bills if matches_account(b.account, account)]
     return {"bills": [bill_view(b) for b in bills]}
 
 
@@ -76,7 +76,7 @@ def pay_bill(ctx: ToolContext, bill_type: BillType, account: str | None = None,
         account: the account number (户号) or its last digits; needed when the user has several.
         amount: amount in yuan; defaults to what the bill still owes.
     """
-    unpaid = [b for b in ctx.billing.bills(ctx.user_id, bill_type, "unpaid") if _matches_account(b.account, account)]
+    unpaid = [b for b in ctx.billing.bills(ctx.user_id, bill_type, "unpaid") if matches_account(b.account, account)]
     if not unpaid:
         return {"status": "no_unpaid_bill", "bill_type": bill_type}
     accounts = sorted({b.account for b in unpaid})
