@@ -53,6 +53,12 @@ def _choice_for(text: str, choices: list[dict[str, str]]) -> str | None:
         names = (choice.get("label", ""), choice.get("alias", ""))
         if any(name and name.casefold() in lowered for name in names):
             return value
+    # part of a name: "浦东那个" for "浦东新房子" — any two-character piece that only one option has
+    for size in (3, 2):
+        hits = {c["value"] for c in choices for name in (c.get("alias", ""),) if len(name) >= size
+                for i in range(len(name) - size + 1) if name[i:i + size] in text}
+        if len(hits) == 1:
+            return hits.pop()
     ordinals = [("第一", "first", "1"), ("第二", "second", "2"), ("第三", "third", "3")]
     for index, words in enumerate(ordinals):
         if index < len(choices) and any(w in lowered for w in words[:2]):

@@ -73,6 +73,27 @@ async def test_account_chosen_by_ordinal_then_cancelled(assistant, router):
     assert (await _say(assistant, session, "算了"))[-1]["text"] == "好的。还有什么可以帮您？"
 
 
+@pytest.mark.parametrize(("answer", "tail"), [("浦东那个", "5666"), ("老房子", "7654"), ("静安的", "7654"),
+                                              ("尾号5666", "5666")])
+async def test_account_chosen_by_part_of_its_name(assistant, router, answer, tail):
+    session, _ = assistant.open_session("u_wang", "zh")
+    router.add("交电费", "pay_bill", bill_type="electricity")
+    router.add(answer, "greet", confidence=0.5)
+    await _say(assistant, session, "交电费")
+    events = await _say(assistant, session, answer)
+    call = [e for e in events if e["type"] == "tool.call"][0]
+    assert call["args"]["account"].endswith(tail)
+
+
+async def test_an_ambiguous_part_of_a_name_asks_again(assistant, router):
+    session, _ = assistant.open_session("u_wang", "zh")
+    router.add("交电费", "pay_bill", bill_type="electricity")
+    router.add("房子那个", "out_of_scope", confidence=0.9)
+    await _say(assistant, session, "交电费")
+    events = await _say(assistant, session, "房子那个")  # both homes are "…房子"
+    assert not [e for e in events if e["type"] == "tool.call"] and "哪一个" in events[-1]["text"]
+
+
 async def test_cancel_while_asked_for_a_slot_drops_the_request(assistant, router):
     session, _ = assistant.open_session("u_amy", "en")
     router.add("pay a bill", "pay_bill", lang="en")
