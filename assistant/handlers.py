@@ -185,8 +185,9 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
     name = "confirm_payment" if accept else "cancel_payment"
     result = await turn.call_tool(name, {"confirmation_id": confirmation_id})
     pending = state.confirmation
-    if pending is not None and pending.confirmation_id == confirmation_id:
-        state.confirmation = None
+    retry_later = not result.ok and (result.error or {}).get("retryable", False)
+    if pending is not None and pending.confirmation_id == confirmation_id and not retry_later:
+        state.confirmation = None  # settled either way (a passing fault keeps it for a retry)
     if not result.ok:
         code = (result.error or {}).get("code")
         if not accept and code in ("payment-cancelled", "confirmation-expired"):
