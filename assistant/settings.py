@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     max_messages_per_s: float = 20.0  # per connection (burst twice that)
     user_turns_per_minute: int = 60  # per user, across connections of this process
     max_sessions_per_user: int = 5  # live connections per user
-    finish_turn_on_disconnect_s: float = 30.0  # a turn in flight when the client leaves still completes
+    finish_turn_on_disconnect_s: float = 30.0  # turns sent before the client left still complete
     allowed_origins: list[str] = Field(default_factory=lambda: [
         "http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "https://localhost:*"])
 

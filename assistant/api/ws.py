@@ -89,9 +89,10 @@ class Connection:
             self._closed = True  # sends become no-ops; queued turns are dropped
             if self.session is not None:
                 self.limits.close(self.session.user_id)
-            running = self._running
-            if running is not None:  # let a turn in flight (a payment!) finish and save its state
-                await asyncio.wait([running], timeout=self.settings.finish_turn_on_disconnect_s)
+            # what the client sent before leaving (a confirmation!) is still carried out, in order,
+            # and its state saved; only the answers go nowhere. Bounded in time.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._jobs.join(), self.settings.finish_turn_on_disconnect_s)
             worker.cancel()
             if self._running is not None:
                 self._running.cancel()
@@ -117,6 +118,7 @@ class Connection:
                                            retryable=True))
             finally:
                 self._running = None
+                self._jobs.task_done()
 
     async def _enqueue(self, job: Job) -> None:
         try:

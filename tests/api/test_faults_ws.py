@@ -19,7 +19,7 @@ async def test_disconnect_between_confirm_and_reply_pays_exactly_once(connect_cl
     await client.send(type="confirm", confirmation_id=request["confirmation_id"], accept=True)
     await client.ws.close()  # gone before the reply
 
-    for _ in range(100):  # the server finishes the turn on its own
+    for _ in range(400):  # the server finishes the turn on its own
         if assistant.billing.balance("u_li").balance_fen != before:
             break
         await asyncio.sleep(0.05)
