@@ -7,6 +7,7 @@ clarification when unsure, and a plain answer for everything the assistant canno
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
@@ -25,6 +26,16 @@ SUGGESTIONS = {
     "human_handoff": ("人工客服", "Talk to a person"),
 }
 SOCIAL = {"greet": "greet", "thanks": "thanks", "goodbye": "goodbye", "human_handoff": "handoff"}
+# money moves on a spoken/typed "yes" only when it is clearly one: confident, and with no negation
+# in it ("先别付", "don't pay yet"); anything less asks for an explicit 确认/取消
+CONFIRM_MIN_CONFIDENCE = 0.7
+_NEGATION = re.compile(r"不|别|没|算了|等等|等一下|\b(no|not|don'?t|never|wait|stop|hold)\b", re.IGNORECASE)
+_NOT_NEGATION = re.compile(r"没问题|不错|no problem|why not", re.IGNORECASE)
+
+
+def clearly_yes(text: str, u: Understanding) -> bool:
+    negated = _NEGATION.search(_NOT_NEGATION.sub("", text)) is not None
+    return u.intent == "confirm" and u.confidence >= CONFIRM_MIN_CONFIDENCE and not negated
 
 
 def _pick(turn: Turn, pair: tuple[str, str]) -> str:
@@ -43,6 +54,11 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
 
     if u.intent in ("confirm", "deny", "cancel"):
         if state.confirmation is not None:
+            if u.intent == "confirm" and not clearly_yes(text, u):
+                c = state.confirmation
+                return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type),
+                                          amount=voice.money(c.amount_fen)),
+                                quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))])
             return await _settle(turn, state.confirmation.confirmation_id, accept=u.intent == "confirm")
         if u.intent == "confirm":
             if state.pending_intent:

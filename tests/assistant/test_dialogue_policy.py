@@ -133,6 +133,31 @@ async def test_confirm_with_nothing_pending_and_context_passed_to_router(assista
     assert assistant.billing.bills("u_li", "water", "unpaid") == []
 
 
+@pytest.mark.parametrize(("text", "confidence"), [("先别付", 0.9), ("don't pay it yet", 0.9), ("嗯", 0.5)])
+async def test_an_unclear_yes_never_moves_money(assistant, router, text, confidence):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("交水费", "pay_bill", bill_type="water")
+    router.add(text, "confirm", confidence=confidence)
+    router.add("确认", "confirm", confidence=0.95)
+    before = assistant.billing.balance("u_li").balance_fen
+    await _say(assistant, session, "交水费")
+    reply = (await _say(assistant, session, text))[-1]
+    assert "等待确认" in reply["text"] and assistant.billing.balance("u_li").balance_fen == before
+    assert session.state.confirmation is not None
+    await _say(assistant, session, "确认")
+    assert assistant.billing.balance("u_li").balance_fen < before
+
+
+async def test_no_problem_is_a_yes(assistant, router):
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add("交水费", "pay_bill", bill_type="water")
+    router.add("好的没问题", "confirm", confidence=0.9)
+    before = assistant.billing.balance("u_li").balance_fen
+    await _say(assistant, session, "交水费")
+    await _say(assistant, session, "好的没问题")
+    assert assistant.billing.balance("u_li").balance_fen < before
+
+
 async def test_second_payment_waits_for_the_first_to_be_settled(assistant, router):
     session, _ = assistant.open_session("u_li", "zh")
     router.add("交水费", "pay_bill", bill_type="water")
