@@ -32,6 +32,7 @@ def _show(event: dict) -> None:
 async def chat(url: str, *, lang: str = "auto", mode: str = "standard", token: str | None = None,
                user: str | None = None) -> int:
     pending: dict[str, str] = {}
+    answered = asyncio.Event()  # one turn at a time: the next line is read after its reply
     async with websockets.connect(url, max_size=2**22) as ws:
         start = {"type": "session.start", "lang": lang, "mode": mode}
         if token:
@@ -46,16 +47,24 @@ async def chat(url: str, *, lang: str = "auto", mode: str = "standard", token: s
                 if event.get("type") == "confirm.request":
                     pending["id"] = event["confirmation_id"]
                 _show(event)
+                if event.get("type") in ("reply", "error", "session.started"):
+                    answered.set()
 
         task = asyncio.create_task(reader())
         loop = asyncio.get_running_loop()
         try:
             while True:
+                try:
+                    await asyncio.wait_for(answered.wait(), 60)
+                except TimeoutError:
+                    print("lui! no answer within 60 s")
+                answered.clear()
                 line = await loop.run_in_executor(None, sys.stdin.readline)
                 if not line or line.strip() == "/quit":
                     break
                 text = line.strip()
                 if not text:
+                    answered.set()
                     continue
                 if text == "/cancel":
                     await ws.send(json.dumps({"type": "cancel"}))

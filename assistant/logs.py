@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-_LONG_DIGITS = re.compile(r"(?<![\d])(\d[\d\- ]{4,}\d)(?![\d])")
+_LONG_DIGITS = re.compile(r"(?<![\d.])(\d[\d\- ]{4,}\d)(?![\d])")  # not the decimals of 0.8975
 _TOKEN = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")  # JWTs
 _SECRET_KV = re.compile(r"(?i)(\w*(?:secret|api_key|password|token)\w*)(\s*[=:]\s*)\S+")
 _DATE = re.compile(r"^\d{4}-\d{1,2}(-\d{1,2})?$")
