@@ -31,6 +31,7 @@ class DialogueState(BaseModel):
     choices: list[dict[str, str]] = Field(default_factory=list)  # offered: {"label", "value", "alias"}
     confirmation: PendingConfirmation | None = None
     last_intent: str | None = None
+    lang: str | None = None  # the language of the last utterance, for "auto" sessions
 
     def context(self) -> Context:
         return Context(

@@ -148,7 +148,7 @@ class Assistant:
             await emit(IntentEvent(name=u.intent, confidence=u.confidence, slots=u.slots, source=u.source))
             return await handle_understanding(turn, text, u), u
 
-        await self._run(session, emit, text, msg_id, stages)
+        await self._run(session, emit, text, msg_id, stages, spoken=True)
 
     async def confirm(self, session: Session, confirmation_id: str, accept: bool, emit: Emit) -> None:
         from assistant.handlers import handle_confirmation
@@ -167,10 +167,16 @@ class Assistant:
         await self._run(session, emit, "[cancel]", None, stages)
 
     # --- the guard every turn runs in -----------------------------------------------------
-    async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages) -> None:
+    async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
+                   spoken: bool = False) -> None:
         started = time.perf_counter()
         async with session.lock:
-            lang = session.lang if session.lang in ("zh", "en") else detect_lang(text, "zh")
+            if session.lang in ("zh", "en"):
+                lang = session.lang
+            elif spoken:  # "auto": the language of what the person just said or typed
+                lang = session.state.lang = detect_lang(text, session.state.lang or "zh")
+            else:  # a confirm or cancel button: answer in the language of the conversation
+                lang = session.state.lang or "zh"
             turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
             u: Understanding | None = None
             error: ErrorEvent | None = None

@@ -50,6 +50,15 @@ async def test_english_payment_confirmed_by_typing_yes(connect_client, assistant
     assert _balance(assistant, "u_amy") == before - owed
 
 
+async def test_auto_language_carries_over_to_the_confirm_button(connect_client):
+    client, _ = await connect_client(user="u_wang", lang="auto")
+    request = of_type(await client.say("交有线电视费"), "confirm.request")[0]
+    await client.send(type="confirm", confirmation_id=request["confirmation_id"], accept=True)
+    assert "已缴费" in (await client.until_terminal())[-1]["text"]
+    events = await client.say("what's my balance")
+    assert events[-1]["text"].startswith("Your balance")
+
+
 async def test_cancel_message_cancels_pending_payment(connect_client, assistant):
     before = _balance(assistant, "u_li")
     client, _ = await connect_client(user="u_li", lang="zh")
