@@ -66,6 +66,7 @@ class Turn:
     key: str
     timings: dict[str, float] = field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    understood: Understanding | None = None  # set when the LLM tier re-read the utterance (logged)
 
     @property
     def voice(self) -> Voice:
@@ -192,7 +193,8 @@ class Assistant:
                                    retryable=True, id=msg_id)
             turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
             # logged before it is answered: a reply the client saw is always in the turn log
-            await asyncio.shield(asyncio.to_thread(self._log_turn, session, text, u, turn, out, error))
+            logged = turn.understood or u
+            await asyncio.shield(asyncio.to_thread(self._log_turn, session, text, logged, turn, out, error))
             if out is not None:
                 await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
                                  timings_ms=turn.timings, id=msg_id))

@@ -12,6 +12,7 @@ An LLM reading never settles a payment: "confirm" from the model only reminds th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -97,9 +98,11 @@ class LLMTier:
         started = time.perf_counter()
         try:
             if reason in ("compound", "long"):
+                turn.understood = dataclasses.replace(u, source="llm")  # the planner answered this turn
                 return await self.planner.run(turn, text)
             understood = await self.understander.understand(text, turn.state.context(), turn.lang, fallback=u)
             if understood is not u:
+                turn.understood = understood
                 await turn.emit(IntentEvent(name=understood.intent, confidence=understood.confidence,
                                             slots=understood.slots, source="llm"))
             return await self._act(turn, understood)

@@ -183,3 +183,7 @@ async def test_model_can_never_confirm_a_payment(fake, tier, connect_client, ass
     await client.send(type="confirm", confirmation_id=request["confirmation_id"], accept=False)
     assert "没有扣款" in (await client.until_terminal())[-1]["text"]
     assert balance(assistant, "u_li") == before and assistant.billing.ledger_check() == []
+    # the turn log records who understood each turn: the planner, the planner, the LLM's "confirm"
+    session_id = assistant.conversations.audit_log(user_id="u_li", action="session.start")[0].target
+    logged = [(t.source, t.intent) for t in assistant.conversations.turns(session_id)][:3]
+    assert [source for source, _ in logged] == ["llm", "llm", "llm"] and logged[2][1] == "confirm"
