@@ -38,12 +38,56 @@ def clearly_yes(text: str, u: Understanding) -> bool:
     return u.intent == "confirm" and u.confidence >= CONFIRM_MIN_CONFIDENCE and not negated
 
 
-def _pick(turn: Turn, pair: tuple[str, str]) -> str:
+def pick(turn: Turn, pair: tuple[str, str]) -> str:
     return pair[0] if turn.lang == "zh" else pair[1]
 
 
-async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+def yes_no(turn: Turn) -> list[str]:
+    return [pick(turn, ("确认", "Yes")), pick(turn, ("取消", "Cancel"))]
+
+
+def still_pending(turn: Turn) -> ReplyOut:
+    """Remind that a payment waits for an explicit 确认/取消 (the state must hold one)."""
+    voice, c = turn.voice, turn.state.confirmation
+    assert c is not None
+    return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
+                    quick_replies=yes_no(turn))
+
+
+def sorry(turn: Turn) -> ReplyOut:
+    return ReplyOut(turn.voice.say("out_of_scope"),
+                    quick_replies=[pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])
+
+
+def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
+    """Below the clarify threshold, offer the likeliest intents as buttons; None when sure enough."""
+    if u.confidence >= turn.assistant.settings.router_min_confidence:
+        return None
+    options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
+    if not options:
+        return None
+    return ReplyOut(turn.voice.say("clarify"), quick_replies=[pick(turn, SUGGESTIONS[i]) for i in options])
+
+
+async def social(turn: Turn, intent: str) -> ReplyOut:
+    if intent == "human_handoff":
+        await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
+                                user_id=turn.session.user_id, target=turn.session.id)
+    return ReplyOut(turn.voice.say(SOCIAL[intent]))
+
+
+def nothing_to_settle(turn: Turn, intent: str) -> ReplyOut:
+    """confirm / deny / cancel when no payment waits: re-ask a half-filled request, or drop it."""
     state, voice = turn.state, turn.voice
+    if intent == "confirm":
+        return ReplyOut(_reask(turn)) if state.pending_intent else ReplyOut(voice.say("nothing_pending"))
+    had_pending = state.pending_intent is not None
+    state.clear_pending()
+    return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
+
+
+async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+    state = turn.state
     state.last_intent = u.intent
 
     merged = fill_awaited_slot(state, text, u)
@@ -53,41 +97,25 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
         return await run_intent(turn, intent or "", merged)
 
     if u.intent in ("confirm", "deny", "cancel"):
-        if state.confirmation is not None:
-            if u.intent == "confirm" and not clearly_yes(text, u):
-                c = state.confirmation
-                return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type),
-                                          amount=voice.money(c.amount_fen)),
-                                quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))])
-            return await _settle(turn, state.confirmation.confirmation_id, accept=u.intent == "confirm")
-        if u.intent == "confirm":
-            if state.pending_intent:
-                return ReplyOut(_reask(turn))
-            return ReplyOut(voice.say("nothing_pending"))
-        had_pending = state.pending_intent is not None
-        state.clear_pending()
-        return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
+        if state.confirmation is None:
+            return nothing_to_settle(turn, u.intent)
+        if u.intent == "confirm" and not clearly_yes(text, u):
+            return still_pending(turn)
+        return await _settle(turn, state.confirmation.confirmation_id, accept=u.intent == "confirm")
 
     if u.intent in SOCIAL:
-        if u.intent == "human_handoff":
-            await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
-                                    user_id=turn.session.user_id, target=turn.session.id)
-        return ReplyOut(voice.say(SOCIAL[u.intent]))
+        return await social(turn, u.intent)
 
     llm = turn.assistant.llm
     if llm is not None and llm.should_escalate(text, u):
         return await llm.handle(turn, text, u)
 
-    if u.intent == OUT_OF_SCOPE:
-        if state.pending_intent:  # keep the half-filled request; ask again
-            return ReplyOut(_reask(turn))
-        return ReplyOut(voice.say("out_of_scope"), quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in
-                                                                   ("pay_bill", "query_bill", "check_balance")])
+    if u.intent == OUT_OF_SCOPE:  # keep a half-filled request and ask again, else say what we can do
+        return ReplyOut(_reask(turn)) if state.pending_intent else sorry(turn)
 
-    if u.confidence < turn.assistant.settings.router_min_confidence:
-        options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
-        if options:
-            return ReplyOut(voice.say("clarify"), quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in options])
+    asked = clarify(turn, u)
+    if asked is not None:
+        return asked
 
     state.clear_pending()
     return await run_intent(turn, u.intent, dict(u.slots))
@@ -124,15 +152,13 @@ def _ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: lis
 
 
 async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
-    voice, state = turn.voice, turn.state
+    state = turn.state
     if state.confirmation is not None:  # one pending payment at a time: settle it first
-        c = state.confirmation
-        return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
-                        quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))])
+        return still_pending(turn)
     if not slots.get("bill_type"):
         from assistant.replies import BILL_NAMES
 
-        choices = [{"label": _pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
+        choices = [{"label": pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
         return _ask(turn, "pay_bill", slots, "bill_type", choices)
     args = {k: slots.get(k) for k in ("bill_type", "account", "amount")}
     result = await turn.call_tool("pay_bill", args)
@@ -166,7 +192,7 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
         account=bill["account"], expires_at=data["expires_at"], summary=summary, details=details)
     await turn.emit(ConfirmRequest(confirmation_id=data["confirmation_id"], summary=summary,
                                    expires_at=data["expires_at"], details=details))
-    return ReplyOut(summary, quick_replies=[_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))],
+    return ReplyOut(summary, quick_replies=yes_no(turn),
                     card={"kind": "confirm", "confirmation_id": data["confirmation_id"]})
 
 

@@ -11,13 +11,12 @@ An LLM reading never settles a payment: "confirm" from the model only reminds th
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
 import time
 
-from assistant.handlers import SOCIAL, SUGGESTIONS, run_intent
+from assistant.handlers import SOCIAL, clarify, nothing_to_settle, run_intent, social, sorry, still_pending
 from assistant.llm.client import LLMClient
 from assistant.llm.errors import LLMError
 from assistant.llm.planner import Planner
@@ -113,50 +112,27 @@ class LLMTier:
             turn.timings["llm"] = round(turn.timings.get("llm", 0.0) + (time.perf_counter() - started) * 1000, 2)
 
     async def _act(self, turn: Turn, v: Understanding) -> ReplyOut:
-        state, voice = turn.state, turn.voice
         if v.intent in TRANSACTIONAL:
-            state.clear_pending()
+            turn.state.clear_pending()
             return await run_intent(turn, v.intent, dict(v.slots))
         if v.intent in SOCIAL:
-            if v.intent == "human_handoff":
-                await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
-                                        user_id=turn.session.user_id, target=turn.session.id)
-            return ReplyOut(voice.say(SOCIAL[v.intent]))
+            return await social(turn, v.intent)
         if v.intent in ("confirm", "deny", "cancel"):
-            if state.confirmation is not None:  # consent is the user's: an LLM reading never settles
-                c = state.confirmation
-                return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type),
-                                          amount=voice.money(c.amount_fen)), quick_replies=_yes_no(turn))
-            if v.intent == "confirm":
-                return ReplyOut(voice.say("nothing_pending"))
-            had_pending = state.pending_intent is not None
-            state.clear_pending()
-            return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
-        return _sorry(turn)
+            if turn.state.confirmation is not None:  # consent is the user's: an LLM reading never settles
+                return still_pending(turn)
+            return nothing_to_settle(turn, v.intent)
+        return sorry(turn)
 
     async def _fallback(self, turn: Turn, u: Understanding) -> ReplyOut:
         """The router's answer, as the router path would have given it."""
         if u.intent in TRANSACTIONAL:
-            if u.confidence < turn.assistant.settings.router_min_confidence:
-                options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
-                if options:
-                    return ReplyOut(turn.voice.say("clarify"), quick_replies=[_pick(turn, SUGGESTIONS[i])
-                                                                             for i in options])
+            asked = clarify(turn, u)
+            if asked is not None:
+                return asked
             turn.state.clear_pending()
             return await run_intent(turn, u.intent, dict(u.slots))
         if u.intent in SOCIAL:
-            return await self._act(turn, u)
-        return _sorry(turn)
+            return await social(turn, u.intent)
+        return sorry(turn)
 
 
-def _pick(turn: Turn, pair: tuple[str, str]) -> str:
-    return pair[0] if turn.lang == "zh" else pair[1]
-
-
-def _yes_no(turn: Turn) -> list[str]:
-    return [_pick(turn, ("确认", "Yes")), _pick(turn, ("取消", "Cancel"))]
-
-
-def _sorry(turn: Turn) -> ReplyOut:
-    return ReplyOut(turn.voice.say("out_of_scope"),
-                    quick_replies=[_pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])
