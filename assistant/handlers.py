@@ -13,6 +13,7 @@ from typing import Any
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.protocol import ConfirmRequest
+from assistant.replies import BILL_NAMES
 from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
 from tools.registry import ToolResult
@@ -156,8 +157,6 @@ async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)
     if not slots.get("bill_type"):
-        from assistant.replies import BILL_NAMES
-
         choices = [{"label": pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
         return _ask(turn, "pay_bill", slots, "bill_type", choices)
     args = {k: slots.get(k) for k in ("bill_type", "account", "amount")}

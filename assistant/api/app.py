@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         a: Assistant | None = app.state.assistant
         return {
             "status": "ok" if a is not None else "starting",
-            "router": getattr(getattr(a, "router", None), "embedder", None) and a.router.embedder.name,
+            "router": a.router.embedder.name if a is not None else None,
             "llm": settings.llm_model,
             "service_lookup": bool(a and a.retriever is not None),
             "voice": app.state.voice is not None,

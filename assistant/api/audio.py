@@ -72,18 +72,24 @@ class Utterance:
     async def feed(self, data: bytes) -> None:
         if self.ended or self._error is not None or self.stream is None:
             return  # frames after a failure or after the server ended the utterance are dropped
-        try:
-            await asyncio.to_thread(self.stream.feed, data)
+        try:  # one worker-thread hop per frame: decode, end-pointing, partial pacing
+            ended, partial_due = await asyncio.to_thread(self._take, data, self._partial is None and self._pool_idle())
         except VoiceError as exc:
             self._error = exc
             return
-        now = time.monotonic()
-        if self.gateway.settings.stt_endpoint_silence_ms and await asyncio.to_thread(self.stream.should_end):
+        if ended:
             self.ended = True  # a long pause ends the utterance without waiting for audio.end
             await self.conn.end_audio_turn(self)
-            return
-        if self._partial is None and self._pool_idle() and await asyncio.to_thread(self.stream.should_emit_partial, now):
+        elif partial_due:
             self._partial = asyncio.create_task(self._send_partial())
+
+    def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool]:
+        """(in a worker thread) Add a frame; has speech ended, and is a partial transcript due?"""
+        assert self.stream is not None
+        self.stream.feed(data)
+        if self.gateway.settings.stt_endpoint_silence_ms and self.stream.should_end():
+            return True, False
+        return False, partial_possible and self.stream.should_emit_partial(time.monotonic())
 
     def _pool_idle(self) -> bool:
         stats = self.gateway.pool.stats()

@@ -23,6 +23,7 @@ from assistant.protocol import (
     AudioStart,
     CancelIn,
     ConfirmIn,
+    ConfirmRequest,
     ErrorEvent,
     PingIn,
     Pong,
@@ -197,8 +198,6 @@ class Connection:
                                        resumed=resumed, user=user))
         pending = session.state.confirmation
         if resumed and pending is not None:  # the confirmation survives the reconnect
-            from assistant.protocol import ConfirmRequest
-
             await self.send(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
                                            expires_at=pending.expires_at, details=pending.details or None))
 
