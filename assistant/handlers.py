@@ -7,10 +7,10 @@ clarification when unsure, and a plain answer for everything the assistant canno
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
+from assistant.nlu.consent import consent
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
@@ -27,16 +27,6 @@ SUGGESTIONS = {
     "human_handoff": ("人工客服", "Talk to a person"),
 }
 SOCIAL = {"greet": "greet", "thanks": "thanks", "goodbye": "goodbye", "human_handoff": "handoff"}
-# money moves on a spoken/typed "yes" only when it is clearly one: confident, and with no negation
-# in it ("先别付", "don't pay yet"); anything less asks for an explicit 确认/取消
-CONFIRM_MIN_CONFIDENCE = 0.7
-_NEGATION = re.compile(r"不|别|没|算了|等等|等一下|\b(no|not|don'?t|never|wait|stop|hold)\b", re.IGNORECASE)
-_NOT_NEGATION = re.compile(r"没问题|不错|no problem|why not", re.IGNORECASE)
-
-
-def clearly_yes(text: str, u: Understanding) -> bool:
-    negated = _NEGATION.search(_NOT_NEGATION.sub("", text)) is not None
-    return u.intent == "confirm" and u.confidence >= CONFIRM_MIN_CONFIDENCE and not negated
 
 
 def pick(turn: Turn, pair: tuple[str, str]) -> str:
@@ -52,6 +42,14 @@ def still_pending(turn: Turn) -> ReplyOut:
     voice, c = turn.voice, turn.state.confirmation
     assert c is not None
     return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
+                    quick_replies=yes_no(turn))
+
+
+def ask_consent(turn: Turn) -> ReplyOut:
+    """An answer that was not a clear yes or no while a payment waits: ask for 确认/取消 again."""
+    voice, c = turn.voice, turn.state.confirmation
+    assert c is not None
+    return ReplyOut(voice.say("ask_consent", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
                     quick_replies=yes_no(turn))
 
 
@@ -91,6 +89,11 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     state = turn.state
     state.last_intent = u.intent
 
+    if state.confirmation is not None:  # a payment waits: only a clear yes moves money (see nlu.consent)
+        settled = await _answer_to_confirmation(turn, text, u)
+        if settled is not None:
+            return settled
+
     merged = fill_awaited_slot(state, text, u)
     if merged is not None:  # the answer to the question we asked
         intent = state.pending_intent
@@ -98,11 +101,7 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
         return await run_intent(turn, intent or "", merged)
 
     if u.intent in ("confirm", "deny", "cancel"):
-        if state.confirmation is None:
-            return nothing_to_settle(turn, u.intent)
-        if u.intent == "confirm" and not clearly_yes(text, u):
-            return still_pending(turn)
-        return await _settle(turn, state.confirmation.confirmation_id, accept=u.intent == "confirm")
+        return nothing_to_settle(turn, u.intent)
 
     if u.intent in SOCIAL:
         return await social(turn, u.intent)
@@ -120,6 +119,25 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
 
     state.clear_pending()
     return await run_intent(turn, u.intent, dict(u.slots))
+
+
+async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding) -> ReplyOut | None:
+    """Settle the waiting payment on a clear yes or no; ask again on anything unclear that is not a
+    new request. The router's reading never turns an unclear answer into a yes. None: a new request."""
+    state = turn.state
+    assert state.confirmation is not None
+    answer = consent(text)
+    if answer == "yes":
+        return await _settle(turn, state.confirmation.confirmation_id, accept=True)
+    new_request = u.intent in TRANSACTIONAL and u.confidence >= turn.assistant.settings.router_min_confidence
+    if answer == "no" and not new_request and u.intent != "confirm":  # "先别付" read as a yes: ask again
+        return await _settle(turn, state.confirmation.confirmation_id, accept=False)
+    if new_request or u.intent == "human_handoff" or fill_awaited_slot(state, text, u) is not None:
+        return None
+    llm = turn.assistant.llm  # a long or compound request may still go up (the LLM never settles)
+    if llm is not None and llm.escalation_reason(text, u) in ("compound", "long", "service-word"):
+        return None
+    return ask_consent(turn)
 
 
 async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:

@@ -142,7 +142,7 @@ async def test_an_unclear_yes_never_moves_money(assistant, router, text, confide
     before = assistant.billing.balance("u_li").balance_fen
     await _say(assistant, session, "交水费")
     reply = (await _say(assistant, session, text))[-1]
-    assert "等待确认" in reply["text"] and assistant.billing.balance("u_li").balance_fen == before
+    assert "请说“确认”" in reply["text"] and assistant.billing.balance("u_li").balance_fen == before
     assert session.state.confirmation is not None
     await _say(assistant, session, "确认")
     assert assistant.billing.balance("u_li").balance_fen < before

@@ -68,5 +68,8 @@ async def test_router_only_assistant_answers(server, connect_client, assistant):
     client = await connect_client(user="u_li", lang="zh")
     events = await client.say("我妈那边的电费好像欠着，帮我看看然后交了")  # compound, but nobody to escalate to
     assert of_type(events, "intent")[0]["source"] == "router" and of_type(events, "confirm.request")
+    events = await client.say("给我讲个笑话")  # while the payment waits, anything unclear asks again
+    assert "请说“确认”" in events[-1]["text"] and not of_type(events, "tool.call")
+    assert "取消" in (await client.say("不交了"))[-1]["text"]
     events = await client.say("给我讲个笑话")
     assert events[-1]["type"] == "reply" and "帮不了" in events[-1]["text"]

@@ -1,0 +1,93 @@
+"""Is this a clear yes? The rule that decides whether a typed or spoken answer may move money.
+
+While a payment waits, only an explicit, affirmative answer settles it: a closed grammar of
+confirm words and phrases ("确认", "确定", "对，交吧", "好的交", "yes", "confirm", "go ahead",
+"pay it" …), optionally after a leading filler ("嗯，确认", "uh huh, yes"). Everything else —
+fillers on their own ("嗯", "hmm"), hesitations ("好吧…", "I think so", "maybe"), questions
+("确认吗？", "sure?", "是吧"), words Whisper half-heard ("缺了") — is *unclear*, and the
+assistant asks again. The router's reading and confidence play no part: a classifier can be
+fooled by "嗯" (it looks like 嗯嗯就这个), a grammar cannot.
+
+:func:`consent` answers ``"yes"``, ``"no"`` (a clear refusal: 取消, 不要, no, cancel …) or
+``"unclear"``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+Consent = Literal["yes", "no", "unclear"]
+
+# Affirmative phrases that may make up a whole answer (after fillers), longest first when matched.
+_YES_ZH = (
+    "确认支付", "确认付款", "确认缴费", "确认交费", "确认无误", "确认", "确定", "是的", "是", "对的", "对",
+    "没错", "正确", "好的", "好嘞", "好", "可以的", "可以", "行的", "行", "没问题", "没毛病", "要得", "中",
+    "同意", "就这么办", "就这个", "是这个", "就是这个", "就这样", "交吧", "付吧", "缴吧", "付款吧", "支付吧", "缴费吧",
+    "交费吧", "确认吧", "帮我交", "交", "付", "付款", "支付", "缴费", "交费", "马上交", "现在交",
+)
+_YES_EN = (
+    "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirm", "confirmed", "i confirm",
+    "go ahead", "go for it", "do it", "pay", "pay it", "pay now", "pay the bill", "pay that", "pay it now",
+    "please pay", "that's right", "that is right", "that's correct", "that is correct", "absolutely",
+    "affirmative", "sounds good", "definitely", "of course", "proceed", "please proceed", "please do",
+    "yes please", "go on", "no problem",
+)
+# Fillers may precede a yes ("嗯，确认", "well, yes") but are never one on their own.
+_FILLERS_ZH = ("嗯嗯", "嗯", "啊", "哦", "噢", "喔", "呃", "额", "唔", "那就", "那", "就")
+_FILLERS_EN = ("uh huh", "uh-huh", "mhm", "mm", "mmm", "hmm", "um", "umm", "uh", "er", "erm", "well", "oh",
+               "ah", "so", "then", "and")
+_POLITE_AFTER = ("please", "now", "thanks", "thank you", "麻烦了", "谢谢", "吧", "啊", "呀", "哈", "嘞")
+
+# Markers of a question or a hesitation: any one makes the answer unclear, whatever else it says.
+_QUESTION = re.compile(
+    r"[?？]|[吗么嘛呢]$|是不是|对不对|要不要|行不行|好不好|可不可以|能不能|是否|确定不|[是对好行]吧$|真的"
+    r"|的吧$|可以吧$|\b(?:really|are you sure|is it|is that|isn'?t it)\s*$|\b(?:should i|do i|shall i|can i|what|which|how)\b",
+    re.IGNORECASE,
+)
+_HESITATION = re.compile(
+    r"…|\.\.|。。|——|～|~"
+    r"|应该|可能|大概|也许|或许|好像|估计|差不多|想想|考虑|再说|等等|等一下|稍等|先等|不确定|不知道|随便|看情况|吧吧"
+    r"|\b(?:i think|i guess|i suppose|maybe|perhaps|probably|possibly|not sure|unsure|kind of|kinda|sort of"
+    r"|i don'?t know|dunno|let me think|wait|hold on|hang on|if you say so|whatever|fine i guess|might)\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"取消|不|别|没|算了|否|停|退出|\b(?:no|nope|nah|not|don'?t|do not|never|stop|cancel)\b", re.IGNORECASE)
+_NOT_NEGATION = re.compile(r"没问题|没毛病|没错|不错|\bno problem\b|\bwhy not\b", re.IGNORECASE)
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")  # "确 认" as transcribed
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_SEPARATORS = re.compile(r"[\s,，。.!！、;；:：\"“”‘’《》()（）\[\]【】]+")
+
+
+def _normalise(text: str) -> str:
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().strip()
+    return _CJK_GAP.sub("", text).replace("’", "'")
+
+
+def _alternation(phrases: tuple[str, ...]) -> str:
+    """Longest first; a Latin phrase must end at a word boundary ("ok" is not the start of "okra")."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return "|".join(re.escape(p) + (r"(?![a-z0-9'])" if p.isascii() else "") for p in ordered)
+
+
+# fillers, then at least one yes phrase, then only yes phrases or polite words
+_AFFIRMATIVE = re.compile(
+    rf"(?:(?:{_alternation(_FILLERS_ZH + _FILLERS_EN)})\s*)*"
+    rf"(?:{_alternation(_YES_ZH + _YES_EN)})"
+    rf"(?:\s*(?:{_alternation(_YES_ZH + _YES_EN + _POLITE_AFTER)}))*"
+)
+
+
+def _is_affirmative(text: str) -> bool:
+    return _AFFIRMATIVE.fullmatch(_SEPARATORS.sub(" ", text).strip()) is not None
+
+
+def consent(text: str) -> Consent:
+    """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear."""
+    norm = _normalise(text)
+    if not norm or _QUESTION.search(norm.rstrip(" .。!！")) or _HESITATION.search(norm):
+        return "unclear"
+    if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
+        return "no"
+    return "yes" if _is_affirmative(norm) else "unclear"

@@ -1,0 +1,135 @@
+"""Only a clear yes moves money: fillers, hesitations and questions never pay, whatever the router says.
+
+The phrase lists are written for this test (not taken from the router's data). They run through the
+rule itself and through a real assistant (real router, real ledger on SQLite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.nlu.consent import consent
+from assistant.turns import Assistant
+from tests.conftest import demo_assistant
+
+NOT_A_YES_ZH = [
+    "嗯", "嗯？", "嗯嗯", "呃", "哦", "额", "啊？", "哦？", "嗯哼", "唔……", "好吧…", "好吧", "行吧", "好的吧", "可以吧",
+    "是吧", "对吧", "确认吗", "确认吗？", "要交吗", "真的要交吗", "这是什么费", "多少钱？", "是不是这个户号",
+    "可以吗", "我想想", "让我想想", "等一下", "等等", "稍等", "应该是吧", "可能吧", "大概吧", "好像是", "随便",
+    "不知道", "我考虑一下", "再说吧", "缺了", "去一下", "嗯……那个", "确认一下？", "你确定吗", "这个对吗",
+    "交了吗", "差不多吧", "呃，我也不确定",
+]
+NOT_A_YES_EN = [
+    "hmm", "um", "uh", "er", "well", "mmm", "MMM.", "uh huh", "maybe", "sure?", "okay?", "ok...", "yes?",
+    "yes...", "I think so", "I guess", "I suppose so", "probably", "not sure", "let me think", "wait",
+    "hold on", "hang on", "whatever", "if you say so", "I don't know", "is it?", "right?", "right", "really?",
+    "what?", "which bill?", "how much?", "should I?", "alright...", "fine I guess", "um yes?", "well um",
+    "kind of", "perhaps", "possibly", "yes, um, wait",
+]
+YES_ZH = ["确认", "确定", "对，交吧", "好的交", "好的，交吧", "是的", "对的", "好", "行", "可以", "没问题", "交吧",
+          "付吧", "确认支付", "嗯，确认", "那就交吧", "就这么办", "没错", "确认。", "对对对", "可以的，付款吧",
+          "是这个，确认支付", "好的", "同意"]
+YES_EN = ["yes", "Yes.", "confirm", "go ahead", "pay it", "yes, go ahead", "uh huh, yes", "well, yes", "ok",
+          "okay, do it", "sure", "that's right", "That's correct!", "yup, go for it", "yes please", "absolutely",
+          "sounds good", "Confirm", "no problem", "please pay"]
+NO = ["取消", "不要", "不交了", "不用了", "算了", "先别付", "no", "cancel", "don't pay", "no thanks", "stop"]
+
+
+def test_the_lists_are_long_enough():
+    assert len(NOT_A_YES_ZH) + len(NOT_A_YES_EN) >= 60 and len(set(NOT_A_YES_ZH + NOT_A_YES_EN)) >= 60
+
+
+@pytest.mark.parametrize("text", NOT_A_YES_ZH + NOT_A_YES_EN)
+def test_fillers_hesitations_and_questions_are_not_a_yes(text):
+    assert consent(text) != "yes"
+
+
+@pytest.mark.parametrize("text", YES_ZH + YES_EN)
+def test_genuine_yeses_are_a_yes(text):
+    assert consent(text) == "yes"
+
+
+@pytest.mark.parametrize("text", NO)
+def test_clear_refusals_are_a_no(text):
+    assert consent(text) == "no"
+
+
+@pytest.mark.parametrize("text", ["确认\u200b", " YES ", "ｙｅｓ", "确 认"])
+def test_spacing_width_and_invisible_characters_do_not_matter(text):
+    assert consent(text) == "yes"
+
+
+# --- through a real assistant ----------------------------------------------------------------------
+@pytest.fixture
+def assistant(settings, router) -> Assistant:
+    return demo_assistant(settings, router)
+
+
+async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+
+    async def emit(event) -> None:
+        events.append(event.wire())
+
+    await assistant.text_turn(session, text, emit)
+    return events
+
+
+def _tools(events: list[dict[str, Any]]) -> list[str]:
+    return [e["name"] for e in events if e["type"] == "tool.call"]
+
+
+@pytest.mark.parametrize(("lang", "pay", "phrases"), [("zh", "帮我把电费交了", NOT_A_YES_ZH),
+                                                      ("en", "pay my electricity bill", NOT_A_YES_EN)])
+async def test_no_filler_or_question_pays_and_the_confirmation_stays(assistant, lang, pay, phrases):
+    session, _ = assistant.open_session("u_li", lang)
+    before = assistant.billing.balance("u_li").balance_fen
+    assert [e for e in await _say(assistant, session, pay) if e["type"] == "confirm.request"]
+    pending = session.state.confirmation
+    asked = 0
+    for text in phrases:
+        events = await _say(assistant, session, text)
+        assert "confirm_payment" not in _tools(events) and "cancel_payment" not in _tools(events), text
+        assert session.state.confirmation == pending, text
+        asked += "确认" in events[-1]["text"] or "confirm" in events[-1]["text"]
+    assert assistant.billing.balance("u_li").balance_fen == before
+    assert asked >= len(phrases) * 0.8  # most are answered by asking for 确认/取消 again
+    events = await _say(assistant, session, "确认" if lang == "zh" else "yes, go ahead")
+    assert _tools(events) == ["confirm_payment"] and assistant.billing.balance("u_li").balance_fen < before
+
+
+@pytest.mark.parametrize("text", YES_ZH + YES_EN)
+async def test_every_genuine_yes_pays_once(assistant, text):
+    session, _ = assistant.open_session("u_li", "zh")
+    before = assistant.billing.balance("u_li").balance_fen
+    await _say(assistant, session, "帮我把水费交了")
+    assert session.state.confirmation is not None
+    events = await _say(assistant, session, text)
+    assert _tools(events) == ["confirm_payment"], events
+    assert session.state.confirmation is None and assistant.billing.balance("u_li").balance_fen < before
+
+
+@pytest.mark.parametrize("text", ["取消", "不交了", "no", "cancel"])
+async def test_a_clear_no_cancels_without_charge(assistant, text):
+    session, _ = assistant.open_session("u_li", "zh")
+    before = assistant.billing.balance("u_li").balance_fen
+    await _say(assistant, session, "帮我把水费交了")
+    events = await _say(assistant, session, text)
+    assert _tools(events) == ["cancel_payment"] and session.state.confirmation is None
+    assert assistant.billing.balance("u_li").balance_fen == before
+
+
+@pytest.mark.parametrize(("lang", "mode", "expected"), [
+    ("zh", "standard", "要交的话请说“确认”，不交请说“取消”"),
+    ("zh", "elder", "就说“确认”；不交，就说“取消”"),
+    ("en", "standard", "say \"confirm\"; to leave it, say \"cancel\""),
+    ("en", "elder", "say confirm. To stop, say cancel"),
+])
+async def test_the_question_again_in_each_language_and_mode(assistant, lang, mode, expected):
+    session, _ = assistant.open_session("u_li", lang, mode)
+    await _say(assistant, session, "帮我把水费交了" if lang == "zh" else "pay my water bill")
+    reply = (await _say(assistant, session, "嗯？" if lang == "zh" else "hmm?"))[-1]
+    assert expected in reply["text"] and reply["quick_replies"]
+    if mode == "elder":
+        assert "元" not in reply["text"] or any(c in reply["text"] for c in "一二三四五六七八九十")
