@@ -126,7 +126,7 @@ async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding) -> Re
     new request. The router's reading never turns an unclear answer into a yes. None: a new request."""
     state = turn.state
     assert state.confirmation is not None
-    answer = consent(text)
+    answer = consent(text, spoken=turn.heard)
     if answer == "yes":
         return await _settle(turn, state.confirmation.confirmation_id, accept=True)
     new_request = u.intent in TRANSACTIONAL and u.confidence >= turn.assistant.settings.router_min_confidence

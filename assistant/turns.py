@@ -67,6 +67,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     understood: Understanding | None = None  # set when the LLM tier re-read the utterance (logged)
+    heard: bool = False  # the text is a speech transcript (consent is stricter: see nlu.consent)
 
     @property
     def voice(self) -> Voice:
@@ -142,7 +143,7 @@ class Assistant:
 
         async def stages(turn: Turn) -> tuple[ReplyOut, Understanding]:
             if stt_ms is not None:
-                turn.timings["stt"] = stt_ms
+                turn.timings["stt"], turn.heard = stt_ms, True
             started = time.perf_counter()
             u = await asyncio.to_thread(self.router.understand, text, turn.state.context(), turn.lang)
             turn.timings["understand"] = round((time.perf_counter() - started) * 1000, 2)

@@ -34,6 +34,10 @@ _YES_EN = (
     "affirmative", "sounds good", "definitely", "of course", "proceed", "please proceed", "please do",
     "yes please", "go on", "no problem",
 )
+# Acknowledgements that are a yes when typed, but not when heard: speech loses the rising tone that
+# makes "okay?" or "好？" a question, so a spoken answer needs a word that says what to do.
+_WEAK = ("是", "对", "好", "行", "中", "可以", "好的", "对的", "是的", "可以的", "行的", "好嘞", "要得",
+         "ok", "okay", "sure", "yeah", "yep", "yup", "go on", "no problem", "sounds good")
 # Fillers may precede a yes ("嗯，确认", "well, yes") but are never one on their own.
 _FILLERS_ZH = ("嗯嗯", "嗯", "啊", "哦", "噢", "喔", "呃", "额", "唔", "那就", "那", "就")
 _FILLERS_EN = ("uh huh", "uh-huh", "mhm", "mm", "mmm", "hmm", "um", "umm", "uh", "er", "erm", "well", "oh",
@@ -79,15 +83,24 @@ _AFFIRMATIVE = re.compile(
 )
 
 
-def _is_affirmative(text: str) -> bool:
-    return _AFFIRMATIVE.fullmatch(_SEPARATORS.sub(" ", text).strip()) is not None
+_STRONG = re.compile(rf"(?:{_alternation(tuple(p for p in _YES_ZH + _YES_EN if p not in _WEAK))})")
 
 
-def consent(text: str) -> Consent:
-    """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear."""
+def _is_affirmative(text: str, spoken: bool) -> bool:
+    words = _SEPARATORS.sub(" ", text).strip()
+    if _AFFIRMATIVE.fullmatch(words) is None:
+        return False
+    return not spoken or _STRONG.search(words) is not None
+
+
+def consent(text: str, spoken: bool = False) -> Consent:
+    """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear.
+
+    ``spoken``: the text is a transcript, so a bare acknowledgement ("okay", "好") is not enough.
+    """
     norm = _normalise(text)
     if not norm or _QUESTION.search(norm.rstrip(" .。!！")) or _HESITATION.search(norm):
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"
-    return "yes" if _is_affirmative(norm) else "unclear"
+    return "yes" if _is_affirmative(norm, spoken) else "unclear"

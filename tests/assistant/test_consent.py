@@ -133,3 +133,14 @@ async def test_the_question_again_in_each_language_and_mode(assistant, lang, mod
     assert expected in reply["text"] and reply["quick_replies"]
     if mode == "elder":
         assert "元" not in reply["text"] or any(c in reply["text"] for c in "一二三四五六七八九十")
+
+
+@pytest.mark.parametrize("text", ["Okay.", "OK", "好", "好的", "对", "是的", "Sure.", "Yeah.", "可以"])
+def test_a_bare_acknowledgement_is_a_yes_typed_but_not_heard(text):
+    """Speech loses the rising tone of "okay?" / "好？": a transcript needs a word that says what to do."""
+    assert consent(text) == "yes" and consent(text, spoken=True) == "unclear"
+
+
+@pytest.mark.parametrize("text", ["确认", "确定", "好的，交吧", "对，确认", "Yes.", "Yes, go ahead.", "Confirm.", "Pay it."])
+def test_a_spoken_explicit_yes_still_pays(text):
+    assert consent(text, spoken=True) == "yes"
