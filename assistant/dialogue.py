@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.nlu.slots import parse_account, parse_bill_type
+from assistant.nlu.slots import parse_account, parse_amount, parse_bill_type
 from assistant.nlu.types import TRANSACTIONAL, Context, Understanding
 
 
@@ -80,6 +80,8 @@ def fill_awaited_slot(state: DialogueState, text: str, u: Understanding) -> dict
         value = _choice_for(text, state.choices) or u.slots.get("account") or parse_account(text)
     elif slot == "bill_type":
         value = u.slots.get("bill_type") or parse_bill_type(text)
+    elif slot == "amount":
+        value = u.slots.get("amount") or parse_amount(text)
     elif slot in u.slots:
         value = u.slots[slot]
     if value is None:

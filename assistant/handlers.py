@@ -159,6 +159,8 @@ async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut
 
 def _reask(turn: Turn) -> str:
     state, voice = turn.state, turn.voice
+    if state.awaiting_slot == "amount":
+        return voice.say("ask_amount")
     if state.awaiting_slot == "account":
         return voice.say("ask_account", bill=voice.bill_name(state.pending_slots.get("bill_type")))
     return voice.say("ask_bill_type_pay" if state.pending_intent == "pay_bill" else "ask_bill_type_query")
@@ -174,6 +176,9 @@ async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     state = turn.state
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)
+    if slots.get("amount_error"):  # a sign, an exponent or odd digit groups: ask for the amount again
+        slots = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
+        return _ask(turn, "pay_bill", slots, "amount", [])
     if not slots.get("bill_type"):
         choices = [{"label": pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
         return _ask(turn, "pay_bill", slots, "bill_type", choices)

@@ -35,6 +35,8 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "clarify": ("我没太听明白，您是想：", "I'm not sure I understood. Did you mean:"),
     "ask_bill_type_pay": ("您要交哪种费用？", "Which bill would you like to pay?"),
     "ask_bill_type_query": ("您要查哪种账单？", "Which bill would you like to check?"),
+    "ask_amount": ("这个金额我没法确定，您要交多少元？", "I can't be sure of that amount. How many yuan would you like to pay?",
+                   "金额没听准，您要交多少钱？", "I didn't get the amount. How much would you like to pay?"),
     "ask_account": ("您有多个{bill}户号，交哪一个？", "You have several {bill} accounts. Which one?"),
     "no_unpaid": ("您的{bill}目前没有待缴账单。", "You have no unpaid {bill} bill."),
     "no_unpaid_any": ("您目前没有待缴的账单。", "You have no unpaid bills."),

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from assistant.dialogue import DialogueState
 from assistant.errors import LuiError
+from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
 from assistant.protocol import ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
@@ -132,7 +133,7 @@ class Assistant:
                         stt_ms: float | None = None) -> None:
         from assistant.handlers import handle_understanding
 
-        text = text.strip()
+        text = strip_invisible(text).strip()  # zero-width marks hide digits ("1\u200b0元") and words
         if not text:
             await emit(ErrorEvent(code="empty-text", message="the text is empty", id=msg_id))
             return

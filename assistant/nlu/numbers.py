@@ -15,7 +15,7 @@ from assistant.nlu.numerals import (
     english_words_to_number,
 )
 
-__all__ = ["chinese_to_number", "parse_amount"]
+__all__ = ["amount_problem", "chinese_to_number", "parse_amount", "strip_invisible"]
 
 _WIDTH = str.maketrans("０１２３４５６７８９￥＄．", "0123456789¥$.")
 _CN_DIGIT = "[零〇○一壹二两兩贰貳三叁參四肆五伍六陆陸七柒八捌九玖]"
@@ -77,6 +77,28 @@ _EN_BARE_END_RE = re.compile(
     r"\s*(?:$|[,.!?;，。！？]|(?:for|to|on|please|now|then|and|today)(?![A-Za-z]))", re.I
 )
 _TOGETHER_RE = re.compile(r"一块(?:儿|[交缴付去走来办弄算处结吃玩])")
+
+
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+_MONEY_WORD = r"(?:元|块|圆|¥|rmb|cny|yuan|kuai|bucks?)"
+# amounts that must be asked about, never guessed: a sign, an exponent, digit groups that are not thousands
+_AMOUNT_PROBLEMS = (
+    ("negative", re.compile(rf"(?:(?<![\dA-Za-z])[-−－﹣]\s*|负|\bminus\s+)[\d一二两三四五六七八九十百千]"
+                            rf"(?=[\d.,一二两三四五六七八九十百千万]*\s*{_MONEY_WORD})", re.IGNORECASE)),
+    ("exponent", re.compile(r"\d(?:\.\d+)?e[+-]?\d", re.IGNORECASE)),
+    ("grouping", re.compile(rf"\d,(?:\d{{1,2}}|\d{{4,}})(?!\d)(?=\s*{_MONEY_WORD}|\s*$)", re.IGNORECASE)),
+)
+
+
+def strip_invisible(text: str) -> str:
+    """Zero-width and direction marks removed: "1\u200b0元" is 10 yuan, not 1."""
+    return _INVISIBLE_RE.sub("", text)
+
+
+def amount_problem(text: str) -> str | None:
+    """Why the amount in ``text`` cannot be read safely ("negative", "exponent", "grouping"), or None."""
+    text = strip_invisible(to_simplified(text).translate(_WIDTH))
+    return next((kind for kind, pattern in _AMOUNT_PROBLEMS if pattern.search(text)), None)
 
 
 class _Candidate(NamedTuple):
@@ -179,7 +201,9 @@ def _english_candidate(text: str, match: re.Match[str]) -> _Candidate | None:
 
 def parse_amount(text: str) -> float | None:
     """The CNY amount in an utterance, or None: "交一百二十块电费" → 120.0, "户号 33012245" → None."""
-    text = to_simplified(text).translate(_WIDTH)
+    text = strip_invisible(to_simplified(text).translate(_WIDTH))
+    if amount_problem(text):
+        return None
     spans = [(m.start, m.end) for m in account_matches(text)]
     candidates = [c for m in _EXPR_RE.finditer(text) if (c := _numeral_candidate(text, m, spans))]
     if re.search(r"[A-Za-z]", text):

@@ -7,7 +7,7 @@ import re
 from assistant.nlu.accounts import parse_account
 from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
-from assistant.nlu.numbers import parse_amount
+from assistant.nlu.numbers import amount_problem, parse_amount
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
@@ -58,6 +58,8 @@ def extract_slots(text: str, intent: str | None = None) -> dict[str, object]:
         value = _EXTRACTORS[name](text)
         if value is not None:
             slots[name] = value
+    if "amount" in names and (problem := amount_problem(text)):  # "-10元", "1e1元", "1,5元": ask, never guess
+        slots["amount_error"] = problem
     if slots.get("source_lang") is not None and slots.get("source_lang") == slots.get("target_lang"):
         del slots["source_lang"]
     return slots

@@ -181,3 +181,18 @@ async def test_translate_from_the_glossary_and_without_llm(assistant, router):
     router.add("我对花生过敏翻译成英文", "translate", text="我对花生过敏", target_lang="en")
     assert "balance" in (await _say(assistant, session, "余额用英语怎么说"))[-1]["text"]
     assert "大模型" in (await _say(assistant, session, "我对花生过敏翻译成英文"))[-1]["text"]
+
+
+@pytest.mark.parametrize("text", ["交-10元电费", "交1e1元电费", "交1,5元电费"])
+async def test_an_unreadable_amount_is_asked_for_not_guessed(assistant, router, text):
+    from assistant.nlu.slots import extract_slots
+
+    session, _ = assistant.open_session("u_li", "zh")
+    router.add(text, "pay_bill", **extract_slots(text, "pay_bill"))
+    router.add("交五十元", "pay_bill", amount=50)
+    events = await _say(assistant, session, text)
+    assert "交多少元" in events[-1]["text"] and not [e for e in events if e["type"] == "tool.call"]
+    assert session.state.awaiting_slot == "amount"
+    events = await _say(assistant, session, "交五十元")
+    calls = [e for e in events if e["type"] == "tool.call"]
+    assert calls and calls[0]["args"] == {"bill_type": "electricity", "amount": 50}

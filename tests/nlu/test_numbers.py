@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.nlu.numbers import chinese_to_number, parse_amount
+from assistant.nlu.numbers import amount_problem, chinese_to_number, parse_amount
 from assistant.spell import en_number, zh_number
 
 
@@ -177,3 +177,20 @@ def test_reads_back_what_the_app_says(n: int) -> None:
     assert chinese_to_number(zh_number(n)) == n
     assert parse_amount(f"交{zh_number(n)}元") == n
     assert parse_amount(f"pay {en_number(n)} yuan") == n
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("交1\u200b0元电费", 10), ("交\u200d1\u200c00元", 100), ("交1,500元物业费", 1500), ("pay 2,000 yuan", 2000),
+    ("2026-11-30 交电费 50元", 50), ("电话138-1234-5678 交100元", 100),
+])
+def test_invisible_marks_and_real_thousands_separators(text, expected):
+    assert parse_amount(text) == expected and amount_problem(text) is None
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("交-10元电费", "negative"), ("pay -10 yuan", "negative"), ("交负十元", "negative"), ("pay minus 10 yuan", "negative"),
+    ("交－１０元", "negative"), ("交1e1元电费", "exponent"), ("pay 1E2 yuan", "exponent"), ("交1,5元电费", "grouping"),
+    ("pay 1,50 yuan", "grouping"), ("交1,5000元", "grouping"),
+])
+def test_amounts_that_must_be_asked_about_are_never_guessed(text, problem):
+    assert amount_problem(text) == problem and parse_amount(text) is None
