@@ -221,12 +221,22 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
 async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
     """What the bill a refused payment was for still owes (oldest unpaid of that type and account)."""
     bills = await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
-    bills = sorted((b for b in bills if matches_account(b.account, account)), key=lambda b: b.period)
+    bills = sorted((b for b in bills if b.account == account or matches_account(b.account, account)),
+                   key=lambda b: b.period)
     return bills[0].outstanding_fen if bills else 0
 
 
+# one user-facing sentence per refusal code; anything else gets the generic one (never the ledger's text)
+REFUSAL_REPLIES = {
+    "confirmation-expired": "refused_expired", "already-paid": "refused_paid", "tool-failed": "tool_failed",
+    "tool-timeout": "tool_failed", "conflict": "refused_busy", "confirmation-not-found": "refused_not_found",
+    "bill-not-found": "refused_no_bill", "payment-cancelled": "refused_cancelled", "invalid-amount": "refused_invalid",
+    "idempotency-conflict": "refused_other", "invalid-argument": "refused_other",
+}
+
+
 async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
-    """A refused payment in words; ``owed_fen`` is the amount the payment was for."""
+    """A refused payment in words; ``owed_fen`` is what the bill it was for owes now."""
     voice, code = turn.voice, error.get("code")
     if code == "insufficient-balance":
         balance = await asyncio.to_thread(turn.assistant.billing.balance, turn.session.user_id)
@@ -234,18 +244,14 @@ async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut
                                   balance=voice.money(balance.balance_fen)))
     if code == "amount-mismatch":
         return ReplyOut(voice.say("refused_amount", amount=voice.money(owed_fen)))
-    if code == "confirmation-expired":
-        return ReplyOut(voice.say("refused_expired"))
-    if code == "already-paid":
-        return ReplyOut(voice.say("refused_paid"))
-    if code in ("tool-failed", "tool-timeout"):
+    if error.get("retryable") and code not in REFUSAL_REPLIES:
         return ReplyOut(voice.say("tool_failed"))
-    return ReplyOut(voice.say("refused_other", reason=error.get("message", code)))
+    return ReplyOut(voice.say(REFUSAL_REPLIES.get(code or "", "refused_other")))
 
 
 async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
     """Execute or cancel a prepared payment. Safe to repeat: the ledger pays at most once."""
-    voice, state, billing, user = turn.voice, turn.state, turn.assistant.billing, turn.session.user_id
+    voice, state = turn.voice, turn.state
     name = "confirm_payment" if accept else "cancel_payment"
     result = await turn.call_tool(name, {"confirmation_id": confirmation_id})
     pending = state.confirmation
@@ -256,15 +262,21 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
         code = (result.error or {}).get("code")
         if not accept and code in ("payment-cancelled", "confirmation-expired"):
             return ReplyOut(voice.say("payment_cancelled"))
-        owed = pending.amount_fen if pending is not None and pending.confirmation_id == confirmation_id else 0
+        owed = 0
+        if pending is not None and pending.confirmation_id == confirmation_id:  # what the bill owes *now*
+            owed = pending.amount_fen
+            if code == "amount-mismatch":  # another payment got there first: say what is left
+                owed = await _owed(turn, pending.bill_type, pending.account)
         return await _refusal(turn, result.error or {}, owed)
     if not accept:
         return ReplyOut(voice.say("payment_cancelled"))
     receipt = result.data
-    if receipt["already_done"]:
+    waited_here = pending is not None and pending.confirmation_id == confirmation_id
+    if receipt["already_done"] and not waited_here:  # a repeat: this session already told the user
         return ReplyOut(voice.say("already_paid"))
-    balance = await asyncio.to_thread(billing.balance, user)
-    return ReplyOut(voice.say("paid", amount=voice.money(receipt["amount_fen"]), balance=voice.money(balance.balance_fen)),
+    # this payment's own balance afterwards, not whatever the wallet holds after later payments
+    return ReplyOut(voice.say("paid", amount=voice.money(receipt["amount_fen"]),
+                              balance=voice.money(receipt["balance_after_fen"])),
                     card={"kind": "receipt", "payment_id": receipt["payment_id"], "amount_fen": receipt["amount_fen"],
                           "done_at": receipt["done_at"], "bill_type": receipt["bill_type"]})
 

@@ -23,7 +23,7 @@ from assistant.errors import LuiError
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
-from assistant.protocol import ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
+from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
 from assistant.replies import Voice
 from assistant.settings import Settings
 from assistant.store.conversations import ConversationStore
@@ -168,6 +168,27 @@ class Assistant:
             return await handle_cancel(turn), None
 
         await self._run(session, emit, "[cancel]", None, stages)
+
+    async def resume(self, session: Session, emit: Emit) -> None:
+        """After a reconnect: the pending confirmation again; or, when it was paid meanwhile (a crash
+        between the payment and its reply), its receipt; one that was cancelled or lapsed is dropped."""
+        pending = session.state.confirmation
+        if pending is None:
+            return
+        try:
+            status = (await asyncio.to_thread(self.billing.payment, session.user_id, pending.confirmation_id)).status
+        except Exception:  # the ledger is unreachable: show the question again, settle later
+            log.warning("could not read payment status on resume of %s", session.id, exc_info=True)
+            status = "pending"
+        if status == "pending":
+            await emit(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
+                                      expires_at=pending.expires_at, details=pending.details or None))
+        elif status == "done":  # idempotent: confirming a done payment returns its receipt, pays nothing
+            await self.confirm(session, pending.confirmation_id, True, emit)
+        else:
+            async with session.lock:
+                session.state.confirmation = None
+                await asyncio.to_thread(self.save, session)
 
     # --- the guard every turn runs in -----------------------------------------------------
     async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,

@@ -229,8 +229,8 @@ class Billing:
                 existing = s.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
             if existing is None:
                 raise
-        if existing.user_id != user_id:
-            raise PaymentRefused("forbidden", "this idempotency key belongs to another user")
+        if existing.user_id != user_id:  # told apart from nothing: no hint that the key exists
+            raise PaymentRefused("idempotency-conflict", "idempotency key reused for another bill or amount")
         if existing.bill_id != bill_id or (amount_fen is not None and amount_fen != existing.amount_fen):
             raise PaymentRefused("idempotency-conflict", "idempotency key reused for another bill or amount")
         if existing.status == "pending" and self._now() >= existing.expires_at:
@@ -243,11 +243,9 @@ class Billing:
         row = s.exec(
             select(Bill, Biller).join(Biller, Biller.id == Bill.biller_id).where(Bill.id == bill_id)
         ).first()
-        if row is None:
-            raise PaymentRefused("bill-not-found", f"no bill {bill_id!r}")
+        if row is None or row[0].user_id != user_id:  # someone else's bill looks like no bill at all
+            raise PaymentRefused("bill-not-found", "no such bill")
         bill, biller = row
-        if bill.user_id != user_id:
-            raise PaymentRefused("forbidden", "this bill belongs to another user")
         outstanding = bill.amount_fen - bill.paid_fen
         if bill.status == "paid" or outstanding <= 0:
             raise PaymentRefused("already-paid", f"bill {bill_id} is already paid")
@@ -378,11 +376,13 @@ class Billing:
     def _payment_for(self, user_id: str, confirmation_id: str) -> Payment:
         with Session(self.engine, expire_on_commit=False) as s:
             payment = s.exec(select(Payment).where(Payment.confirmation_id == confirmation_id)).first()
-        if payment is None:
-            raise PaymentRefused("confirmation-not-found", f"no confirmation {confirmation_id!r}")
-        if payment.user_id != user_id:
-            raise PaymentRefused("forbidden", "this payment belongs to another user")
+        if payment is None or payment.user_id != user_id:  # someone else's looks like none at all
+            raise PaymentRefused("confirmation-not-found", "no such confirmation")
         return payment
+
+    def payment(self, user_id: str, confirmation_id: str) -> PendingPayment:
+        """A prepared payment as it is now (its ``status`` may have moved on); read only."""
+        return self._pending_view(self._payment_for(user_id, confirmation_id).id)
 
     def _transition(self, p: Payment, status: str, now: datetime, **detail: object) -> bool:
         """pending -> status (cancelled / expired / failed) with its audit row; False if it moved on."""

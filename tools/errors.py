@@ -16,9 +16,8 @@ RefusalCode = Literal[
     "insufficient-balance",  # the wallet holds less than the amount
     "amount-mismatch",  # amount differs from what is owed (and the bill takes no part payment)
     "confirmation-expired",  # the confirmation window passed; prepare again
-    "bill-not-found",  # no such bill
-    "confirmation-not-found",  # no such confirmation id
-    "forbidden",  # someone else's bill or payment
+    "bill-not-found",  # no such bill (someone else's bill reads the same)
+    "confirmation-not-found",  # no such confirmation id (someone else's reads the same)
     "already-paid",  # the bill is settled (or a done payment cannot be cancelled)
     "payment-cancelled",  # the payment was cancelled before this confirmation
     "invalid-amount",  # zero, negative, not a number, or finer than one fen

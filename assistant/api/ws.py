@@ -23,7 +23,6 @@ from assistant.protocol import (
     AudioStart,
     CancelIn,
     ConfirmIn,
-    ConfirmRequest,
     ErrorEvent,
     PingIn,
     Pong,
@@ -196,10 +195,8 @@ class Connection:
         self.session = session
         await self.send(SessionStarted(session_id=session.id, lang=session.lang, mode=session.mode,
                                        resumed=resumed, user=user))
-        pending = session.state.confirmation
-        if resumed and pending is not None:  # the confirmation survives the reconnect
-            await self.send(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
-                                           expires_at=pending.expires_at, details=pending.details or None))
+        if resumed:  # the confirmation survives the reconnect (or its receipt, if it was paid meanwhile)
+            await self.assistant.resume(session, self.send)
 
     # --- audio ------------------------------------------------------------------------------
     async def _audio_start(self, message: AudioStart) -> None:

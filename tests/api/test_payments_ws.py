@@ -83,7 +83,7 @@ async def test_declined_confirmation_pays_nothing(connect_client, assistant):
     await client.send(type="confirm", confirmation_id=request["confirmation_id"], accept=True)
     again = (await client.until_terminal())[-1]
     assert _balance(assistant, "u_li") == before
-    assert again["type"] == "reply" and "没有办成" in again["text"]
+    assert again["type"] == "reply" and "已经取消" in again["text"] and "cf_" not in again["text"]
 
 
 async def test_double_confirmation_pays_once(connect_client, assistant):

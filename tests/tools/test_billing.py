@@ -159,7 +159,7 @@ def test_prepare_is_idempotent(engine, billing):
         assert len(s.exec(select(Payment).where(Payment.bill_id == "bill_li_gas_202611")).all()) == 1
     with refused("idempotency-conflict"):
         billing.prepare_payment("u_li", "bill_li_water_202611", idempotency_key="same")
-    with refused("forbidden"):
+    with refused("idempotency-conflict"):  # another user's key: no hint that it exists
         billing.prepare_payment("u_amy", "bill_li_gas_202611", idempotency_key="same")
     billing.confirm_payment("u_li", first.confirmation_id)
     assert billing.prepare_payment("u_li", "bill_li_gas_202611", idempotency_key="same").status == "done"
@@ -179,7 +179,7 @@ def test_parallel_prepares_with_one_key_make_one_payment(engine, billing):
     ("user", "bill", "amount", "code"),
     [
         ("u_li", "bill_nope", None, "bill-not-found"),
-        ("u_amy", "bill_li_elec_202611", None, "forbidden"),
+        ("u_amy", "bill_li_elec_202611", None, "bill-not-found"),  # someone else's bill reads as none
         ("u_li", "bill_li_elec_202610", None, "already-paid"),
         ("u_li", "bill_li_elec_202611", 10_000, "amount-mismatch"),
         ("u_wang", "bill_wang_prop_202611", 40_000, "amount-mismatch"),  # more than owed, even partial
@@ -206,10 +206,13 @@ def test_partial_payment(billing):
 
 def test_confirm_refusals(billing, clock):
     pending = billing.prepare_payment("u_li", "bill_li_water_202611", idempotency_key="c")
-    with refused("forbidden"):
+    with pytest.raises(PaymentRefused) as foreign:  # someone else's confirmation looks like none at all
         billing.confirm_payment("u_amy", pending.confirmation_id)
-    with refused("confirmation-not-found"):
+    with pytest.raises(PaymentRefused) as missing:
         billing.confirm_payment("u_li", "cf_does_not_exist")
+    assert (foreign.value.code, foreign.value.message) == (missing.value.code, missing.value.message)
+    assert missing.value.code == "confirmation-not-found" and "cf_" not in missing.value.message
+    assert billing.payment("u_li", pending.confirmation_id).status == "pending"
     assert billing.balance("u_li").balance_fen == 50_000
 
 
@@ -298,7 +301,7 @@ def test_cancel(billing):
     assert billing.cancel_payment("u_li", pending.confirmation_id).status == "cancelled"  # idempotent
     with refused("payment-cancelled"):
         billing.confirm_payment("u_li", pending.confirmation_id)
-    with refused("forbidden"):
+    with refused("confirmation-not-found"):
         billing.cancel_payment("u_wang", pending.confirmation_id)
     done = billing.prepare_payment("u_li", "bill_li_gas_202611", idempotency_key="can-2")
     billing.confirm_payment("u_li", done.confirmation_id)
