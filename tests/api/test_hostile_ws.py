@@ -4,6 +4,7 @@ database grows only with real work (refused session starts write no rows)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -143,9 +144,12 @@ async def test_connections_are_capped(make_server, cap):
     await first.ws.close()
     for _ in range(50):  # the server notices the close asynchronously
         fourth = Client(await connect(live.ws))
-        await fourth.send(type="ping")
-        if (await fourth.recv())["type"] == "pong":
-            break
+        try:
+            await fourth.send(type="ping")
+            if (await fourth.recv())["type"] == "pong":
+                break
+        except ConnectionClosed:  # refused while the slot was still taken: try again
+            await asyncio.sleep(0.1)
     else:
         pytest.fail("a freed connection slot was never reused")
     await second.ws.close()
@@ -162,9 +166,10 @@ async def test_session_starts_are_rate_limited_before_anything_is_written(make_s
         await client.send(type="session.start", user="u_wang")
         event = await client.recv()
         codes.append(event.get("code", event["type"]))
-    assert codes.count("session.started") == 3 and codes.count("rate-limited") == 7, codes
-    assert rows(settings, "conversations") == conversations + 3
-    assert rows(settings, "audit_log") == audits + 3
+    started = codes.count("session.started")  # a burst of 3 (a 4th only if the machine took > 20 s)
+    assert started in (3, 4) and codes.count("rate-limited") == 10 - started, codes
+    assert rows(settings, "conversations") == conversations + started
+    assert rows(settings, "audit_log") == audits + started
     events = await client.say("我还有多少钱")  # the session started last still works
     assert events[-1]["type"] == "reply"
     await client.ws.close()
