@@ -26,6 +26,15 @@ def issue_token(user_id: str, settings: Settings, ttl_s: int | None = None, now:
     return jwt.encode(claims, settings.secret_key, algorithm="HS256")
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme is case-insensitive,
+    RFC 7235); None for no header or another scheme."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 def verify_token(token: str | None, settings: Settings) -> str:
     """The user id a valid token names; :class:`AuthError` otherwise."""
     if not token:

@@ -18,12 +18,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.api.app import create_app
+    from assistant.api.server import server_options
 
     settings = _settings()
     host, port = args.host or settings.host, args.port or settings.port
     app = create_app(settings)
-    ws_max = settings.max_audio_bytes + 1024 * 1024  # frames larger than this close the socket (1009)
-    uvicorn.run(app, host=host, port=port, ws_max_size=ws_max, log_level=args.log_level)
+    # header deadline, keep-alive and header size limits, frame size cap (see assistant/api/server.py)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, **server_options(settings))
     return 0
 
 

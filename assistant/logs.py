@@ -26,14 +26,38 @@ def mask(text: str) -> str:
     return _LONG_DIGITS.sub(tail, text)
 
 
+# loggers that write through their own handlers (not the root's), so the root handler's filter
+# never sees them: uvicorn's access log carries full URLs, query-string tokens included
+THIRD_PARTY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
+                       "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
+_KEEP_ARGS = ("uvicorn.access",)  # its formatter unpacks record.args: mask them one by one
+
+
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name in _KEEP_ARGS and isinstance(args, tuple):
+            record.msg = mask(str(record.msg))
+            record.args = tuple(mask(a) if isinstance(a, str) else a for a in args)
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string is the logging module's problem, not ours
             return True
         record.msg, record.args = mask(message), None
         return True
+
+
+def install_masking(names: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> None:
+    """Put the masking filter on loggers that do not reach the root handler (idempotent).
+
+    A logger's own filters survive ``logging.config.dictConfig`` (uvicorn reconfigures its loggers
+    when a server is created), so this may run before or after that.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+            logger.addFilter(MaskingFilter())
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -43,3 +67,4 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    install_masking()

@@ -7,6 +7,7 @@ becomes an ``error`` event (see :func:`parse_client_message`), never an exceptio
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -158,15 +159,49 @@ ServerEvent = (
 )
 
 
+MAX_JSON_DEPTH = 32  # client messages are flat objects; nothing legitimate comes close
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def decode_json(raw: str | bytes) -> Any | ErrorEvent:
+    """Client JSON → Python data, or the ``error`` event that answers it.
+
+    Refuses what would break later stages instead of the client: nesting deeper than
+    :data:`MAX_JSON_DEPTH` (``too-deep``; far deeper input would also overflow the parser's
+    recursion) and strings holding lone UTF-16 surrogates such as ``"\\ud800"`` (``bad-text``),
+    which no UTF-8 database, log or reply can carry.
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw  # strict: no smuggled surrogates
+        data = json.loads(text)
+    except RecursionError:
+        return ErrorEvent(code="too-deep", message=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    except (ValueError, UnicodeDecodeError):
+        return ErrorEvent(code="bad-json", message="the message is not valid JSON")
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH and "\\u" not in text and not _SURROGATE.search(text):
+        return data  # the common case, decided at C speed: too few brackets to be deep, no escapes
+    stack: list[tuple[Any, int]] = [(data, 1)]  # iterative: the depth check itself must not recurse
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return ErrorEvent(code="bad-text", message="the text holds an invalid character (a lone surrogate)")
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return ErrorEvent(code="too-deep", message=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return data
+
+
 def parse_client_message(raw: str | bytes, max_bytes: int) -> BaseModel | ErrorEvent:
     """One text frame → a client message, or the ``error`` event that answers it."""
     size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
     if size > max_bytes:
         return ErrorEvent(code="message-too-large", message=f"message of {size} bytes exceeds {max_bytes}")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return ErrorEvent(code="bad-json", message="the message is not valid JSON")
+    data = decode_json(raw)
+    if isinstance(data, ErrorEvent):
+        return data
     if not isinstance(data, dict):
         return ErrorEvent(code="invalid-message", message="a message must be a JSON object with a 'type'")
     kind = data.get("type")

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     max_messages_per_s: float = 20.0  # per connection (burst twice that)
     user_turns_per_minute: int = 60  # per user, across connections of this process
     max_sessions_per_user: int = 5  # live connections per user
+    session_starts_per_minute: int = 30  # per user: each new session is a conversation row and an audit row
+    max_unauth_message_bytes: int = 8 * 1024  # frames before session.start succeeds; larger ones close (1009)
+    session_start_timeout_s: float = 10.0  # a connection without a session by then is closed (4408)
+    max_connections_per_ip: int = 100  # live websockets per client address (1013 beyond)
+    max_connections: int = 1000  # live websockets in this process (1013 beyond)
+    http_header_timeout_s: float = 10.0  # request line + headers, and a REST body, must arrive within this
+    http_keep_alive_s: int = 5  # an idle keep-alive HTTP connection is closed after this
     finish_turn_on_disconnect_s: float = 30.0  # turns sent before the client left still complete
     allowed_origins: list[str] = Field(default_factory=lambda: [
         "http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "https://localhost:*"])

@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # a benchmark measures capacity, so the per-user abuse limits are lifted
         settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, user_turns_per_minute=10**6,
-                            max_messages_per_s=10**4, max_sessions_per_user=10**4)
+                            max_messages_per_s=10**4, max_sessions_per_user=10**4,
+                            session_starts_per_minute=10**6, max_connections_per_ip=10**4,
+                            max_connections=10**4)
         with ServerThread(create_app(settings), ws_ping_interval=None) as live:
             result = asyncio.run(run(live.ws, args.turns, [int(x) for x in args.sessions.split(",")],
                                      args.turns_per_session, args.budget_s))

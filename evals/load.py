@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     args.clients = min(args.clients, 2000)  # bounded
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, user_turns_per_minute=10**6,
-                            max_messages_per_s=10**4, max_sessions_per_user=10**4)
+                            max_messages_per_s=10**4, max_sessions_per_user=10**4,
+                            session_starts_per_minute=10**6, max_connections_per_ip=10**4,
+                            max_connections=10**4)
         seed_load_users(settings.db_url, args.clients)
         rss_before = rss_mb()
         with ServerThread(create_app(settings), ws_ping_interval=None) as live:

@@ -1,6 +1,8 @@
 """The FastAPI application: ``/ws`` (the protocol), ``/v1/turns`` (one text turn over REST), ``/healthz``.
 
 The only module that knows about HTTP: it builds the assistant once at start-up and translates.
+``/v1/turns`` checks, in this order and before writing anything: the bearer token (before the body
+is read), the body's size and arrival time, its JSON, the request, the user, the rate limit.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, Header, HTTPException, WebSocket
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, HTTPException, Request, WebSocket
+from pydantic import BaseModel, Field, ValidationError
 
-from assistant.api.limits import UserLimits
+from assistant.api.limits import ConnectionLimits, UserLimits
 from assistant.api.web import mount_web
 from assistant.api.ws import Connection
-from assistant.auth import AuthError, verify_token
+from assistant.auth import AuthError, bearer_token, verify_token
 from assistant.errors import LuiError
+from assistant.logs import install_masking
+from assistant.protocol import ErrorEvent, decode_json
 from assistant.settings import Settings
 from assistant.turns import Assistant
 
@@ -40,8 +44,36 @@ class TurnResponse(BaseModel):
     error: dict[str, Any] | None = None
 
 
+def _refuse(status: int, code: str, message: str, *, close: bool = False, retryable: bool = False) -> HTTPException:
+    """An HTTP error with the stable code in its body; ``close`` when the body was left unread."""
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if retryable:
+        detail["retryable"] = True
+    return HTTPException(status_code=status, detail=detail, headers={"Connection": "close"} if close else None)
+
+
+async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The request body, refused as soon as it is known to be too large or too slow."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _refuse(413, "message-too-large", f"the body may be at most {limit} bytes", close=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # a chunked body, or one longer than it said
+                    raise _refuse(413, "message-too-large", f"the body may be at most {limit} bytes", close=True)
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise _refuse(408, "request-timeout", f"the body did not arrive within {timeout_s:g} s", close=True) from exc
+    return b"".join(chunks)
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None, voice=None) -> FastAPI:
     settings = settings or Settings()
+    install_masking()  # however the app is served, uvicorn's and litellm's logs are masked too
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -56,7 +88,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.assistant = assistant
     app.state.voice = voice
     app.state.settings = settings
-    app.state.limits = UserLimits(settings.user_turns_per_minute, settings.max_sessions_per_user)
+    app.state.limits = UserLimits.from_settings(settings)
+    app.state.connections = ConnectionLimits(settings.max_connections_per_ip, settings.max_connections)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -72,25 +105,50 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
-        await Connection(websocket, app.state.assistant, app.state.voice, app.state.limits).run()
+        await Connection(websocket, app.state.assistant, app.state.voice, app.state.limits,
+                         app.state.connections).run()
 
-    @app.post("/v1/turns", response_model=TurnResponse)
-    async def turns(body: TurnRequest, authorization: str | None = Header(default=None)) -> TurnResponse:
+    turn_body = {"requestBody": {"required": True,
+                                 "content": {"application/json": {"schema": TurnRequest.model_json_schema()}}}}
+
+    @app.post("/v1/turns", response_model=TurnResponse, openapi_extra=turn_body)
+    async def turns(request: Request) -> TurnResponse:
         a: Assistant = app.state.assistant
-        token = authorization.removeprefix("Bearer ").strip() if authorization else None
+        token = bearer_token(request.headers.get("authorization"))
         try:
-            if settings.auth == "on":
-                user = verify_token(token, settings)
-            else:
-                user = body.user or (verify_token(token, settings) if token else "u_li")
-            session, _ = await asyncio.to_thread(a.open_session, user, body.lang, body.mode, body.session_id)
-            if not app.state.limits.allow_turn(user):
-                raise HTTPException(status_code=429, detail={"code": "rate-limited", "message": "too many requests"})
+            # the token is checked before a byte of the body is read: anonymous bodies cost nothing
+            user = verify_token(token, settings) if settings.auth == "on" else None
         except AuthError as exc:
-            raise HTTPException(status_code=401, detail={"code": exc.code, "message": exc.message}) from exc
+            raise _refuse(401, exc.code, exc.message, close=True) from exc
+        data = decode_json(await _read_body(request, settings.max_message_bytes, settings.http_header_timeout_s))
+        if isinstance(data, ErrorEvent):
+            raise _refuse(400, data.code, data.message)
+        try:
+            body = TurnRequest.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise _refuse(422, "invalid-message", f"{where}: {first['msg']}") from exc
+        text = body.text.strip()
+        if not text:
+            raise _refuse(400, "empty-text", "the text is empty")
+        if len(text) > settings.max_text_chars:
+            raise _refuse(400, "text-too-long", f"text longer than {settings.max_text_chars} characters")
+        try:
+            if user is None:
+                user = body.user or (verify_token(token, settings) if token else "u_li")
+            if not await asyncio.to_thread(a.conversations.user_exists, user):
+                if settings.auth == "on":
+                    raise AuthError("the token names no known user")
+                raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
+        except AuthError as exc:
+            raise _refuse(400 if exc.code == "unknown-user" else 401, exc.code, exc.message) from exc
+        if not app.state.limits.allow_turn(user):  # before anything is written
+            raise _refuse(429, "rate-limited", "too many requests; try again in a minute", retryable=True)
+        try:
+            session, _ = await asyncio.to_thread(a.open_session, user, body.lang, body.mode, body.session_id)
         except LuiError as exc:
-            raise HTTPException(status_code=403 if exc.code == "forbidden" else 400,
-                                detail={"code": exc.code, "message": exc.message}) from exc
+            raise _refuse(403 if exc.code == "forbidden" else 400, exc.code, exc.message) from exc
         events: list[dict[str, Any]] = []
 
         async def collect(event: BaseModel) -> None:

@@ -32,19 +32,34 @@ class TokenBucket:
 
 
 class UserLimits:
-    """Per-user turn rate and live connection count, shared by all connections of a process."""
+    """Per-user turn rate, session-start rate and live connection count, shared by all connections
+    of a process. Checked before anything is written: a refused request leaves no row behind."""
 
-    def __init__(self, turns_per_minute: int, max_sessions: int):
+    def __init__(self, turns_per_minute: int, max_sessions: int, starts_per_minute: int = 30):
         self.turns_per_minute = turns_per_minute
         self.max_sessions = max_sessions
+        self.starts_per_minute = starts_per_minute
         self._buckets: dict[str, TokenBucket] = {}
+        self._starts: dict[str, TokenBucket] = {}
         self._live: defaultdict[str, int] = defaultdict(int)
+
+    @classmethod
+    def from_settings(cls, settings) -> UserLimits:
+        return cls(settings.user_turns_per_minute, settings.max_sessions_per_user, settings.session_starts_per_minute)
 
     def allow_turn(self, user: str) -> bool:
         bucket = self._buckets.get(user)
         if bucket is None:
             rate = self.turns_per_minute / 60.0
             bucket = self._buckets[user] = TokenBucket(rate, burst=max(5.0, self.turns_per_minute / 4))
+        return bucket.take()
+
+    def allow_start(self, user: str) -> bool:
+        """``starts_per_minute`` session starts at once, then that many a minute."""
+        bucket = self._starts.get(user)
+        if bucket is None:
+            rate = self.starts_per_minute / 60.0
+            bucket = self._starts[user] = TokenBucket(rate, burst=float(self.starts_per_minute))
         return bucket.take()
 
     def open(self, user: str) -> bool:
@@ -57,6 +72,35 @@ class UserLimits:
         self._live[user] = max(0, self._live[user] - 1)
         if not self._live[user]:
             del self._live[user]
+
+
+class ConnectionLimits:
+    """Live websocket connections per client address and in total (one event loop: no lock)."""
+
+    def __init__(self, per_ip: int, total: int):
+        self.per_ip = per_ip
+        self.total = total
+        self._by_ip: defaultdict[str, int] = defaultdict(int)
+        self._count = 0
+
+    def open(self, ip: str) -> bool:
+        if self._count >= self.total or self._by_ip[ip] >= self.per_ip:
+            if not self._by_ip[ip]:
+                del self._by_ip[ip]
+            return False
+        self._by_ip[ip] += 1
+        self._count += 1
+        return True
+
+    def close(self, ip: str) -> None:
+        self._count = max(0, self._count - 1)
+        self._by_ip[ip] = max(0, self._by_ip[ip] - 1)
+        if not self._by_ip[ip]:
+            del self._by_ip[ip]
+
+    @property
+    def live(self) -> int:
+        return self._count
 
 
 def origin_allowed(origin: str | None, patterns: list[str]) -> bool:

@@ -3,6 +3,11 @@
 Turns run one at a time in a worker task so the receive loop stays responsive: ``ping`` is
 answered at once and ``cancel`` stops the turn in progress. Client input can never crash it: every
 bad message is answered with an ``error`` event and the connection stays open.
+
+A connection without a session is kept cheap: it may only send small frames
+(``max_unauth_message_bytes``) and must start a session within ``session_start_timeout_s``;
+connections per client address and in total are capped. Those refusals send an ``error`` event,
+then close with a code.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
-from assistant.api.limits import TokenBucket, UserLimits, origin_allowed
+from assistant.api.limits import ConnectionLimits, TokenBucket, UserLimits, origin_allowed
 from assistant.auth import AuthError, verify_token
 from assistant.errors import LuiError
 from assistant.protocol import (
@@ -37,17 +42,23 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_MANY_SESSIONS = 4429
+CLOSE_SESSION_TIMEOUT = 4408  # no session.start in time
+CLOSE_TOO_LARGE = 1009  # a frame too large before a session (RFC 6455 "message too big")
+CLOSE_TRY_AGAIN_LATER = 1013  # too many connections (RFC 6455 "try again later")
 MAX_QUEUED_TURNS = 8
 Job = Callable[[], Awaitable[None]]
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: UserLimits | None = None):
+    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: UserLimits | None = None,
+                 connections: ConnectionLimits | None = None):
         self.ws = websocket
         self.assistant = assistant
         self.settings = assistant.settings
         self.voice = voice  # assistant.api.audio.VoiceGateway, when speech-to-text is available
-        self.limits = limits or UserLimits(self.settings.user_turns_per_minute, self.settings.max_sessions_per_user)
+        self.limits = limits or UserLimits.from_settings(self.settings)
+        self.connections = connections
+        self.ip = websocket.client.host if websocket.client else "unknown"
         rate = self.settings.max_messages_per_s
         self._messages = TokenBucket(rate, burst=2 * rate)
         self.session: Session | None = None
@@ -61,30 +72,73 @@ class Connection:
     async def send(self, event: BaseModel) -> None:
         if self._closed:
             return
+        payload = event.wire()  # type: ignore[attr-defined]
         async with self._send_lock:
-            await self.ws.send_json(event.wire())  # type: ignore[attr-defined]
+            try:
+                await self.ws.send_json(payload)
+            except (WebSocketDisconnect, RuntimeError, OSError):  # the peer is gone; later sends are no-ops
+                self._closed = True
+                return
         if getattr(event, "type", None) in ("reply", "error"):
             self._answered = True
+
+    async def refuse(self, code: str, message: str, close_code: int, retryable: bool = False) -> None:
+        """Answer with an ``error`` event, then close the connection."""
+        await self.send(ErrorEvent(code=code, message=message, retryable=retryable))
+        self._closed = True
+        with contextlib.suppress(Exception):  # already closed by the peer
+            await self.ws.close(code=close_code)
 
     async def run(self) -> None:
         await self.ws.accept()
         if not origin_allowed(self.ws.headers.get("origin"), self.settings.allowed_origins):
-            await self.send(ErrorEvent(code="origin-forbidden", message="this origin may not connect"))
-            self._closed = True
-            await self.ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+            await self.refuse("origin-forbidden", "this origin may not connect", CLOSE_FORBIDDEN_ORIGIN)
             return
+        if self.connections is not None and not self.connections.open(self.ip):
+            await self.refuse("too-many-connections", "too many connections; try again later",
+                              CLOSE_TRY_AGAIN_LATER, retryable=True)
+            return
+        try:
+            await self._serve()
+        finally:
+            if self.connections is not None:
+                self.connections.close(self.ip)
+
+    async def _receive(self, deadline: float) -> dict | None:
+        """The next frame; None when the client left or (before a session) the deadline passed."""
+        try:
+            if self.session is not None:
+                message = await self.ws.receive()
+            else:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(self.ws.receive(), remaining)
+        except TimeoutError:
+            await self.refuse("session-timeout", f"send session.start within {self.settings.session_start_timeout_s:g} s",
+                              CLOSE_SESSION_TIMEOUT)
+            return None
+        except (WebSocketDisconnect, RuntimeError):  # RuntimeError: receive after the disconnect
+            return None
+        return None if message["type"] == "websocket.disconnect" else message
+
+    async def _serve(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.settings.session_start_timeout_s
         worker = asyncio.create_task(self._worker())
         try:
-            while True:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
+            while not self._closed:
+                message = await self._receive(deadline)
+                if message is None:
                     break
-                if message.get("text") is not None:
-                    await self._on_text(message["text"])
-                elif message.get("bytes") is not None:
-                    await self._on_binary(message["bytes"])
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+                try:
+                    if message.get("text") is not None:
+                        await self._on_text(message["text"])
+                    elif message.get("bytes") is not None:
+                        await self._on_binary(message["bytes"])
+                except Exception:  # a bug must not end the connection silently
+                    log.exception("frame handling failed")
+                    await self.send(ErrorEvent(code="internal", message="internal error; the session continues",
+                                               retryable=True))
         finally:
             self._closed = True  # sends become no-ops; queued turns are dropped
             if self.session is not None:
@@ -128,7 +182,18 @@ class Connection:
                                        retryable=True))
 
     # --- frames ---------------------------------------------------------------------------
+    async def _too_large_before_session(self, size: int) -> bool:
+        """Before a session only small frames are read: a larger one closes the connection."""
+        limit = self.settings.max_unauth_message_bytes
+        if self.session is not None or size <= limit:
+            return False
+        await self.refuse("message-too-large", f"at most {limit} bytes per frame before session.start",
+                          CLOSE_TOO_LARGE)
+        return True
+
     async def _on_text(self, raw: str) -> None:
+        if self.session is None and await self._too_large_before_session(len(raw.encode("utf-8"))):
+            return
         if not self._messages.take():
             await self.send(ErrorEvent(code="rate-limited", message="too many messages; slow down", retryable=True))
             return
@@ -168,30 +233,42 @@ class Connection:
             await self._audio_end()
 
     async def _start(self, message: SessionStart) -> None:
+        """Every check comes before anything is written: a refused start leaves no row behind."""
         try:
             if self.settings.auth == "on":
                 user = verify_token(message.token, self.settings)
             else:
                 user = message.user or (verify_token(message.token, self.settings) if message.token else "u_li")
+            if not await asyncio.to_thread(self.assistant.conversations.user_exists, user):
+                if self.settings.auth == "on":
+                    raise AuthError("the token names no known user")
+                raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
+        except AuthError as exc:
+            await self.refuse(exc.code, exc.message, CLOSE_UNAUTHORIZED)
+            return
+        if not self.limits.allow_start(user):
+            await self.send(ErrorEvent(code="rate-limited", retryable=True,
+                                       message="too many session starts; try again in a minute"))
+            return
+        old = self.session
+        took_slot = old is None or old.user_id != user  # a restart for the same user keeps its slot
+        if took_slot and not self.limits.open(user):
+            if old is not None:
+                self.limits.close(old.user_id)
+                self.session = None
+            await self.refuse("too-many-sessions", f"at most {self.settings.max_sessions_per_user} live sessions "
+                              "per user", CLOSE_TOO_MANY_SESSIONS, retryable=True)
+            return
+        try:
             session, resumed = await asyncio.to_thread(
                 self.assistant.open_session, user, message.lang, message.mode, message.session_id)
-        except AuthError as exc:
-            await self.send(ErrorEvent(code=exc.code, message=exc.message))
-            self._closed = True
-            await self.ws.close(code=CLOSE_UNAUTHORIZED)
-            return
         except LuiError as exc:
+            if took_slot:
+                self.limits.close(user)
             await self.send(ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable))
             return
-        if self.session is not None:  # a second session.start on this connection replaces the first
-            self.limits.close(self.session.user_id)
-        if not self.limits.open(user):
-            await self.send(ErrorEvent(code="too-many-sessions", retryable=True,
-                                       message=f"at most {self.settings.max_sessions_per_user} live sessions per user"))
-            self.session = None
-            self._closed = True
-            await self.ws.close(code=CLOSE_TOO_MANY_SESSIONS)
-            return
+        if took_slot and old is not None:  # a second session.start on this connection replaces the first
+            self.limits.close(old.user_id)
         self.session = session
         await self.send(SessionStarted(session_id=session.id, lang=session.lang, mode=session.mode,
                                        resumed=resumed, user=user))
@@ -210,6 +287,8 @@ class Connection:
         self.audio = self.voice.start(self, message)
 
     async def _on_binary(self, data: bytes) -> None:
+        if self.session is None and await self._too_large_before_session(len(data)):
+            return
         if self.audio is None:
             await self.send(ErrorEvent(code="unexpected-binary", message="binary frames only between audio.start and audio.end"))
             return

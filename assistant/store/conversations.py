@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assistant.store.db import StoreError, session_scope
-from assistant.store.models import AuditLog, Conversation, Turn, utc_from_ts
+from assistant.store.models import AuditLog, Conversation, Turn, User, utc_from_ts
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,11 @@ class ConversationStore:
         return utc_from_ts(self._clock())
 
     # ------------------------------------------------------------ sessions
+    def user_exists(self, user_id: str) -> bool:
+        """Whether ``user_id`` is a known user (a valid token may still name a deleted one)."""
+        with Session(self.engine) as s:
+            return s.get(User, user_id) is not None
+
     def open(
         self, *, user_id: str | None, lang: str = "zh", mode: str = "standard", session_id: str | None = None
     ) -> SessionRecord:

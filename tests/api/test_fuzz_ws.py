@@ -32,11 +32,31 @@ messages = st.fixed_dictionaries(
               "sample_rate": json_values, "lang": json_values, "mode": json_values,
               "session_id": json_values, "id": json_values},
 )
+# nesting far past the parser's recursion limit (a RecursionError once dropped the socket) and
+# just past the protocol's depth limit
+deep_frames = st.builds(
+    lambda depth, kind, inside: (kind[0] * depth + inside + kind[1] * depth),
+    st.one_of(st.integers(33, 60), st.integers(900, 5000)),
+    st.sampled_from([("[", "]"), ('{"a":', "}"), ('{"type":"text","text":[', "]}")]),
+    st.sampled_from(["", "1", '"x"', "[]", "{}"]),
+).filter(lambda frame: len(frame) <= 60_000)
+# a lone UTF-16 surrogate escape ("\ud800") in any string: text, id, a key, session.start fields
+lone_surrogates = st.integers(0xD800, 0xDFFF).map(lambda cp: f"\\u{cp:04x}")
+surrogate_frames = st.builds(
+    lambda escape, template: template.replace("@", escape),
+    lone_surrogates,
+    st.sampled_from(['{"type":"text","text":"@"}', '{"type":"text","text":"hi @ there","id":"m1"}',
+                     '{"type":"text","text":"ok","id":"@"}', '{"type":"text","@":"x","text":"ok"}',
+                     '{"type":"session.start","user":"u_li","session_id":"@"}', '{"type":"@"}',
+                     '{"type":"confirm","confirmation_id":"@","accept":true}', '["@"]']),
+)
 frames = st.one_of(
     messages.map(lambda m: json.dumps(m)),
     json_values.map(json.dumps),
     st.text(max_size=200),
     st.binary(max_size=2000),
+    deep_frames,
+    surrogate_frames,
 )
 
 
@@ -96,13 +116,25 @@ def test_random_frames_get_errors_and_never_break_the_session(wire, frame):
         pytest.fail("a binary frame outside audio got no answer")
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=st.one_of(deep_frames, surrogate_frames))
+def test_deep_nesting_and_lone_surrogates_get_one_stable_error(wire, frame):
+    wire.send(frame)
+    events = _drain(wire)
+    assert len(events) == 1 and events[0]["type"] == "error", events
+    assert events[0]["code"] in ("too-deep", "bad-text"), events
+    wire.send(json.dumps({"type": "ping"}))  # the connection is still open and answering
+    assert _drain(wire) == [{"type": "pong"}]
+
+
 def test_after_the_storm_the_session_still_works(wire):
-    for raw in ["{", "null", '{"type": 1}', '{"type": "text", "text": {"a": 1}}', "\u0000" * 10]:
+    for raw in ["{", "null", '{"type": 1}', '{"type": "text", "text": {"a": 1}}', "\u0000" * 10,
+                "[" * 5000 + "]" * 5000, '{"type": "text", "text": "\\udc00"}']:
         wire.send(raw)
     wire.send(b"\xff" * 10)
     wire.send(json.dumps({"type": "audio.start", "format": "pcm16", "sample_rate": 5}))
     events = _drain(wire)
-    assert [e["type"] for e in events] == ["error"] * 7
+    assert [e["type"] for e in events] == ["error"] * 9
     wire.send(json.dumps({"type": "text", "text": "我还有多少钱"}))
     while True:
         event = json.loads(wire.recv(30))

@@ -21,3 +21,23 @@ def test_filter_masks_formatted_records(caplog):
     with caplog.at_level(logging.INFO, logger="lui.test.mask"):
         logger.info("paying bill for %s", "13800138000")
     assert "13800138000" not in caplog.text and "8000" in caplog.text
+
+
+def test_access_log_records_keep_their_args_for_uvicorns_formatter():
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/ws?token=abc.def-123&acct=3100123456", "1.1", 200), None)
+    assert MaskingFilter().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert line == '127.0.0.1:5000 - "GET /ws?token=*** HTTP/1.1" 200 OK', line
+
+
+def test_install_masking_covers_uvicorn_and_litellm_and_is_idempotent():
+    from assistant.logs import THIRD_PARTY_LOGGERS, install_masking
+
+    install_masking()
+    install_masking()
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "LiteLLM", "litellm"):
+        assert name in THIRD_PARTY_LOGGERS
+        assert sum(isinstance(f, MaskingFilter) for f in logging.getLogger(name).filters) == 1, name
