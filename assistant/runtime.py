@@ -47,5 +47,5 @@ def build_retriever(settings: Settings, embedder, registry):
     except Exception as exc:  # the assistant still runs; lookups answer "unavailable"
         log.warning("service lookup unavailable: %s", exc)
         return None
-    registry.register(lookup_service, timeout_s=5.0)
+    registry.register(lookup_service, timeout_s=5.0, pool="embed")
     return retriever

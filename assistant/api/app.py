@@ -60,9 +60,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """Liveness (always 200) with the load: "degraded" and the saturated pools when work waits."""
         a: Assistant | None = app.state.assistant
+        pools, saturated = pool_loads(a, app.state.voice)
         return {
-            "status": "ok" if a is not None else "starting",
+            "status": "starting" if a is None else ("degraded" if saturated else "ok"),
+            "saturated": saturated,
+            "pools": pools,
             "router": a.router.embedder.name if a is not None else None,
             "llm": settings.llm_model,
             "service_lookup": bool(a and a.retriever is not None),
@@ -106,6 +110,27 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     mount_web(app)
     return app
+
+
+def pool_loads(assistant: Assistant | None, voice) -> tuple[dict[str, Any], list[str]]:
+    """How busy each worker pool is, and which are saturated (all threads busy, work waiting;
+    for speech-to-text: its queue is full)."""
+    pools: dict[str, Any] = {}
+    saturated: list[str] = []
+    if assistant is not None:
+        for load in assistant.pools.loads():
+            pools[load.name] = load.as_dict()
+            if load.saturated:
+                saturated.append(load.name)
+    stt = getattr(getattr(voice, "pool", None), "stats", None)
+    if stt is not None:
+        stats = stt()
+        full = stats.queued >= stats.max_queue and stats.running >= stats.workers
+        pools["stt"] = {"workers": stats.workers, "busy": stats.running, "waiting": stats.queued,
+                        "completed": stats.completed, "saturated": full}
+        if full:
+            saturated.append("stt")
+    return pools, saturated
 
 
 def _build_voice(settings: Settings, assistant: Assistant):
