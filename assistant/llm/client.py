@@ -8,7 +8,7 @@ Deadline: a call has a hard total ``deadline_s`` (retries, backoff and fallbacks
 of the per-attempt ``timeout_s``; a provider that keeps sending one byte a second never outlives
 it. A hit is an ``llm-timeout`` (retryable) like any other, which the turn turns into an answer.
 What comes back is bounded too: ``max_chars`` cuts the text (a streamed answer stops being read
-there, ``finish_reason="length"``).
+there, ``finish_reason="length"``) and ``max_tool_calls`` drops the calls past that many.
 
 Retries: a timeout, a 429 or a 5xx/connection failure is retried on the same model ``retries``
 times (exponential backoff), then the next model in ``fallbacks`` is tried; a 4xx other than 429
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -110,7 +111,8 @@ class LLMClient:
     def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
                  timeout_s: float = 20.0, fallbacks: Sequence[str] = (), retries: int = 1,
                  backoff_s: float = 0.25, max_backoff_s: float = 2.0, temperature: float = 0.0,
-                 max_tokens: int | None = 512, deadline_s: float | None = 30.0):
+                 max_tokens: int | None = 512, deadline_s: float | None = 30.0,
+                 max_tool_calls: int | None = 4, max_chars: int | None = 2000):
         self.model = model
         self.api_base = api_base
         self.api_key = api_key
@@ -122,6 +124,8 @@ class LLMClient:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.deadline_s = deadline_s
+        self.max_tool_calls = max_tool_calls
+        self.max_chars = max_chars
         self._litellm = litellm_module()
 
     @classmethod
@@ -130,7 +134,8 @@ class LLMClient:
             raise ValueError("no LLM configured (LUI_LLM_MODEL is unset)")
         options = dict(api_base=settings.llm_base_url, api_key=settings.llm_api_key,
                        timeout_s=settings.llm_timeout_s, fallbacks=settings.llm_fallbacks,
-                       deadline_s=settings.llm_deadline_s)
+                       deadline_s=settings.llm_deadline_s, max_tool_calls=settings.llm_max_tool_calls,
+                       max_chars=settings.llm_max_reply_chars)
         return cls(settings.llm_model, **{**options, **overrides})
 
     @property
@@ -167,6 +172,14 @@ class LLMClient:
             error.args = (error.message,)
         return error
 
+    def _bounded(self, answer: Completion) -> Completion:
+        limit = self.max_tool_calls
+        if limit is None or len(answer.tool_calls) <= limit:
+            return answer
+        log.warning("%s sent %d tool calls in one answer; keeping the first %d", answer.model,
+                    len(answer.tool_calls), limit)
+        return dataclasses.replace(answer, tool_calls=answer.tool_calls[:limit])
+
     def _next(self, error: LLMError, model: str, attempt: int) -> str:
         """After a failure: "retry" the same model, or move to the "next" one."""
         log.warning("LLM call failed (%s, attempt %d): %s", error.code, attempt + 1, error.message)
@@ -177,7 +190,8 @@ class LLMClient:
                        tool_choice: Any = None, on_text: OnText | None = None,
                        max_tokens: int | None = None, max_chars: int | None = None) -> Completion:
         """One answer; streamed when ``on_text`` is given (text deltas go there as they come).
-        Bounded by ``deadline_s`` in total; the text by ``max_chars``."""
+        Bounded by ``deadline_s`` in total; the text by ``max_chars`` (default: the client's)."""
+        max_chars = self.max_chars if max_chars is None else max_chars
         loop = asyncio.get_running_loop()
         ends = None if self.deadline_s is None else loop.time() + self.deadline_s
         try:
@@ -205,8 +219,10 @@ class LLMClient:
                                           timeout_s)
                     response = await self._litellm.acompletion(**kwargs)
                     if on_text is None:
-                        return _from_response(response, model, attempts, max_chars)
-                    return await _from_stream(response, model, attempts, on_text, emitted, max_chars)
+                        answer = _from_response(response, model, attempts, max_chars)
+                    else:
+                        answer = await _from_stream(response, model, attempts, on_text, emitted, max_chars)
+                    return self._bounded(answer)
             except Exception as exc:
                 last = self._classify(exc, model)
                 if emitted[0]:  # the client saw part of this answer: never start it again
