@@ -45,12 +45,15 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if app.state.assistant is None:
+        built = app.state.assistant is None
+        if built:
             from assistant.runtime import build_assistant
 
             app.state.assistant = await asyncio.to_thread(build_assistant, settings)
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
         yield
+        if built:
+            app.state.assistant.pools.close()
 
     app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
     app.state.assistant = assistant
