@@ -6,7 +6,6 @@ clarification when unsure, and a plain answer for everything the assistant canno
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
@@ -70,7 +69,7 @@ def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
 
 async def social(turn: Turn, intent: str) -> ReplyOut:
     if intent == "human_handoff":
-        await asyncio.to_thread(turn.assistant.conversations.audit, "handoff.requested",
+        await turn.assistant.pools.run("db", turn.assistant.conversations.audit, "handoff.requested",
                                 user_id=turn.session.user_id, target=turn.session.id)
     return ReplyOut(turn.voice.say(SOCIAL[intent]))
 
@@ -220,7 +219,7 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
 
 async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
     """What the bill a refused payment was for still owes (oldest unpaid of that type and account)."""
-    bills = await asyncio.to_thread(turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
+    bills = await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
     bills = sorted((b for b in bills if b.account == account or matches_account(b.account, account)),
                    key=lambda b: b.period)
     return bills[0].outstanding_fen if bills else 0
@@ -239,7 +238,7 @@ async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut
     """A refused payment in words; ``owed_fen`` is what the bill it was for owes now."""
     voice, code = turn.voice, error.get("code")
     if code == "insufficient-balance":
-        balance = await asyncio.to_thread(turn.assistant.billing.balance, turn.session.user_id)
+        balance = await turn.assistant.pools.run("db", turn.assistant.billing.balance, turn.session.user_id)
         return ReplyOut(voice.say("refused_insufficient", amount=voice.money(owed_fen),
                                   balance=voice.money(balance.balance_fen)))
     if code == "amount-mismatch":

@@ -9,10 +9,20 @@ _LONG_DIGITS = re.compile(r"(?<![\d.])(\d[\d\- ]{4,}\d)(?![\d])")  # not the dec
 _TOKEN = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")  # JWTs
 _SECRET_KV = re.compile(r"(?i)(\w*(?:secret|api_key|password|token)\w*)(\s*[=:]\s*)\S+")
 _DATE = re.compile(r"^\d{4}-\d{1,2}(-\d{1,2})?$")
+_SECRETS: set[str] = set()  # configured secret values (API keys ...), masked wherever they appear
+
+
+def register_secrets(*values: str | None) -> None:
+    """Mask these exact values in every log line from now on (call at start-up with the API keys:
+    a provider error may echo the key outside any ``key=value`` shape). Short values are ignored."""
+    _SECRETS.update(v for v in values if v and len(v) >= 6)
 
 
 def mask(text: str) -> str:
     """"户号3100123456" → "户号******3456"; tokens and key=value secrets → "***"."""
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "***")
     text = _TOKEN.sub("***", text)
     text = _SECRET_KV.sub(r"\1\2***", text)
 

@@ -6,6 +6,7 @@ import logging
 
 from assistant.auth import check_secret
 from assistant.llm import build_llm, build_translator
+from assistant.logs import register_secrets
 from assistant.settings import Settings
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import init_db, make_engine
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 def build_assistant(settings: Settings) -> Assistant:
     check_secret(settings)
+    register_secrets(settings.llm_api_key, settings.qdrant_api_key, settings.secret_key)  # never logged
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     init_db(engine)
@@ -31,7 +33,8 @@ def build_assistant(settings: Settings) -> Assistant:
     registry = build_registry()
     retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
-                     ConversationStore(engine), retriever=retriever,
+                     ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
+                                       max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
                      translator=build_translator(settings), llm=build_llm(settings, registry))
 
 
@@ -47,5 +50,5 @@ def build_retriever(settings: Settings, embedder, registry):
     except Exception as exc:  # the assistant still runs; lookups answer "unavailable"
         log.warning("service lookup unavailable: %s", exc)
         return None
-    registry.register(lookup_service, timeout_s=5.0)
+    registry.register(lookup_service, timeout_s=5.0, pool="embed")
     return retriever

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = 20.0
     llm_fallbacks: list[str] = Field(default_factory=list)
+    llm_deadline_s: float = 30.0  # hard total per provider call, retries and fallbacks included
+    llm_max_tool_calls: int = 4  # per planner answer; further calls are dropped
+    llm_max_reply_chars: int = 2000  # a longer answer is cut (streaming stops there)
+
+    # bounded thread pools for blocking work (assistant/pools.py); /healthz says which is saturated
+    pool_router_threads: int = 2
+    pool_embed_threads: int = 1
+    pool_db_threads: int = 4
+    store_max_reply_chars: int = 4000  # per stored turn
+    store_max_tool_calls: int = 20  # tool calls kept in one stored turn
 
     # serving and security
     host: str = "127.0.0.1"

@@ -23,6 +23,7 @@ from assistant.errors import LuiError
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
+from assistant.pools import Pools
 from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
 from assistant.replies import Voice
 from assistant.settings import Settings
@@ -87,7 +88,7 @@ class Turn:
         call_id = f"call_{uuid.uuid4().hex[:12]}"
         args = {k: v for k, v in args.items() if v is not None}
         await self.emit(ToolCall(call_id=call_id, name=name, args=args))
-        result = await self.assistant.registry.call(name, args, self.tool_context())
+        result = await self.assistant.registry.call(name, args, self.tool_context(), pools=self.assistant.pools)
         self.timings["tool"] = round(self.timings.get("tool", 0.0) + result.duration_ms, 2)
         await self.emit(ToolResultEvent(call_id=call_id, name=name, ok=result.ok,
                                         data=result.data if result.ok else None, error=result.error))
@@ -101,8 +102,9 @@ class Assistant:
 
     def __init__(self, settings: Settings, router: Any, registry: ToolRegistry, billing: Billing,
                  conversations: ConversationStore, retriever: Any = None, translator: Any = None,
-                 llm: Any = None):
+                 llm: Any = None, pools: Pools | None = None):
         self.settings = settings
+        self.pools = pools or Pools.from_settings(settings)  # blocking work, by kind (assistant/pools.py)
         self.router = router
         self.registry = registry
         self.billing = billing
@@ -146,7 +148,7 @@ class Assistant:
             if stt_ms is not None:
                 turn.timings["stt"], turn.heard = stt_ms, True
             started = time.perf_counter()
-            u = await asyncio.to_thread(self.router.understand, text, turn.state.context(), turn.lang)
+            u = await self.pools.run("router", self.router.understand, text, turn.state.context(), turn.lang)
             turn.timings["understand"] = round((time.perf_counter() - started) * 1000, 2)
             await emit(IntentEvent(name=u.intent, confidence=u.confidence, slots=u.slots, source=u.source))
             return await handle_understanding(turn, text, u), u
@@ -176,7 +178,7 @@ class Assistant:
         if pending is None:
             return
         try:
-            status = (await asyncio.to_thread(self.billing.payment, session.user_id, pending.confirmation_id)).status
+            status = (await self.pools.run("db", self.billing.payment, session.user_id, pending.confirmation_id)).status
         except Exception:  # the ledger is unreachable: show the question again, settle later
             log.warning("could not read payment status on resume of %s", session.id, exc_info=True)
             status = "pending"
@@ -188,7 +190,7 @@ class Assistant:
         else:
             async with session.lock:
                 session.state.confirmation = None
-                await asyncio.to_thread(self.save, session)
+                await self.pools.run("db", self.save, session)
 
     # --- the guard every turn runs in -----------------------------------------------------
     async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
@@ -207,7 +209,7 @@ class Assistant:
             out: ReplyOut | None = None
             try:
                 out, u = await stages(turn)
-                await asyncio.to_thread(self.save, session)
+                await self.pools.run("db", self.save, session)
             except LuiError as exc:
                 error = ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
             except Exception:  # never let a bug end the session; the client gets a stable code
@@ -217,7 +219,7 @@ class Assistant:
             turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
             # logged before it is answered: a reply the client saw is always in the turn log
             logged = turn.understood or u
-            await asyncio.shield(asyncio.to_thread(self._log_turn, session, text, logged, turn, out, error))
+            await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
             if out is not None:
                 await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
                                  timings_ms=turn.timings, id=msg_id))

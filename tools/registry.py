@@ -1,6 +1,7 @@
 """The one tool registry.
 
-A tool is a plain function ``fn(ctx, arg: type = default, ...)``. Its name, description and JSON
+A tool is a plain function ``fn(ctx, arg: type = default, ...)`` (or an ``async def`` one, for tools
+that wait on the network rather than on a thread). Its name, description and JSON
 argument schema come from its signature and docstring (Google-style ``Args:``), and the same
 schema feeds the LLM's function calling and the router's slot filling. Every tool declares whether
 it moves money (and so needs confirmation) and has a timeout. A failure is a :class:`ToolResult`
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from assistant.errors import LuiError
 from tools.errors import ToolError
 
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
@@ -41,6 +43,7 @@ class Tool:
     moves_money: bool = False
     timeout_s: float = 5.0
     internal: bool = False  # run by the dialogue policy only; never offered to the LLM
+    pool: str = "db"  # the named thread pool a blocking tool runs in (assistant/pools.py)
     param_docs: dict[str, str] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:
@@ -97,7 +100,7 @@ class ToolRegistry:
 
     def register(
         self, fn: Callable[..., Any] | None = None, *, moves_money: bool = False,
-        timeout_s: float = 5.0, name: str | None = None, internal: bool = False,
+        timeout_s: float = 5.0, name: str | None = None, internal: bool = False, pool: str = "db",
     ):
         """Register a function as a tool; usable as ``@registry.register`` or with options."""
 
@@ -105,7 +108,7 @@ class ToolRegistry:
             summary, params = _parse_docstring(inspect.getdoc(func) or "")
             tool = Tool(
                 name=name or func.__name__, description=summary, fn=func, args_model=_args_model(func),
-                moves_money=moves_money, timeout_s=timeout_s, internal=internal, param_docs=params,
+                moves_money=moves_money, timeout_s=timeout_s, internal=internal, param_docs=params, pool=pool,
             )
             if tool.name in self._tools:
                 raise ValueError(f"tool {tool.name!r} registered twice")
@@ -134,8 +137,10 @@ class ToolRegistry:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
             return None, {"code": "invalid-arguments", "message": problems, "retryable": False}
 
-    async def call(self, name: str, args: dict[str, Any], ctx: Any) -> ToolResult:
-        """Validate and run a tool in a worker thread, bounded by its timeout."""
+    async def call(self, name: str, args: dict[str, Any], ctx: Any, pools: Any = None) -> ToolResult:
+        """Validate and run a tool, bounded by its timeout: an ``async`` tool on the event loop (the
+        timeout cancels it), a blocking one in its named pool of ``pools`` (``asyncio.to_thread``
+        without them)."""
         started = time.perf_counter()
         parsed, error = self.validate(name, args)
         if error is not None:
@@ -143,12 +148,20 @@ class ToolRegistry:
         tool = self._tools[name]
         kwargs = {k: getattr(parsed, k) for k in tool.args_model.model_fields}
         try:
-            data = await asyncio.wait_for(asyncio.to_thread(tool.fn, ctx, **kwargs), tool.timeout_s)
+            if inspect.iscoroutinefunction(tool.fn):
+                running = tool.fn(ctx, **kwargs)
+            elif pools is not None:
+                running = pools.run(tool.pool, tool.fn, ctx, **kwargs)
+            else:
+                running = asyncio.to_thread(tool.fn, ctx, **kwargs)
+            data = await asyncio.wait_for(running, tool.timeout_s)
         except ToolError as exc:
             error = {"code": exc.code, "message": exc.message, "retryable": exc.retryable}
         except TimeoutError:
             error = {"code": "tool-timeout", "message": f"{name} took longer than {tool.timeout_s}s",
                      "retryable": True}
+        except LuiError as exc:  # a coded failure of a service the tool uses (the LLM, the vector store)
+            error = {"code": exc.code, "message": f"{name} failed: {exc.code}", "retryable": exc.retryable}
         except Exception as exc:  # a bug in a tool is reported, not raised into the session
             error = {"code": "tool-failed", "message": f"{name} failed: {type(exc).__name__}", "retryable": True}
         elapsed = (time.perf_counter() - started) * 1000

@@ -2,6 +2,8 @@
 
 The glossary keeps app terms consistent (balance → 余额, never 平衡; e-invoice → 电子发票). Without an
 LLM the tool translates glossary phrases only and says plainly when free text needs the model.
+The tool is ``async``: an LLM translation waits on the network, not on a thread, so its timeout
+really stops it (a provider that trickles its answer cannot hold a worker thread).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
     return Glossary(zh_to_en, en_to_zh)
 
 
-def translate(ctx: ToolContext, text: str, target_lang: str, source_lang: str | None = None) -> dict[str, Any]:
+async def translate(ctx: ToolContext, text: str, target_lang: str, source_lang: str | None = None) -> dict[str, Any]:
     """Translate words or a sentence into another language.
 
     Args:
@@ -61,6 +63,6 @@ def translate(ctx: ToolContext, text: str, target_lang: str, source_lang: str | 
     if found is not None:
         return {"status": "translated", "translation": found, "via": "glossary", "target_lang": target_lang}
     if ctx.translator is not None:
-        result = ctx.translator.translate(text, target_lang, source_lang)
+        result = await ctx.translator.translate(text, target_lang, source_lang)
         return {"status": "translated", "translation": result, "via": "llm", "target_lang": target_lang}
     return {"status": "needs_llm", "target_lang": target_lang}

@@ -77,12 +77,15 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if app.state.assistant is None:
+        built = app.state.assistant is None
+        if built:
             from assistant.runtime import build_assistant
 
             app.state.assistant = await asyncio.to_thread(build_assistant, settings)
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
         yield
+        if built:
+            app.state.assistant.pools.close()
 
     app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
     app.state.assistant = assistant
@@ -93,9 +96,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """Liveness (always 200) with the load: "degraded" and the saturated pools when work waits."""
         a: Assistant | None = app.state.assistant
+        pools, saturated = pool_loads(a, app.state.voice)
         return {
-            "status": "ok" if a is not None else "starting",
+            "status": "starting" if a is None else ("degraded" if saturated else "ok"),
+            "saturated": saturated,
+            "pools": pools,
             "router": a.router.embedder.name if a is not None else None,
             "llm": settings.llm_model,
             "service_lookup": bool(a and a.retriever is not None),
@@ -137,7 +144,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         try:
             if user is None:
                 user = body.user or (verify_token(token, settings) if token else "u_li")
-            if not await asyncio.to_thread(a.conversations.user_exists, user):
+            if not await a.pools.run("db", a.conversations.user_exists, user):
                 if settings.auth == "on":
                     raise AuthError("the token names no known user")
                 raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
@@ -146,7 +153,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if not app.state.limits.allow_turn(user):  # before anything is written
             raise _refuse(429, "rate-limited", "too many requests; try again in a minute", retryable=True)
         try:
-            session, _ = await asyncio.to_thread(a.open_session, user, body.lang, body.mode, body.session_id)
+            session, _ = await a.pools.run("db", a.open_session, user, body.lang, body.mode, body.session_id)
         except LuiError as exc:
             raise _refuse(403 if exc.code == "forbidden" else 400, exc.code, exc.message) from exc
         events: list[dict[str, Any]] = []
@@ -164,6 +171,27 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     mount_web(app)
     return app
+
+
+def pool_loads(assistant: Assistant | None, voice) -> tuple[dict[str, Any], list[str]]:
+    """How busy each worker pool is, and which are saturated (all threads busy, work waiting;
+    for speech-to-text: its queue is full)."""
+    pools: dict[str, Any] = {}
+    saturated: list[str] = []
+    if assistant is not None:
+        for load in assistant.pools.loads():
+            pools[load.name] = load.as_dict()
+            if load.saturated:
+                saturated.append(load.name)
+    stt = getattr(getattr(voice, "pool", None), "stats", None)
+    if stt is not None:
+        stats = stt()
+        full = stats.queued >= stats.max_queue and stats.running >= stats.workers
+        pools["stt"] = {"workers": stats.workers, "busy": stats.running, "waiting": stats.queued,
+                        "completed": stats.completed, "saturated": full}
+        if full:
+            saturated.append("stt")
+    return pools, saturated
 
 
 def _build_voice(settings: Settings, assistant: Assistant):

@@ -239,7 +239,7 @@ class Connection:
                 user = verify_token(message.token, self.settings)
             else:
                 user = message.user or (verify_token(message.token, self.settings) if message.token else "u_li")
-            if not await asyncio.to_thread(self.assistant.conversations.user_exists, user):
+            if not await self.assistant.pools.run("db", self.assistant.conversations.user_exists, user):
                 if self.settings.auth == "on":
                     raise AuthError("the token names no known user")
                 raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
@@ -260,7 +260,7 @@ class Connection:
                               "per user", CLOSE_TOO_MANY_SESSIONS, retryable=True)
             return
         try:
-            session, resumed = await asyncio.to_thread(
+            session, resumed = await self.assistant.pools.run("db",
                 self.assistant.open_session, user, message.lang, message.mode, message.session_id)
         except LuiError as exc:
             if took_slot:

@@ -1,14 +1,21 @@
 """A thin client over litellm: one call, bounded retries with backoff, then fallback models.
 
 ``complete`` is async (``litellm.acompletion``), optionally streamed (text deltas go to an
-``on_text`` callback as they arrive; tool-call pieces are assembled); ``complete_sync`` is the same
-over ``litellm.completion`` for code that already runs in a worker thread (the translator).
+``on_text`` callback as they arrive; tool-call pieces are assembled). There is no blocking variant:
+a provider that trickles its answer must not hold a thread, and only a coroutine can be stopped.
+
+Deadline: a call has a hard total ``deadline_s`` (retries, backoff and fallbacks included), on top
+of the per-attempt ``timeout_s``; a provider that keeps sending one byte a second never outlives
+it. A hit is an ``llm-timeout`` (retryable) like any other, which the turn turns into an answer.
+What comes back is bounded too: ``max_chars`` cuts the text (a streamed answer stops being read
+there, ``finish_reason="length"``) and ``max_tool_calls`` drops the calls past that many.
 
 Retries: a timeout, a 429 or a 5xx/connection failure is retried on the same model ``retries``
 times (exponential backoff), then the next model in ``fallbacks`` is tried; a 4xx other than 429
 skips straight to the next model. A streamed answer is never retried once text has been emitted.
-Every failure that leaves is an :class:`LLMError` with a stable code. The provider SDK's own
-retries are switched off (``max_retries=0``) so the budget is ours and countable.
+Every failure that leaves is an :class:`LLMError` with a stable code, whose message never holds
+the API key (providers echo it in some errors). The provider SDK's own retries are switched off
+(``max_retries=0``) so the budget is ours and countable.
 
 Fallback models with the primary's provider prefix share ``api_base``/``api_key``; others are
 configured the litellm way (its own provider environment variables).
@@ -17,11 +24,12 @@ configured the litellm way (its own provider environment variables).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import logging
 import os
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +111,8 @@ class LLMClient:
     def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
                  timeout_s: float = 20.0, fallbacks: Sequence[str] = (), retries: int = 1,
                  backoff_s: float = 0.25, max_backoff_s: float = 2.0, temperature: float = 0.0,
-                 max_tokens: int | None = 512):
+                 max_tokens: int | None = 512, deadline_s: float | None = 30.0,
+                 max_tool_calls: int | None = 4, max_chars: int | None = 2000):
         self.model = model
         self.api_base = api_base
         self.api_key = api_key
@@ -114,6 +123,9 @@ class LLMClient:
         self.max_backoff_s = max_backoff_s
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.deadline_s = deadline_s
+        self.max_tool_calls = max_tool_calls
+        self.max_chars = max_chars
         self._litellm = litellm_module()
 
     @classmethod
@@ -121,7 +133,9 @@ class LLMClient:
         if not settings.llm_model:
             raise ValueError("no LLM configured (LUI_LLM_MODEL is unset)")
         options = dict(api_base=settings.llm_base_url, api_key=settings.llm_api_key,
-                       timeout_s=settings.llm_timeout_s, fallbacks=settings.llm_fallbacks)
+                       timeout_s=settings.llm_timeout_s, fallbacks=settings.llm_fallbacks,
+                       deadline_s=settings.llm_deadline_s, max_tool_calls=settings.llm_max_tool_calls,
+                       max_chars=settings.llm_max_reply_chars)
         return cls(settings.llm_model, **{**options, **overrides})
 
     @property
@@ -138,8 +152,8 @@ class LLMClient:
         return min(self.max_backoff_s, self.backoff_s * (2 ** attempt)) * (0.75 + 0.5 * random.random())
 
     def _kwargs(self, model: str, messages: list[dict[str, Any]], tools, tool_choice, stream: bool,
-                max_tokens: int | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(model=model, messages=messages, timeout=self.timeout_s, max_retries=0,
+                max_tokens: int | None, timeout_s: float) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(model=model, messages=messages, timeout=timeout_s, max_retries=0,
                                       temperature=self.temperature, stream=stream, drop_params=True)
         if model.split("/", 1)[0] == self.model.split("/", 1)[0]:
             kwargs.update(api_base=self.api_base, api_key=self.api_key)
@@ -151,6 +165,21 @@ class LLMClient:
             kwargs["max_tokens"] = max_tokens or self.max_tokens
         return kwargs
 
+    def _classify(self, exc: BaseException, model: str) -> LLMError:
+        error = classify(exc, model)
+        if self.api_key and len(self.api_key) >= 6 and self.api_key in error.message:
+            error.message = error.message.replace(self.api_key, "***")
+            error.args = (error.message,)
+        return error
+
+    def _bounded(self, answer: Completion) -> Completion:
+        limit = self.max_tool_calls
+        if limit is None or len(answer.tool_calls) <= limit:
+            return answer
+        log.warning("%s sent %d tool calls in one answer; keeping the first %d", answer.model,
+                    len(answer.tool_calls), limit)
+        return dataclasses.replace(answer, tool_calls=answer.tool_calls[:limit])
+
     def _next(self, error: LLMError, model: str, attempt: int) -> str:
         """After a failure: "retry" the same model, or move to the "next" one."""
         log.warning("LLM call failed (%s, attempt %d): %s", error.code, attempt + 1, error.message)
@@ -159,8 +188,22 @@ class LLMClient:
     # --- async ---------------------------------------------------------------------------------
     async def complete(self, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]] | None = None,
                        tool_choice: Any = None, on_text: OnText | None = None,
-                       max_tokens: int | None = None) -> Completion:
-        """One answer; streamed when ``on_text`` is given (text deltas go there as they come)."""
+                       max_tokens: int | None = None, max_chars: int | None = None) -> Completion:
+        """One answer; streamed when ``on_text`` is given (text deltas go there as they come).
+        Bounded by ``deadline_s`` in total; the text by ``max_chars`` (default: the client's)."""
+        max_chars = self.max_chars if max_chars is None else max_chars
+        loop = asyncio.get_running_loop()
+        ends = None if self.deadline_s is None else loop.time() + self.deadline_s
+        try:
+            async with asyncio.timeout_at(ends):
+                return await self._attempts(messages, tools, tool_choice, on_text, max_tokens, max_chars, ends)
+        except TimeoutError as exc:
+            raise LLMError(f"{self.model}: no answer within the {self.deadline_s}s deadline", code="llm-timeout",
+                           model=self.model) from exc
+
+    async def _attempts(self, messages, tools, tool_choice, on_text: OnText | None, max_tokens: int | None,
+                        max_chars: int | None, ends: float | None) -> Completion:
+        loop = asyncio.get_running_loop()
         last: LLMError | None = None
         attempts = 0
         skip: str | None = None
@@ -169,15 +212,19 @@ class LLMClient:
                 continue
             attempts += 1
             emitted = [False]
+            timeout_s = self.timeout_s if ends is None else max(0.01, min(self.timeout_s, ends - loop.time()))
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    kwargs = self._kwargs(model, messages, tools, tool_choice, on_text is not None, max_tokens)
+                async with asyncio.timeout(timeout_s):
+                    kwargs = self._kwargs(model, messages, tools, tool_choice, on_text is not None, max_tokens,
+                                          timeout_s)
                     response = await self._litellm.acompletion(**kwargs)
                     if on_text is None:
-                        return _from_response(response, model, attempts)
-                    return await _from_stream(response, model, attempts, on_text, emitted)
+                        answer = _from_response(response, model, attempts, max_chars)
+                    else:
+                        answer = await _from_stream(response, model, attempts, on_text, emitted, max_chars)
+                    return self._bounded(answer)
             except Exception as exc:
-                last = classify(exc, model)
+                last = self._classify(exc, model)
                 if emitted[0]:  # the client saw part of this answer: never start it again
                     raise last from exc
                 if self._next(last, model, attempt) == "retry":
@@ -187,29 +234,8 @@ class LLMClient:
         assert last is not None
         raise last
 
-    # --- sync (worker threads) -----------------------------------------------------------------
-    def complete_sync(self, messages: list[dict[str, Any]], *, max_tokens: int | None = None) -> Completion:
-        last: LLMError | None = None
-        attempts = 0
-        skip: str | None = None
-        for model, attempt in self._plan():
-            if model == skip:
-                continue
-            attempts += 1
-            try:
-                response = self._litellm.completion(**self._kwargs(model, messages, None, None, False, max_tokens))
-                return _from_response(response, model, attempts)
-            except Exception as exc:
-                last = classify(exc, model)
-                if self._next(last, model, attempt) == "retry":
-                    time.sleep(self._delay(attempt))
-                else:
-                    skip = model
-        assert last is not None
-        raise last
 
-
-def _from_response(response: Any, model: str, attempts: int) -> Completion:
+def _from_response(response: Any, model: str, attempts: int, max_chars: int | None = None) -> Completion:
     choices = getattr(response, "choices", None) or []
     if not choices or getattr(choices[0], "message", None) is None:
         raise LLMError(f"{model}: the answer has no message", code="llm-bad-response", model=model)
@@ -218,29 +244,49 @@ def _from_response(response: Any, model: str, attempts: int) -> Completion:
         ToolCallRequest(id=c.id or f"call_{i}", name=(c.function.name or ""), arguments=c.function.arguments or "")
         for i, c in enumerate(getattr(message, "tool_calls", None) or [])
     )
-    return Completion(message.content or "", calls, model, attempts, getattr(choices[0], "finish_reason", None))
+    content = message.content or ""
+    finish = getattr(choices[0], "finish_reason", None)
+    if max_chars is not None and len(content) > max_chars:
+        content, finish = content[:max_chars], "length"
+    return Completion(content, calls, model, attempts, finish)
 
 
-async def _from_stream(response: Any, model: str, attempts: int, on_text: OnText, emitted: list[bool]) -> Completion:
+async def _from_stream(response: Any, model: str, attempts: int, on_text: OnText, emitted: list[bool],
+                       max_chars: int | None = None) -> Completion:
     parts: list[str] = []
+    size = 0
     calls: dict[int, dict[str, str]] = {}
     finish: str | None = None
-    async for chunk in response:
-        if not getattr(chunk, "choices", None):
-            continue
-        choice = chunk.choices[0]
-        finish = getattr(choice, "finish_reason", None) or finish
-        delta = choice.delta
-        for piece in getattr(delta, "tool_calls", None) or []:
-            slot = calls.setdefault(piece.index or 0, {"id": "", "name": "", "arguments": ""})
-            slot["id"] = piece.id or slot["id"]
-            if piece.function is not None:
-                slot["name"] = piece.function.name or slot["name"]
-                slot["arguments"] += piece.function.arguments or ""
-        if delta.content:
-            parts.append(delta.content)
-            emitted[0] = True
-            await on_text(delta.content)
+    try:
+        async for chunk in response:
+            if not getattr(chunk, "choices", None):
+                continue
+            choice = chunk.choices[0]
+            finish = getattr(choice, "finish_reason", None) or finish
+            delta = choice.delta
+            for piece in getattr(delta, "tool_calls", None) or []:
+                slot = calls.setdefault(piece.index or 0, {"id": "", "name": "", "arguments": ""})
+                slot["id"] = piece.id or slot["id"]
+                if piece.function is not None:
+                    slot["name"] = piece.function.name or slot["name"]
+                    slot["arguments"] += piece.function.arguments or ""
+            if delta.content:
+                content = delta.content
+                if max_chars is not None and size + len(content) > max_chars:
+                    content = content[:max_chars - size]
+                    finish = "length"
+                if content:
+                    parts.append(content)
+                    size += len(content)
+                    emitted[0] = True
+                    await on_text(content)
+                if finish == "length":
+                    break  # stop reading: the rest of the answer is never downloaded
+    finally:
+        close = getattr(response, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
     tool_calls = tuple(ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"])
                        for i, c in sorted(calls.items()))
     return Completion("".join(parts), tool_calls, model, attempts, finish)

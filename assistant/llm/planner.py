@@ -13,6 +13,10 @@
   ``after_pay_bill``): ask which account, or send ``confirm.request`` and wait. Money only moves on
   the user's explicit confirmation, which the model cannot give.
 - At most ``max_steps`` provider answers; the last one is asked for text only (``tool_choice="none"``).
+  The client bounds each answer: at most ``llm_max_tool_calls`` calls (the rest are dropped) and
+  ``llm_max_reply_chars`` of text (a longer answer is cut and ends with "…").
+- The provider sees what the model needs and nothing more (:mod:`assistant.llm.redact`): account
+  tails, never full account numbers, user ids or internal bill/payment ids.
 
 The final answer streams as ``reply.delta`` events; the returned ``ReplyOut`` carries the full text
 so the turn loop sends the one ``reply``.
@@ -20,7 +24,7 @@ so the turn loop sends the one ``reply``.
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -28,6 +32,7 @@ from typing import Any
 from assistant.handlers import run_intent
 from assistant.llm.client import Completion, LLMClient, ToolCallRequest
 from assistant.llm.errors import LLMError
+from assistant.llm.redact import redact_data, redact_message, redact_text
 from assistant.protocol import ReplyDelta
 from assistant.turns import ReplyOut, Turn
 from tools.registry import ToolRegistry
@@ -102,13 +107,17 @@ class Planner:
             answer = await self.client.complete(messages, tools=tools, tool_choice="none" if last else "auto",
                                                 on_text=on_text if self.stream else None)
             if not answer.tool_calls:
+                if answer.finish_reason == "length" and answer.text:  # cut at the client's max_chars
+                    if self.stream:
+                        await on_text("…")
+                    answer = dataclasses.replace(answer, text=answer.text + "…")
                 reply = ("".join(streamed) if self.stream else answer.text).strip()
                 if not reply:
                     raise LLMError("the model answered with nothing", code="llm-bad-response", model=answer.model)
                 return ReplyOut(reply)
             if last:
                 raise LLMError(f"no answer within {self.max_steps} steps", code="llm-bad-response")
-            messages.append(answer.assistant_message())
+            messages.append(redact_message(answer.assistant_message(), (turn.session.user_id,)))
             try:
                 outcome = await self._run_calls(turn, answer, offered, messages, repaired)
             except PlanRefused as refused:
@@ -125,6 +134,7 @@ class Planner:
         else whether this answer needed a repair. Each call that does not end the plan gets a tool
         message back: its result, or the error to repair (one repair round per plan)."""
         spent = False
+        hide = (turn.session.user_id,)
         for call in answer.tool_calls:
             if call.name in NEVER_OFFERED or self._moves_money_internally(call.name):
                 raise PlanRefused(f"the model called {call.name}")
@@ -134,7 +144,8 @@ class Planner:
                     raise LLMError(f"malformed call after a repair: {problem}", code="llm-bad-response")
                 spent = True
                 messages.append(_tool_message(call, {"ok": False, "error": {"code": "invalid-arguments",
-                                                     "message": problem + " Fix the arguments and call again."}}))
+                                                     "message": problem + " Fix the arguments and call again."}},
+                                              hide))
                 continue
             assert args is not None
             if call.name == "pay_bill":  # the plan ends: later calls never run, the user is asked to confirm
@@ -142,7 +153,7 @@ class Planner:
                 return await run_intent(turn, "pay_bill", args)
             result = await turn.call_tool(call.name, args)
             payload = {"ok": True, "data": result.data} if result.ok else {"ok": False, "error": result.error}
-            messages.append(_tool_message(call, payload))
+            messages.append(_tool_message(call, payload, hide))
         return spent
 
     def _tools(self) -> tuple[list[dict[str, Any]], set[str]]:
@@ -172,24 +183,25 @@ class Planner:
         lang = "zh" if turn.lang == "zh" else "en"
         system = SYSTEM[lang] + ("\n" + ELDER[lang] if turn.session.elder else "")
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        hide = (turn.session.user_id,)
         if self.history_turns:
             store = turn.assistant.conversations
             try:
-                past = await asyncio.to_thread(store.turns, turn.session.id, limit=self.history_turns)
+                past = await turn.assistant.pools.run("db", store.turns, turn.session.id, limit=self.history_turns)
             except Exception:  # history is a nicety; the request itself is what matters
                 log.warning("could not load history of session %s", turn.session.id, exc_info=True)
                 past = []
             for record in past:
                 if record.text.startswith("[") or not record.reply:  # "[confirm yes]", failed turns
                     continue
-                messages += [{"role": "user", "content": record.text},
-                             {"role": "assistant", "content": record.reply}]
-        messages.append({"role": "user", "content": text})
+                messages += [{"role": "user", "content": redact_text(record.text, hide)},
+                             {"role": "assistant", "content": redact_text(record.reply, hide)}]
+        messages.append({"role": "user", "content": redact_text(text, hide)})
         return messages
 
 
-def _tool_message(call: ToolCallRequest, payload: dict[str, Any]) -> dict[str, Any]:
-    content = json.dumps(payload, ensure_ascii=False, default=str)
+def _tool_message(call: ToolCallRequest, payload: dict[str, Any], hide: tuple[str, ...] = ()) -> dict[str, Any]:
+    content = json.dumps(redact_data(json.loads(json.dumps(payload, default=str)), hide), ensure_ascii=False)
     if len(content) > MAX_RESULT_CHARS:
         content = content[:MAX_RESULT_CHARS] + "…(truncated)"
     return {"role": "tool", "tool_call_id": call.id, "content": content}

@@ -1,7 +1,7 @@
 """Free-text translation through the LLM, steered by the app glossary.
 
-The ``translate`` tool answers glossary phrases itself and calls ``translate`` here (from its worker
-thread, hence sync over ``litellm.completion``) for anything else. The glossary pairs that occur in
+The ``translate`` tool answers glossary phrases itself and awaits ``translate`` here for anything
+else: an async provider call under the client's total deadline, never a blocked worker thread. The glossary pairs that occur in
 the text go into the prompt, so app terms come out the same every time (balance → 余额, never 平衡;
 e-invoice → 电子发票).
 """
@@ -34,7 +34,7 @@ def glossary_lines(pairs: list[tuple[str, str]], target_lang: str) -> list[str]:
 
 
 class LLMTranslator:
-    """What ``ToolContext.translator`` expects: ``translate(text, target_lang, source_lang) -> str``."""
+    """What ``ToolContext.translator`` expects: ``await translate(text, target_lang, source_lang) -> str``."""
 
     def __init__(self, client: LLMClient, glossary: Glossary | None = None):
         self.client = client
@@ -53,9 +53,9 @@ class LLMTranslator:
             lines += [f"- {line}" for line in glossary_lines(pairs, target_lang)]
         return [{"role": "system", "content": "\n".join(lines)}, {"role": "user", "content": text}]
 
-    def translate(self, text: str, target_lang: str, source_lang: str | None = None) -> str:
-        answer = self.client.complete_sync(self.messages(text, target_lang, source_lang),
-                                           max_tokens=max(256, 4 * len(text)))
+    async def translate(self, text: str, target_lang: str, source_lang: str | None = None) -> str:
+        answer = await self.client.complete(self.messages(text, target_lang, source_lang),
+                                            max_tokens=max(256, 4 * len(text)), max_chars=max(200, 8 * len(text)))
         result = answer.text.strip().strip(_QUOTES).strip()
         if not result:
             raise LLMError("the model returned an empty translation", code="llm-bad-response", model=answer.model)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assistant.llm.client import Completion, LLMClient
 from assistant.llm.errors import LLMError
+from assistant.llm.redact import redact_message, redact_text
 from assistant.nlu.langs import language_code
 from assistant.nlu.slots import INTENT_SLOTS
 from assistant.nlu.text import detect_lang
@@ -157,7 +158,7 @@ class Understander:
         stays invalid after one repair returns ``fallback`` (or raises ``llm-bad-response``)."""
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": _system_prompt(context)},
-            {"role": "user", "content": text},
+            {"role": "user", "content": redact_text(text)},  # account tails only, never the full number
         ]
         problem = ""
         for attempt in range(2):
@@ -186,6 +187,6 @@ class Understander:
         note = f"Error: {problem}. Call `route` again with valid arguments."
         if not answer.tool_calls:
             return [{"role": "assistant", "content": answer.text or ""}, {"role": "user", "content": note}]
-        out: list[dict[str, Any]] = [answer.assistant_message()]
+        out: list[dict[str, Any]] = [redact_message(answer.assistant_message())]
         out += [{"role": "tool", "tool_call_id": c.id, "content": note} for c in answer.tool_calls]
         return out

@@ -99,9 +99,13 @@ def _turn(t: Turn) -> TurnRecord:
 class ConversationStore:
     """Durable sessions. Thread-safe; holds no state but the engine."""
 
-    def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time):
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time, max_reply_chars: int = 4000,
+                 max_tool_calls: int = 20, max_call_chars: int = 2000):
         self.engine = engine
         self._clock = clock
+        self.max_reply_chars = max_reply_chars  # a turn's stored reply is cut here ("…")
+        self.max_tool_calls = max_tool_calls  # tool calls stored per turn; the rest are counted
+        self.max_call_chars = max_call_chars  # one stored call larger than this keeps no arguments
 
     def _now(self) -> datetime:
         return utc_from_ts(self._clock())
@@ -190,9 +194,13 @@ class ConversationStore:
         error_code: str | None = None,
         timings: Mapping[str, Any] | None = None,
     ) -> TurnRecord:
-        """Log one finished turn with the next ``seq`` of its session."""
+        """Log one finished turn with the next ``seq`` of its session. What is stored is bounded:
+        the reply to ``max_reply_chars``, the tool calls to ``max_tool_calls`` of at most
+        ``max_call_chars`` each (whatever a model sent back)."""
+        if reply is not None and len(reply) > self.max_reply_chars:
+            reply = reply[: self.max_reply_chars - 1] + "…"
         payload = _json_safe(
-            {"slots": slots or {}, "tool_calls": tool_calls or [], "timings": timings or {}},
+            {"slots": slots or {}, "tool_calls": self._bounded_calls(tool_calls or []), "timings": timings or {}},
             "the turn's slots, tool calls and timings",
         )
         for _ in range(5):  # two writers raced for the same seq: take the next one
@@ -227,6 +235,16 @@ class ConversationStore:
             except IntegrityError:
                 continue
         raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
+
+    def _bounded_calls(self, calls: list[Any]) -> list[Any]:
+        kept: list[Any] = []
+        for call in calls[: self.max_tool_calls]:
+            if len(json.dumps(call, ensure_ascii=False, default=str)) > self.max_call_chars and isinstance(call, dict):
+                call = {**{k: v for k, v in call.items() if k != "args"}, "args": {"omitted": "too large"}}
+            kept.append(call)
+        if len(calls) > self.max_tool_calls:
+            kept.append({"omitted_calls": len(calls) - self.max_tool_calls})
+        return kept
 
     def turns(self, session_id: str, *, limit: int | None = None) -> list[TurnRecord]:
         """The session's turns in order; with ``limit``, only the last ``limit`` of them."""

@@ -1,7 +1,7 @@
 """A small OpenAI-compatible server for tests and benchmarks: ``POST /v1/chat/completions``.
 
-Scriptable per test: a queue of responses (text, tool calls, HTTP errors, slow answers, malformed
-tool arguments), each served to the next request whatever model it names, streamed as SSE when the
+Scriptable per test: a queue of responses (text, tool calls, HTTP errors, slow answers, answers
+trickled one byte at a time, errors that echo the API key, malformed tool arguments), each served to the next request whatever model it names, streamed as SSE when the
 request says ``stream: true``. Every request body is recorded, with the time the server spent on it,
 so tests can assert what litellm sent (the prompt, the tools, the model) and how often it retried.
 When the queue is empty a ``responder`` function answers, if one is set; otherwise the server
@@ -40,6 +40,8 @@ class Scripted:
     delay_s: float = 0.0  # before the first byte (a slow provider; a timeout when above the client's)
     chunk_chars: int = 3  # streamed text comes in pieces of this many characters
     error_type: str = "server_error"
+    trickle_s: float = 0.0  # > 0: the whole body goes out one byte at a time, this long apart
+    echo_key: bool = False  # an error whose message repeats the API key the request carried
 
 
 def text(content: str, *, delay_s: float = 0.0) -> Scripted:
@@ -55,6 +57,17 @@ def tool_call(name: str, args: dict[str, Any] | str, *more: tuple[str, dict[str,
 def http_error(status: int, *, delay_s: float = 0.0) -> Scripted:
     kind = "rate_limit_exceeded" if status == 429 else "server_error"
     return Scripted(status=status, delay_s=delay_s, error_type=kind)
+
+
+def trickle(then: Scripted | None = None, *, every_s: float = 1.0) -> Scripted:
+    """An answer sent one byte every ``every_s`` seconds: each read comes in time, the whole never does."""
+    base = then or text("This answer trickles in one byte at a time, far too slowly to wait for.")
+    return Scripted(text=base.text, tool_calls=base.tool_calls, trickle_s=every_s)
+
+
+def key_echoing_error(status: int = 401) -> Scripted:
+    """An auth error that repeats the caller's API key in its message, as some providers do."""
+    return Scripted(status=status, error_type="invalid_api_key", echo_key=True)
 
 
 def slow(seconds: float, then: Scripted | None = None) -> Scripted:
@@ -163,14 +176,32 @@ class FakeOpenAI:
                 await asyncio.sleep(answer.delay_s)
             if answer.status != 200:
                 record.finished = time.perf_counter()
-                return JSONResponse({"error": {"message": f"fake {answer.status}", "type": answer.error_type,
+                message = f"fake {answer.status}"
+                if answer.echo_key:
+                    key = request.headers.get("authorization", "").removeprefix("Bearer ")
+                    message = f"Incorrect API key provided: {key}. You can find your API key in your account."
+                return JSONResponse({"error": {"message": message, "type": answer.error_type,
                                                "code": answer.error_type}}, status_code=answer.status)
+            if answer.trickle_s:
+                stream = bool(record.body.get("stream"))
+                body = ("".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in _chunks(record.body, answer))
+                        + "data: [DONE]\n\n") if stream else json.dumps(_completion(record.body, answer))
+                return StreamingResponse(self._trickle(record, body.encode(), answer.trickle_s),
+                                         media_type="text/event-stream" if stream else "application/json")
             if record.body.get("stream"):
                 return StreamingResponse(self._sse(record, answer), media_type="text/event-stream")
             record.finished = time.perf_counter()
             return JSONResponse(_completion(record.body, answer))
 
         return app
+
+    async def _trickle(self, record: Received, body: bytes, every_s: float):
+        try:
+            for i in range(len(body)):
+                yield body[i:i + 1]
+                await asyncio.sleep(every_s)
+        finally:
+            record.finished = time.perf_counter()
 
     async def _sse(self, record: Received, answer: Scripted):
         for chunk in _chunks(record.body, answer):

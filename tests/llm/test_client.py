@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 
 from assistant.llm.errors import LLMError
 from tests.llm.conftest import BACKUP, PRIMARY, make_client
-from tests.llm.fake_openai import http_error, slow, text, tool_call
+from tests.llm.fake_openai import Scripted, http_error, key_echoing_error, slow, text, tool_call, trickle
 
 HELLO = [{"role": "user", "content": "hi"}]
 TOOL = {"type": "function", "function": {"name": "query_bill", "description": "look up bills",
@@ -101,7 +102,40 @@ async def test_no_fallbacks_and_no_retries_means_one_request(fake):
     assert len(fake.requests) == 1
 
 
-def test_sync_completion_retries_too(fake, client):
-    fake.script(http_error(500), text("同步"))
-    answer = client.complete_sync(HELLO)
-    assert answer.text == "同步" and answer.attempts == 2 and answer.model.endswith(PRIMARY)
+async def test_a_trickling_provider_is_cut_at_the_total_deadline(fake):
+    """Every byte arrives in time, the answer never does: the deadline covers all attempts."""
+    client = make_client(fake, timeout_s=1.0, deadline_s=1.5)
+    fake.script(*[trickle(every_s=0.2)] * 4)
+    started = time.perf_counter()
+    with pytest.raises(LLMError) as raised:
+        await client.complete(HELLO)
+    assert raised.value.code == "llm-timeout" and raised.value.retryable
+    assert time.perf_counter() - started < 3.0  # the deadline, not 4 attempts x the per-attempt timeout
+    assert len(fake.requests) <= 2
+
+
+async def test_a_long_streamed_answer_stops_at_max_chars(fake, client):
+    fake.script(Scripted(text="长" * 1_000_000, chunk_chars=1000))
+    pieces: list[str] = []
+
+    async def on_text(piece: str) -> None:
+        pieces.append(piece)
+
+    answer = await client.complete(HELLO, on_text=on_text, max_chars=2500)
+    assert len(answer.text) == 2500 and "".join(pieces) == answer.text and answer.finish_reason == "length"
+
+
+async def test_a_long_answer_is_cut_at_max_chars(fake, client):
+    fake.script(text("x" * 1_000_000))
+    answer = await client.complete(HELLO, max_chars=100)
+    assert answer.text == "x" * 100 and answer.finish_reason == "length"
+
+
+async def test_an_error_echoing_the_api_key_never_carries_it(fake, caplog):
+    key = "sk-live-4f9a8b7c6d5e"
+    client = make_client(fake, api_key=key)
+    fake.script(key_echoing_error(401), key_echoing_error(401))
+    with caplog.at_level(logging.WARNING, logger="assistant.llm.client"), pytest.raises(LLMError) as raised:
+        await client.complete(HELLO)
+    assert "Incorrect API key" in raised.value.message and key not in str(raised.value)
+    assert "Incorrect API key" in caplog.text and key not in caplog.text

@@ -10,9 +10,9 @@ from tools import build_registry
 from tools.context import ToolContext
 
 
-def test_glossary_pairs_are_in_the_prompt(fake, client):
+async def test_glossary_pairs_are_in_the_prompt(fake, client):
     fake.script(text("“请查看我的余额并下载电子发票。”"))
-    out = LLMTranslator(client).translate("Please check my balance and download the e-invoice.", "zh", "en")
+    out = await LLMTranslator(client).translate("Please check my balance and download the e-invoice.", "zh", "en")
     assert out == "请查看我的余额并下载电子发票。"  # quotes around the answer are stripped
     system = fake.requests[0].messages[0]["content"]
     assert "balance → 余额" in system and "e-invoice → 电子发票" in system
@@ -20,9 +20,9 @@ def test_glossary_pairs_are_in_the_prompt(fake, client):
     assert not fake.requests[0].body.get("stream")
 
 
-def test_chinese_to_english_states_the_pairs_the_other_way(fake, client):
+async def test_chinese_to_english_states_the_pairs_the_other_way(fake, client):
     fake.script(text("How do I get an e-invoice for my electricity bill?"))
-    LLMTranslator(client).translate("电费的电子发票怎么开？", "en")
+    await LLMTranslator(client).translate("电费的电子发票怎么开？", "en")
     system = fake.requests[0].messages[0]["content"]
     assert "电子发票 → e-invoice" in system and "电费 → electricity bill" in system
     assert "余额" not in system  # only the pairs that occur in the text

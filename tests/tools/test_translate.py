@@ -7,7 +7,7 @@ from tools.translate import load_glossary, translate
 
 
 class EchoTranslator:
-    def translate(self, text, target_lang, source_lang=None):
+    async def translate(self, text, target_lang, source_lang=None):
         return f"<{target_lang}>{text}"
 
 
@@ -15,17 +15,17 @@ def _ctx(translator=None) -> ToolContext:
     return ToolContext("u_li", "s1", "t1", "zh", billing=None, translator=translator)  # type: ignore[arg-type]
 
 
-def test_glossary_terms_translate_both_ways():
-    assert translate(_ctx(), "余额", "en")["translation"] == "balance"
-    assert translate(_ctx(), "“谢谢”", "en")["translation"] == "thank you"
-    assert translate(_ctx(), "E-Invoice", "zh")["translation"] == "电子发票"
-    assert translate(_ctx(), "balance", "zh")["translation"] == "余额"  # never 平衡
+async def test_glossary_terms_translate_both_ways():
+    assert (await translate(_ctx(), "余额", "en"))["translation"] == "balance"
+    assert (await translate(_ctx(), "“谢谢”", "en"))["translation"] == "thank you"
+    assert (await translate(_ctx(), "E-Invoice", "zh"))["translation"] == "电子发票"
+    assert (await translate(_ctx(), "balance", "zh"))["translation"] == "余额"  # never 平衡
 
 
-def test_free_text_needs_the_llm_or_uses_it():
-    assert translate(_ctx(), "我对花生过敏", "en") == {"status": "needs_llm", "target_lang": "en"}
-    assert translate(_ctx(), "谢谢", "ja")["status"] == "needs_llm"
-    out = translate(_ctx(EchoTranslator()), "我对花生过敏", "en")
+async def test_free_text_needs_the_llm_or_uses_it():
+    assert (await translate(_ctx(), "我对花生过敏", "en")) == {"status": "needs_llm", "target_lang": "en"}
+    assert (await translate(_ctx(), "谢谢", "ja"))["status"] == "needs_llm"
+    out = await translate(_ctx(EchoTranslator()), "我对花生过敏", "en")
     assert out == {"status": "translated", "translation": "<en>我对花生过敏", "via": "llm", "target_lang": "en"}
 
 
