@@ -1,4 +1,5 @@
-"""Protection for the server: token-bucket rate limits, live-session caps and browser origin checks.
+"""Protection for the server: token-bucket rate limits (turns, session starts), live-session and
+connection caps, and browser origin checks.
 
 State is per process (one uvicorn worker). Behind a load balancer with several workers, the
 per-user limits hold per worker; a shared limiter (Redis or the database) would make them global.
