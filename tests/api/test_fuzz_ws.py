@@ -39,7 +39,7 @@ deep_frames = st.builds(
     st.one_of(st.integers(33, 60), st.integers(900, 5000)),
     st.sampled_from([("[", "]"), ('{"a":', "}"), ('{"type":"text","text":[', "]}")]),
     st.sampled_from(["", "1", '"x"', "[]", "{}"]),
-).filter(lambda frame: len(frame) <= 60_000)
+).filter(lambda frame: len(frame) <= 60_000 and '"a":}' not in frame)  # valid JSON, only too deep
 # a lone UTF-16 surrogate escape ("\ud800") in any string: text, id, a key, session.start fields
 lone_surrogates = st.integers(0xD800, 0xDFFF).map(lambda cp: f"\\u{cp:04x}")
 surrogate_frames = st.builds(
