@@ -1,0 +1,86 @@
+"""CPU cost of ingesting one utterance by frame size: ``python -m evals.bench_audio [--runs 5]``.
+
+The same ~1 MB Ogg/Opus (29 s at 256 kb/s, 48 kHz; silence by default, as an attacker would send)
+is fed through the streaming path of a websocket utterance (per frame, what
+``assistant.api.audio.Utterance._take`` does: ``AudioStream.feed``, ``should_end``,
+``should_emit_partial``; then ``finish`` as at ``audio.end``) in one frame and in 64 KB, 4 KB and
+1 KB frames. CPU time is ``time.process_time`` (every thread of the process, the decoding thread
+included), which is steadier than wall time on a busy machine. Linear decoding keeps every
+framing within 2x of one frame; re-decoding the container on every frame made 1 KB frames cost
+~150x (47 s of CPU for this clip).
+
+Prints medians and p95 per framing and writes evals/out/bench_audio.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+from pathlib import Path
+
+from evals.metrics import machine, percentile, save_result
+from voice import synth
+from voice.stream import AudioStream
+
+FRAMES = (0, 65536, 4096, 1024)  # 0 = the whole clip in one frame
+
+
+def make_clip(fmt: str = "ogg", seconds: float = 29.0, bitrate: str = "256k", source: str = "silence") -> bytes:
+    """Constant-bitrate Opus at 48 kHz: ~1 MB for 29 s at 256 kb/s."""
+    lavfi = "anullsrc=r=48000:cl=mono" if source == "silence" else "sine=frequency=300:sample_rate=48000"
+    cmd = [synth.need("ffmpeg"), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", lavfi, "-t", str(seconds),
+           "-c:a", "libopus", "-b:a", bitrate, "-vbr", "off", "-f", "webm" if fmt == "webm" else "ogg", "pipe:1"]
+    return subprocess.run(cmd, check=True, capture_output=True).stdout
+
+
+def ingest(data: bytes, fmt: str, frame_bytes: int, **limits) -> tuple[float, int]:
+    """Stream ``data`` in ``frame_bytes`` frames (0 = one frame) like a websocket utterance;
+    (CPU seconds, 16 kHz samples decoded)."""
+    started = time.process_time()
+    stream = AudioStream(fmt, max_bytes=16 * 1024 * 1024, max_seconds=60, endpoint_silence_ms=1500, **limits)
+    size = frame_bytes or len(data)
+    for i in range(0, len(data), size):
+        stream.feed(data[i : i + size])
+        if not stream.should_end():
+            stream.should_emit_partial(time.monotonic())
+    samples = len(stream.finish())
+    return time.process_time() - started, samples
+
+
+def run(data: bytes, fmt: str, runs: int) -> dict:
+    rows = {}
+    for frame in FRAMES:
+        cpu = []
+        for _ in range(runs):
+            seconds, samples = ingest(data, fmt, frame)
+            cpu.append(seconds)
+        rows["one frame" if frame == 0 else f"{frame // 1024} KB"] = {
+            "frames": 1 if frame == 0 else -(-len(data) // frame), "audio_s": round(samples / 16000, 2),
+            "cpu_p50_ms": round(percentile(cpu, 50) * 1000, 1), "cpu_p95_ms": round(percentile(cpu, 95) * 1000, 1)}
+    one = rows["one frame"]["cpu_p50_ms"]
+    for row in rows.values():
+        row["x_one_frame"] = round(row["cpu_p50_ms"] / one, 2) if one else None
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.bench_audio")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--format", choices=("ogg", "webm"), default="ogg")
+    parser.add_argument("--source", choices=("silence", "tone"), default="silence")
+    parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_audio.json"))
+    args = parser.parse_args(argv)
+    data = make_clip(args.format, source=args.source)
+    rows = run(data, args.format, args.runs)
+    print(f"{len(data) / 1000:.0f} KB {args.format}/Opus ({args.source}), {args.runs} runs, CPU ms (process_time)")
+    print(f"{'framing':>10} {'frames':>7} {'p50':>8} {'p95':>8} {'x one':>6}")
+    for name, row in rows.items():
+        print(f"{name:>10} {row['frames']:>7} {row['cpu_p50_ms']:>8} {row['cpu_p95_ms']:>8} {row['x_one_frame']:>6}")
+    save_result({"clip_bytes": len(data), "format": args.format, "source": args.source, "runs": args.runs,
+                 "framings": rows, "machine": machine()}, args.json_out, echo=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
