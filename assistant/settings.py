@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # frame, or this long after audio.start without audio.end; 0 = never
     audio_idle_timeout_s: float = 10.0
     audio_max_open_s: float = 60.0
-    max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); "audio-cpu-limit"
+    max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); 0 = no cap
 
     @property
     def sqlite_path(self) -> Path:

@@ -9,13 +9,21 @@ included), which is steadier than wall time on a busy machine. Linear decoding k
 framing within 2x of one frame; re-decoding the container on every frame made 1 KB frames cost
 ~150x (47 s of CPU for this clip).
 
+With ``--ws`` the same clip goes over a real websocket to a real server in this process (the
+whole app: uvicorn, the connection's receive loop, the worker-thread hop per frame), and the
+server's CPU is the process's minus the client's thread, counted until the server has read every
+frame (a ``ping`` after the last one is answered).
+
 Prints medians and p95 per framing and writes evals/out/bench_audio.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,20 +56,58 @@ def ingest(data: bytes, fmt: str, frame_bytes: int, **limits) -> tuple[float, in
     return time.process_time() - started, samples
 
 
-def run(data: bytes, fmt: str, runs: int) -> dict:
+async def ingest_ws(url: str, data: bytes, fmt: str, frame_bytes: int) -> tuple[float, int]:
+    """Stream over the websocket; (server CPU seconds until every frame was read, 0)."""
+    from websockets.asyncio.client import connect
+
+    async with connect(url, max_size=2**24) as ws:
+        await ws.send(json.dumps({"type": "session.start", "user": "u_li", "lang": "en"}))
+        json.loads(await ws.recv())
+        process, client = time.process_time(), time.thread_time()
+        await ws.send(json.dumps({"type": "audio.start", "format": fmt}))
+        size = frame_bytes or len(data)
+        for i in range(0, len(data), size):
+            await ws.send(data[i : i + size])
+        await ws.send(json.dumps({"type": "ping"}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 300))["type"] != "pong":
+            pass
+        server_cpu = (time.process_time() - process) - (time.thread_time() - client)
+        await ws.send(json.dumps({"type": "audio.end"}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 300))["type"] not in ("reply", "error"):
+            pass
+    return server_cpu, 0
+
+
+def run(data: bytes, fmt: str, runs: int, url: str | None = None) -> dict:
     rows = {}
     for frame in FRAMES:
         cpu = []
         for _ in range(runs):
-            seconds, samples = ingest(data, fmt, frame)
+            if url:
+                seconds, samples = asyncio.run(ingest_ws(url, data, fmt, frame))
+            else:
+                seconds, samples = ingest(data, fmt, frame)
             cpu.append(seconds)
         rows["one frame" if frame == 0 else f"{frame // 1024} KB"] = {
-            "frames": 1 if frame == 0 else -(-len(data) // frame), "audio_s": round(samples / 16000, 2),
+            "frames": 1 if frame == 0 else -(-len(data) // frame), "audio_s": round(samples / 16000, 2) or None,
             "cpu_p50_ms": round(percentile(cpu, 50) * 1000, 1), "cpu_p95_ms": round(percentile(cpu, 95) * 1000, 1)}
     one = rows["one frame"]["cpu_p50_ms"]
     for row in rows.values():
         row["x_one_frame"] = round(row["cpu_p50_ms"] / one, 2) if one else None
     return rows
+
+
+def run_ws(data: bytes, fmt: str, runs: int) -> dict:
+    """Start the whole app (router, tiny.en Whisper) on 127.0.0.1 and measure through it."""
+    from assistant.api.app import create_app
+    from assistant.api.server import ServerThread
+    from assistant.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, whisper_model="tiny.en",
+                            max_audio_seconds=60, max_audio_cpu_s=0, stt_endpoint_silence_ms=0)
+        with ServerThread(create_app(settings), ws_ping_interval=None) as live:
+            return run(data, fmt, runs, url=live.ws)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,15 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("ogg", "webm"), default="ogg")
     parser.add_argument("--source", choices=("silence", "tone"), default="silence")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_audio.json"))
+    parser.add_argument("--ws", action="store_true", help="through a real websocket server (server CPU)")
     args = parser.parse_args(argv)
     data = make_clip(args.format, source=args.source)
-    rows = run(data, args.format, args.runs)
-    print(f"{len(data) / 1000:.0f} KB {args.format}/Opus ({args.source}), {args.runs} runs, CPU ms (process_time)")
+    if args.ws:
+        rows = run_ws(data, args.format, args.runs)
+    else:
+        rows = run(data, args.format, args.runs)
+    where = "server CPU over the websocket" if args.ws else "CPU (process_time)"
+    print(f"{len(data) / 1000:.0f} KB {args.format}/Opus ({args.source}), {args.runs} runs, {where}, ms")
     print(f"{'framing':>10} {'frames':>7} {'p50':>8} {'p95':>8} {'x one':>6}")
     for name, row in rows.items():
         print(f"{name:>10} {row['frames']:>7} {row['cpu_p50_ms']:>8} {row['cpu_p95_ms']:>8} {row['x_one_frame']:>6}")
     save_result({"clip_bytes": len(data), "format": args.format, "source": args.source, "runs": args.runs,
-                 "framings": rows, "machine": machine()}, args.json_out, echo=False)
+                 "path": "websocket" if args.ws else "AudioStream", "framings": rows, "machine": machine()},
+                args.json_out, echo=False)
     return 0
 
 

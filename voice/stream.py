@@ -217,7 +217,7 @@ class AudioStream:
         if not self._frames_db:
             return len(audio)
         db = np.asarray(self._frames_db)
-        floor = float(np.percentile(db, 10))
+        floor = _percentile(db, 10)
         threshold = min(max(floor + 12.0, -50.0), -30.0)
         loud = db > threshold
         # speech = at least 3 loud frames (60 ms) in a row; clicks do not count
@@ -319,3 +319,12 @@ class AudioStream:
         if len(raw) > _WAV_HEADER_LIMIT:
             self._data_start = -2
             self._start_decoder()
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) by partial sort: ~30x faster on short arrays."""
+    pos = q / 100 * (len(values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(values) - 1)
+    part = np.partition(values, [lo, hi])
+    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))

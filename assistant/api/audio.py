@@ -221,7 +221,7 @@ class Utterance:
             if wait <= 0:
                 self._watchdog = None  # _end_now must not cancel the task running it
                 idle = time.monotonic() - self._last_frame
-                self._fail(VoiceError("audio-timeout", f"No audio.end within {s.audio_max_open_s:g} s of audio.start"
+                self._fail(VoiceError("audio-timeout", f"No audio.end within {s.audio_max_open_s:g} s of audio.start."
                                       if idle < s.audio_idle_timeout_s or s.audio_idle_timeout_s <= 0
                                       else f"No audio frame for {s.audio_idle_timeout_s:g} s."))
                 await self._end_now()
