@@ -86,6 +86,11 @@ class Utterance:
         self._stt: asyncio.Task | None = None
         self._error: VoiceError | None = None
         self._threads = 0  # worker-thread calls on the stream in flight
+        self._pending = bytearray()  # frames received, not yet handed to the decoder
+        self._received = 0
+        self._pump: asyncio.Task | None = None
+        self._stopped = False  # no more frames are decoded (end of speech heard, an error, a timeout)
+        self._over = False  # finish() is done: the audio can go
         self._started = self._last_frame = time.monotonic()
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
@@ -103,27 +108,51 @@ class Utterance:
         return self.lang if self.lang in ("zh", "en") else None
 
     async def feed(self, data: bytes) -> None:
-        if self.ended or self._error is not None or self.stream is None:
+        """Take one binary frame. It is decoded by a background pump (one worker-thread hop per batch):
+        frames that arrive while a batch is being decoded are decoded together in the next one, so
+        a flood of small frames costs few hops, and the receive loop never waits for decoding."""
+        if self.ended or self._stopped or self._error is not None or self.stream is None:
             return  # frames after a failure or after the server ended the utterance are dropped
         self._last_frame = time.monotonic()
-        try:  # one worker-thread hop per frame: decode, end-pointing, partial pacing
-            ended, partial_due = await self._in_thread(self._take, data, self._partial is None and self._pool_idle())
-        except VoiceError as exc:
-            self._fail(exc)
-            if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
-                await self._end_now()
+        self._received += len(data)
+        if self._received > self.gateway.settings.max_audio_bytes:  # do not even queue it
+            self._fail(VoiceError("audio-too-large", f"The audio is over the {self.gateway.settings.max_audio_bytes}"
+                                  " byte limit."))
             return
-        except Exception:  # hostile input must not end the connection
-            log.exception("audio frame failed")
-            self._fail(VoiceError("audio-undecodable", "The audio could not be decoded."))
-            return
-        if self.ended:  # closed or timed out while the frame was being decoded
-            return
-        if ended:
-            self.ended = True  # a long pause ends the utterance without waiting for audio.end
-            await self.conn.end_audio_turn(self)
-        elif partial_due:
-            self._partial = asyncio.create_task(self._send_partial())
+        self._pending += data
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        try:
+            while self._pending and self.stream is not None and not (self._stopped or self.closed or self._error):
+                data, self._pending = bytes(self._pending), bytearray()
+                try:  # decode, end-pointing and partial pacing in one hop
+                    ended, partial_due = await self._in_thread(self._take, data,
+                                                               self._partial is None and self._pool_idle())
+                except VoiceError as exc:
+                    self._fail(exc)
+                    if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
+                        await self._end_now()
+                    return
+                except Exception:  # hostile input must not end the connection
+                    log.exception("audio frame failed")
+                    self._fail(VoiceError("audio-undecodable", "The audio could not be decoded."))
+                    return
+                if self._stopped or self.closed:  # timed out or dropped meanwhile
+                    return
+                if ended:  # a long pause ends the utterance without waiting for audio.end
+                    self._stopped = True
+                    if not self.ended:
+                        self.ended = True
+                        await self.conn.end_audio_turn(self)
+                    return
+                if partial_due and not self.ended:
+                    self._partial = asyncio.create_task(self._send_partial())
+        finally:
+            self._pump = None
+            if self._stopped or self.closed or self._error is not None:
+                self._pending = bytearray()
 
     def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool]:
         """(in a worker thread) Add a frame; has speech ended, and is a partial transcript due?"""
@@ -161,6 +190,8 @@ class Utterance:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await partial
         try:
+            if self._pump is not None:  # frames sent before audio.end are still being decoded
+                await asyncio.shield(self._pump)  # a cancelled turn must not cut a decode in half
             if self.closed:
                 return  # the client left before this turn's turn came: nobody to answer
             if self._error is not None:
@@ -184,6 +215,7 @@ class Utterance:
             return
         finally:
             self._stt = None
+            self._over = self._stopped = True
             self._release()
             self.gateway._forget(self)
         if self.closed:
@@ -200,7 +232,8 @@ class Utterance:
 
     def close(self) -> None:
         """Drop the utterance (``cancel``, the client left): stop decoding and transcribing, free the audio."""
-        self.ended = self.closed = True
+        self.ended = self.closed = self._stopped = True
+        self._pending = bytearray()
         self._stop_background()
         if self._stt is not None:
             self._stt.cancel()  # a queued transcription is dropped; a running one is thrown away
@@ -230,7 +263,8 @@ class Utterance:
 
     async def _end_now(self) -> None:
         """The server ends the utterance on an error: report it in turn order (``finish`` sends it)."""
-        if self.ended:
+        self._stopped = True
+        if self.ended:  # audio.end came first: its finish reports the error
             return
         self.ended = True
         self._release()
@@ -259,6 +293,6 @@ class Utterance:
     def _release(self) -> None:
         """Free the audio (bytes, samples, decoder thread) once no worker thread uses the stream."""
         if self.stream is not None and self._threads == 0 and (self._error is not None or self.closed
-                                                                  or self.stream.closed):
+                                                                  or self._over or self.stream.closed):
             self.stream.close()
             self.stream = None
