@@ -6,8 +6,8 @@ is fed through the streaming path of a websocket utterance (per frame, what
 ``should_emit_partial``; then ``finish`` as at ``audio.end``) in one frame and in 64 KB, 4 KB and
 1 KB frames. CPU time is ``time.process_time`` (every thread of the process, the decoding thread
 included), which is steadier than wall time on a busy machine. Linear decoding keeps every
-framing within 2x of one frame; re-decoding the container on every frame made 1 KB frames cost
-~150x (47 s of CPU for this clip).
+framing within 2x of one frame (1.65x for 1 KB frames here); re-decoding the container on every
+frame made 1 KB frames cost ~135x (22.7 s of CPU for this clip on the 2-core test machine).
 
 With ``--ws`` the same clip goes over a real websocket to a real server in this process (the
 whole app: uvicorn, the connection's receive loop, the decoding pump and its worker threads), and

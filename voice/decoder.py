@@ -2,7 +2,7 @@
 
 FFmpeg's demuxer and decoder keep their state between frames, so every byte is demuxed and
 decoded once: the cost of an utterance is linear in its size whatever the framing (re-decoding the
-container from its start on every frame made 1 KB frames cost ~150x one whole-file decode).
+container from its start on every frame made 1 KB frames cost ~135x one whole-file decode).
 
 PyAV reads from a file-like object; :class:`StreamDecoder` runs that read loop in its own thread
 and hands it bytes as they come (``read`` blocks until there are more, or the end). ``feed`` returns

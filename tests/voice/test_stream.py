@@ -215,7 +215,7 @@ def ingest_cpu(data: bytes, fmt: str, frame_bytes: int) -> float:
 @pytest.mark.parametrize("fmt", ["ogg", "webm"])
 def test_small_frames_cost_about_what_one_frame_costs(tmp_path, fmt):
     """Re-decoding the container on every frame made 1 KB frames cost ~40x one frame for this clip
-    (~150x for 1 MB). Best of three against best of three; the bound is generous (~1.7x measured)."""
+    (~135x for 1 MB). Best of three against best of three; the bound is generous (~1.7x measured)."""
     data = opus_clip(tmp_path, fmt, 15.0)  # ~240 KB
     assert len(data) > 200_000
     one = min(ingest_cpu(data, fmt, len(data)) for _ in range(3))
