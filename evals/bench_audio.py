@@ -15,6 +15,9 @@ the server's CPU is the process's minus the client's thread, from ``audio.start`
 utterance's answer after ``audio.end`` (so every row also holds the same transcription work:
 Silero VAD over 29 s, ~no Whisper for silence).
 
+With ``--attackers N`` it measures instead what the flood does to others: the latency of 30
+text turns of one user, quiet and while N clients send the clip in 1 KB frames over and over.
+
 Prints medians and p95 per framing and writes evals/out/bench_audio.json.
 """
 
@@ -95,7 +98,49 @@ def run(data: bytes, fmt: str, runs: int, url: str | None = None) -> dict:
     return rows
 
 
-def run_ws(data: bytes, fmt: str, runs: int) -> dict:
+async def _attacker(url: str, data: bytes, fmt: str, user: str, stop: asyncio.Event) -> int:
+    """Send the clip in 1 KB frames, utterance after utterance, until ``stop``; utterances sent."""
+    from websockets.asyncio.client import connect
+
+    sent = 0
+    async with connect(url, max_size=2**24) as ws:
+        await ws.send(json.dumps({"type": "session.start", "user": user, "lang": "en"}))
+        json.loads(await ws.recv())
+        while not stop.is_set():
+            await ws.send(json.dumps({"type": "audio.start", "format": fmt}))
+            for i in range(0, len(data), 1024):
+                await ws.send(data[i : i + 1024])
+            await ws.send(json.dumps({"type": "audio.end"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 300))["type"] not in ("reply", "error"):
+                pass
+            sent += 1
+    return sent
+
+
+async def text_latency(url: str, data: bytes, fmt: str, attackers: int, turns: int) -> dict:
+    """Text-turn latency (send -> reply) for one user while ``attackers`` clients flood audio."""
+    from websockets.asyncio.client import connect
+
+    stop = asyncio.Event()
+    floods = [asyncio.create_task(_attacker(url, data, fmt, f"u_{i}", stop)) for i in range(attackers)]
+    await asyncio.sleep(1.0 if attackers else 0)
+    latencies = []
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"type": "session.start", "user": "u_li", "lang": "en"}))
+        json.loads(await ws.recv())
+        for _ in range(turns):
+            started = time.perf_counter()
+            await ws.send(json.dumps({"type": "text", "text": "what's my balance"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 300))["type"] not in ("reply", "error"):
+                pass
+            latencies.append((time.perf_counter() - started) * 1000)
+    stop.set()
+    utterances = sum(await asyncio.gather(*floods))
+    return {"attackers": attackers, "turns": turns, "text_p50_ms": round(percentile(latencies, 50), 1),
+            "text_p95_ms": round(percentile(latencies, 95), 1), "attack_utterances": utterances}
+
+
+def run_ws(data: bytes, fmt: str, runs: int, attackers: int = 0) -> dict:
     """Start the whole app (router, tiny.en Whisper) on 127.0.0.1 and measure through it."""
     from assistant.api.app import create_app
     from assistant.api.server import ServerThread
@@ -103,8 +148,12 @@ def run_ws(data: bytes, fmt: str, runs: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, whisper_model="tiny.en",
-                            max_audio_seconds=60, max_audio_cpu_s=0, stt_endpoint_silence_ms=0)
+                            max_audio_seconds=60, max_audio_cpu_s=0, stt_endpoint_silence_ms=0,
+                            max_sessions_per_user=100, user_turns_per_minute=10**6)
         with ServerThread(create_app(settings), ws_ping_interval=None) as live:
+            if attackers:
+                return {"quiet": asyncio.run(text_latency(live.ws, data, fmt, 0, 30)),
+                        "attacked": asyncio.run(text_latency(live.ws, data, fmt, attackers, 30))}
             return run(data, fmt, runs, url=live.ws)
 
 
@@ -115,8 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("silence", "tone"), default="silence")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_audio.json"))
     parser.add_argument("--ws", action="store_true", help="through a real websocket server (server CPU)")
+    parser.add_argument("--attackers", type=int, default=0,
+                        help="instead: text-turn latency while N clients flood the clip in 1 KB frames")
     args = parser.parse_args(argv)
     data = make_clip(args.format, source=args.source)
+    if args.attackers:
+        result = run_ws(data, args.format, 0, attackers=args.attackers)
+        result["machine"] = machine()
+        save_result(result, args.json_out)
+        return 0
     if args.ws:
         rows = run_ws(data, args.format, args.runs)
     else:
