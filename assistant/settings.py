@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     stt_max_queue: int = 16  # utterances waiting beyond this get a retryable "stt-busy"
     stt_partial_every_s: float = 1.0  # partial transcripts (only while the pool is idle)
     stt_endpoint_silence_ms: int = 1500  # a pause this long ends an utterance; 0 = wait for audio.end
+    # an open utterance ends with "audio-timeout" (its buffer freed) after this long without a binary
+    # frame, or this long after audio.start without audio.end; 0 = never
+    audio_idle_timeout_s: float = 10.0
+    audio_max_open_s: float = 60.0
+    max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); 0 = no cap
 
     @property
     def sqlite_path(self) -> Path:

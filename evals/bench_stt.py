@@ -4,7 +4,8 @@ For English utterances of about 2, 4, 6 and 8 s (espeak-ng, sent as WebM/Opus li
 with each packaged Whisper model (int8, 2 threads), it measures
 
 * ``final`` ms: from the end of the audio (``audio.end``; every frame already received) to the
-  final transcript: the last container decode (``AudioStream.finish``) plus Whisper;
+  final transcript: ``AudioStream.finish`` (frames are decoded as they arrive, so little is left)
+  plus Whisper;
 * ``rtf``: Whisper's time / audio duration (real-time factor; under 1 is faster than speech);
 * ``wer``: word error rate against the text spoken (a sanity check, not an accuracy eval);
 

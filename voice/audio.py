@@ -13,6 +13,7 @@ FFmpeg's libswresample through :class:`Resampler`, so all formats get the same f
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 
@@ -101,6 +102,38 @@ class Resampler:
         return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
 
 
+class SampleBuffer:
+    """float32 samples that only grow: amortised O(1) append, O(1) view of everything so far.
+
+    Views stay valid while the buffer grows (it reallocates into a new array; written samples never
+    change), so one thread may append while another reads a view.
+    """
+
+    def __init__(self, capacity: int = TARGET_RATE):
+        self._data = np.zeros(capacity, dtype=np.float32)
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, samples: np.ndarray) -> None:
+        k = len(samples)
+        if k == 0:
+            return
+        with self._lock:
+            if self._n + k > len(self._data):
+                grown = np.zeros(max(2 * len(self._data), self._n + k), dtype=np.float32)
+                grown[: self._n] = self._data[: self._n]
+                self._data = grown
+            self._data[self._n : self._n + k] = samples
+            self._n += k
+
+    def view(self) -> np.ndarray:
+        with self._lock:
+            return self._data[: self._n]
+
+
 def _to_float(samples: np.ndarray) -> np.ndarray:
     if samples.dtype == np.int16:
         return samples.astype(np.float32) / 32768.0
@@ -145,9 +178,10 @@ def decode_container(
                         total += len(parts[-1])
                         if limit is not None and total > limit:
                             break
-                except (av.FFmpegError, EOFError) as exc:  # damaged / incomplete tail
+                except (av.FFmpegError, EOFError, MemoryError, OverflowError, ValueError) as exc:  # damaged tail
                     error = exc
-        except (av.FFmpegError, EOFError, ValueError, OSError, VoiceError) as exc:
+        except (av.FFmpegError, EOFError, ValueError, OSError, MemoryError, OverflowError, VoiceError) as exc:
+            # MemoryError / OverflowError: absurd header values (a sample rate >= 2**31, ...)
             error = exc
         if limit is not None and total > limit:
             raise VoiceError("audio-too-long", f"The audio is over the {max_seconds:g} second limit.")

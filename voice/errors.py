@@ -15,6 +15,9 @@ VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
     "no-speech": ("No speech was heard in the audio.", False),
     "audio-too-long": ("The audio is longer than allowed.", False),
     "audio-too-large": ("The audio is larger than allowed.", False),
+    # audio.start, then no frame (or no audio.end) for too long: the utterance is dropped
+    "audio-timeout": ("The audio stopped arriving; the utterance was dropped.", False),
+    "audio-cpu-limit": ("Decoding the audio cost more CPU time than allowed.", False),
     "stt-unavailable": ("Speech-to-text is not available.", False),
     "stt-cancelled": ("The transcription was cancelled.", False),
     # the transcription queue is full: trying again a moment later can succeed

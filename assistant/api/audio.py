@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 
 class VoiceGateway:
-    """One per process: the speech-to-text model and its bounded worker pool."""
+    """One per process: the speech-to-text model, its bounded worker pool, and the open utterances."""
 
     def __init__(self, settings: Settings, assistant: Assistant, pool: TranscriptionPool):
         self.settings = settings
         self.assistant = assistant
         self.pool = pool
+        self._live: dict[Connection, set[Utterance]] = {}  # utterances not yet finished or closed
 
     @classmethod
     def create(cls, settings: Settings, assistant: Assistant) -> VoiceGateway:
@@ -44,11 +45,35 @@ class VoiceGateway:
                                                           max_queue=settings.stt_max_queue))
 
     def start(self, conn: Connection, message: AudioStart) -> Utterance:
-        return Utterance(self, conn, message)
+        utterance = Utterance(self, conn, message)
+        self._live.setdefault(conn, set()).add(utterance)
+        return utterance
+
+    def disconnected(self, conn: Connection) -> None:
+        """The client left: drop its audio work now (decoding, queued and running transcriptions)."""
+        for utterance in self._live.pop(conn, set()):
+            utterance.close()
+
+    @property
+    def open_utterances(self) -> int:
+        return sum(len(live) for live in self._live.values())
+
+    def _forget(self, utterance: Utterance) -> None:
+        live = self._live.get(utterance.conn)
+        if live is not None:
+            live.discard(utterance)
+            if not live:
+                del self._live[utterance.conn]
 
 
 class Utterance:
-    """One spoken turn in progress on one connection."""
+    """One spoken turn in progress on one connection.
+
+    It ends with ``audio.end``, a long pause (end-pointing), ``cancel``, the client leaving
+    (:meth:`close`), a crossed limit, or a timeout: no frame for ``audio_idle_timeout_s`` or no
+    ``audio.end`` within ``audio_max_open_s`` (``audio-timeout``). Whenever it ends, its audio
+    buffers and decoder are freed.
+    """
 
     def __init__(self, gateway: VoiceGateway, conn: Connection, message: AudioStart):
         s = gateway.settings
@@ -56,32 +81,78 @@ class Utterance:
         self.lang = message.lang or conn.session.lang  # type: ignore[union-attr]
         self.stream: AudioStream | None = None
         self.ended = False  # the turn already has its terminal event, or the server ended it
+        self.closed = False  # dropped: nothing more is done or sent for it
         self._partial: asyncio.Task | None = None
+        self._stt: asyncio.Task | None = None
         self._error: VoiceError | None = None
+        self._threads = 0  # worker-thread calls on the stream in flight
+        self._pending = bytearray()  # frames received, not yet handed to the decoder
+        self._received = 0
+        self._pump: asyncio.Task | None = None
+        self._stopped = False  # no more frames are decoded (end of speech heard, an error, a timeout)
+        self._over = False  # finish() is done: the audio can go
+        self._started = self._last_frame = time.monotonic()
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
-                                      max_seconds=s.max_audio_seconds, partial_every_s=s.stt_partial_every_s,
+                                      max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
+                                      partial_every_s=s.stt_partial_every_s,
                                       endpoint_silence_ms=s.stt_endpoint_silence_ms or 10**9)
         except VoiceError as exc:
             self._error = exc
+        self._watchdog: asyncio.Task | None = None
+        if s.audio_idle_timeout_s > 0 or s.audio_max_open_s > 0:
+            self._watchdog = asyncio.create_task(self._watch())
 
     @property
     def whisper_lang(self) -> str | None:
         return self.lang if self.lang in ("zh", "en") else None
 
     async def feed(self, data: bytes) -> None:
-        if self.ended or self._error is not None or self.stream is None:
+        """Take one binary frame. It is decoded by a background pump (one worker-thread hop per batch):
+        frames that arrive while a batch is being decoded are decoded together in the next one, so
+        a flood of small frames costs few hops, and the receive loop never waits for decoding."""
+        if self.ended or self._stopped or self._error is not None or self.stream is None:
             return  # frames after a failure or after the server ended the utterance are dropped
-        try:  # one worker-thread hop per frame: decode, end-pointing, partial pacing
-            ended, partial_due = await asyncio.to_thread(self._take, data, self._partial is None and self._pool_idle())
-        except VoiceError as exc:
-            self._error = exc
+        self._last_frame = time.monotonic()
+        self._received += len(data)
+        if self._received > self.gateway.settings.max_audio_bytes:  # do not even queue it
+            self._fail(VoiceError("audio-too-large", f"The audio is over the {self.gateway.settings.max_audio_bytes}"
+                                  " byte limit."))
             return
-        if ended:
-            self.ended = True  # a long pause ends the utterance without waiting for audio.end
-            await self.conn.end_audio_turn(self)
-        elif partial_due:
-            self._partial = asyncio.create_task(self._send_partial())
+        self._pending += data
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        try:
+            while self._pending and self.stream is not None and not (self._stopped or self.closed or self._error):
+                data, self._pending = bytes(self._pending), bytearray()
+                try:  # decode, end-pointing and partial pacing in one hop
+                    ended, partial_due = await self._in_thread(self._take, data,
+                                                               self._partial is None and self._pool_idle())
+                except VoiceError as exc:
+                    self._fail(exc)
+                    if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
+                        await self._end_now()
+                    return
+                except Exception:  # hostile input must not end the connection
+                    log.exception("audio frame failed")
+                    self._fail(VoiceError("audio-undecodable", "The audio could not be decoded."))
+                    return
+                if self._stopped or self.closed:  # timed out or dropped meanwhile
+                    return
+                if ended:  # a long pause ends the utterance without waiting for audio.end
+                    self._stopped = True
+                    if not self.ended:
+                        self.ended = True
+                        await self.conn.end_audio_turn(self)
+                    return
+                if partial_due and not self.ended:
+                    self._partial = asyncio.create_task(self._send_partial())
+        finally:
+            self._pump = None
+            if self._stopped or self.closed or self._error is not None:
+                self._pending = bytearray()
 
     def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool]:
         """(in a worker thread) Add a frame; has speech ended, and is a partial transcript due?"""
@@ -97,7 +168,10 @@ class Utterance:
 
     async def _send_partial(self) -> None:
         try:
-            audio = await asyncio.to_thread(self.stream.pcm)  # type: ignore[union-attr]
+            stream = self.stream
+            if stream is None:
+                return
+            audio = await self._in_thread(stream.pcm)
             transcript = await self.gateway.pool.transcribe(audio, lang=self.whisper_lang)
             if transcript.text and not self.ended:
                 await self.conn.send(TranscriptPartial(text=transcript.text))
@@ -110,20 +184,41 @@ class Utterance:
 
     async def finish(self) -> None:
         """The end of speech: final transcript, then the same turn loop as typed text."""
-        if self._partial is not None:
-            self._partial.cancel()
+        partial = self._partial
+        self._stop_background()
+        if partial is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._partial
+                await partial
         try:
+            if self._pump is not None:  # frames sent before audio.end are still being decoded
+                await asyncio.shield(self._pump)  # a cancelled turn must not cut a decode in half
+            if self.closed:
+                return  # the client left before this turn's turn came: nobody to answer
             if self._error is not None:
                 raise self._error
             assert self.stream is not None
             started = time.perf_counter()
-            audio = await asyncio.to_thread(self.stream.finish)
-            transcript = await self.gateway.pool.transcribe(audio, lang=self.whisper_lang)
+            audio = await self._in_thread(self.stream.finish)
+            if self.closed:
+                return
+            self._stt = asyncio.create_task(self.gateway.pool.transcribe(audio, lang=self.whisper_lang))
+            try:
+                transcript = await self._stt
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self.closed and not (task is not None and task.cancelling()):
+                    return  # close() dropped the transcription: the client is gone
+                raise
             stt_ms = round((time.perf_counter() - started) * 1000, 2)
         except VoiceError as exc:
             await self.conn.send(ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable))
+            return
+        finally:
+            self._stt = None
+            self._over = self._stopped = True
+            self._release()
+            self.gateway._forget(self)
+        if self.closed:
             return
         if transcript.no_speech or not transcript.text.strip():
             await self.conn.send(ErrorEvent(code="no-speech", message="no speech was heard; please try again",
@@ -134,3 +229,70 @@ class Utterance:
         session = self.conn.session
         assert session is not None
         await self.gateway.assistant.text_turn(session, transcript.text, self.conn.send, stt_ms=stt_ms)
+
+    def close(self) -> None:
+        """Drop the utterance (``cancel``, the client left): stop decoding and transcribing, free the audio."""
+        self.ended = self.closed = self._stopped = True
+        self._pending = bytearray()
+        self._stop_background()
+        if self._stt is not None:
+            self._stt.cancel()  # a queued transcription is dropped; a running one is thrown away
+        self._release()
+        self.gateway._forget(self)
+
+    # -- internals --------------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        """End the utterance with ``audio-timeout`` when frames stop coming or audio.end never does."""
+        s = self.gateway.settings
+        while not self.ended:
+            deadlines = []
+            if s.audio_idle_timeout_s > 0:
+                deadlines.append(self._last_frame + s.audio_idle_timeout_s)
+            if s.audio_max_open_s > 0:
+                deadlines.append(self._started + s.audio_max_open_s)
+            wait = min(deadlines) - time.monotonic()
+            if wait <= 0:
+                self._watchdog = None  # _end_now must not cancel the task running it
+                idle = time.monotonic() - self._last_frame
+                self._fail(VoiceError("audio-timeout", f"No audio.end within {s.audio_max_open_s:g} s of audio.start."
+                                      if idle < s.audio_idle_timeout_s or s.audio_idle_timeout_s <= 0
+                                      else f"No audio frame for {s.audio_idle_timeout_s:g} s."))
+                await self._end_now()
+                return
+            await asyncio.sleep(wait)
+
+    async def _end_now(self) -> None:
+        """The server ends the utterance on an error: report it in turn order (``finish`` sends it)."""
+        self._stopped = True
+        if self.ended:  # audio.end came first: its finish reports the error
+            return
+        self.ended = True
+        self._release()
+        await self.conn.end_audio_turn(self)
+
+    def _fail(self, exc: VoiceError) -> None:
+        if self._error is None:  # the first failure is the one reported
+            self._error = exc
+        self._release()
+
+    def _stop_background(self) -> None:
+        for task in (self._watchdog, self._partial):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        self._watchdog = None
+
+    async def _in_thread(self, fn, *args):
+        """Run a stream call in a worker thread; the stream is freed only when none is in flight."""
+        self._threads += 1
+        try:
+            return await asyncio.to_thread(fn, *args)
+        finally:
+            self._threads -= 1
+            self._release()
+
+    def _release(self) -> None:
+        """Free the audio (bytes, samples, decoder thread) once no worker thread uses the stream."""
+        if self.stream is not None and self._threads == 0 and (self._error is not None or self.closed
+                                                                  or self._over or self.stream.closed):
+            self.stream.close()
+            self.stream = None

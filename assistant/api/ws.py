@@ -141,6 +141,8 @@ class Connection:
                                                retryable=True))
         finally:
             self._closed = True  # sends become no-ops; queued turns are dropped
+            if self.voice is not None:  # audio work (decoding, transcription) stops at once
+                self.voice.disconnected(self)
             if self.session is not None:
                 self.limits.close(self.session.user_id)
             # what the client sent before leaving (a confirmation!) is still carried out, in order,
@@ -222,7 +224,7 @@ class Connection:
                                                                self.send))
         elif isinstance(message, CancelIn):
             if self.audio is not None:  # abandon the utterance being recorded
-                self.audio.ended = True
+                self.audio.close()
                 self.audio = None
             if self._running is not None and not self._answered:  # stop the turn in progress
                 self._running.cancel()

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
@@ -153,3 +153,74 @@ def test_huge_frame_over_the_transport_limit_closes_only_that_connection(server)
     with connect(server.ws) as other:  # the server itself is fine
         other.send(json.dumps({"type": "ping"}))
         assert json.loads(other.recv(30))["type"] == "pong"
+
+
+# -- hostile audio: absurd headers and rates, Ogg/WebM cut, damaged and sent in small frames ----------
+@pytest.fixture(scope="module")
+def opus_clips(tmp_path_factory) -> dict[str, bytes]:
+    from voice import synth
+
+    source = synth.speak("what is my balance", tmp_path_factory.mktemp("fuzz-audio") / "s.wav")
+    return {fmt: synth.to_opus(source, source.with_suffix(f".{fmt}"), fmt).read_bytes() for fmt in ("ogg", "webm")}
+
+
+@pytest.fixture
+def voice_wire(settings, assistant, tiny_stt_pool):
+    from assistant.api.app import create_app
+    from assistant.api.audio import VoiceGateway
+    from tests.conftest import LiveServer
+
+    settings = settings.model_copy(update={"max_messages_per_s": 10_000.0, "user_turns_per_minute": 10**6})
+    assistant.settings = settings
+    voice = VoiceGateway(settings, assistant, tiny_stt_pool)
+    with LiveServer(create_app(settings, assistant, voice=voice)) as live, connect(live.ws, max_size=2**24) as ws:
+        ws.send(json.dumps({"type": "session.start", "user": "u_li", "lang": "en"}))
+        assert json.loads(ws.recv(30))["type"] == "session.started"
+        yield ws
+
+
+def _wav(rate: int, channels: int, bits: int, tag: int, samples: int) -> bytes:
+    from tests.voice.test_stream import wav_header
+
+    return wav_header(rate, channels, bits, tag, samples)
+
+
+hostile_audio = st.one_of(
+    st.tuples(st.just("wav"), st.none(), st.builds(_wav, st.integers(0, 2**32 - 1) | st.sampled_from([16000, 48000]),
+                                                   st.integers(0, 65535) | st.just(1), st.sampled_from([0, 8, 16, 32]),
+                                                   st.sampled_from([1, 3, 0xFFFE, 0x1234]), st.integers(0, 2000))),
+    st.tuples(st.just("pcm16"), st.integers(-(2**64), 2**64) | st.sampled_from([8000, 48000, 192000]),
+              st.binary(max_size=3000)),
+    st.tuples(st.sampled_from(["ogg", "webm"]), st.none(),  # (cut at, bytes to damage) of a real clip
+              st.tuples(st.floats(0.0, 1.0), st.lists(st.integers(0, 10**6), max_size=5))),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(audio=hostile_audio, frame=st.sampled_from([17, 256, 1024, 4096]))
+@example(audio=("wav", None, _wav(2**31, 1, 16, 1, 100)), frame=20)  # was an OverflowError that closed the socket
+@example(audio=("ogg", None, (1.0, [])), frame=17)
+def test_hostile_audio_gets_one_answer_and_never_breaks_the_session(voice_wire, opus_clips, audio, frame):
+    fmt, rate, data = audio
+    if isinstance(data, tuple):
+        cut, damage = data
+        clip = bytearray(opus_clips[fmt][: int(len(opus_clips[fmt]) * cut)])
+        for i in damage:
+            if clip:
+                clip[i % len(clip)] ^= 0x5A
+        data = bytes(clip)
+    voice_wire.send(json.dumps({"type": "audio.start", "format": fmt, "sample_rate": rate}))
+    if fmt == "pcm16" and not 8000 <= rate <= 192000:
+        events = _drain(voice_wire)
+        assert [e["type"] for e in events] == ["error"] and CODE.match(events[0]["code"]), events
+        return
+    for i in range(0, len(data), frame):
+        voice_wire.send(data[i : i + frame])
+    voice_wire.send(json.dumps({"type": "audio.end"}))
+    while True:  # the utterance's one terminal event (an error, or a reply if the audio held speech)
+        event = json.loads(voice_wire.recv(60))
+        assert event["type"] in SERVER_TYPES and "Traceback" not in json.dumps(event), event
+        if event["type"] in ("reply", "error"):
+            assert event["type"] == "reply" or CODE.match(event["code"]), event
+            break
+    assert _drain(voice_wire) == []  # nothing else, and the connection is alive

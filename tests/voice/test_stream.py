@@ -60,7 +60,7 @@ def test_stereo_wav_streams(clips):
 @pytest.mark.parametrize("fmt", ["webm", "ogg"])
 def test_containers_decode_as_they_grow(clips, fmt):
     data = getattr(clips, fmt).read_bytes()
-    stream = AudioStream(fmt, container_check_bytes=1024)
+    stream = AudioStream(fmt)
     lengths = []
     for chunk in frames(data, 700):  # MediaRecorder-like slices, cut anywhere
         stream.feed(chunk)
@@ -89,7 +89,7 @@ def test_too_long_is_raised_as_soon_as_exceeded():
 
 
 def test_too_long_container(clips):
-    stream = AudioStream("ogg", max_seconds=1.0, container_check_bytes=2048)
+    stream = AudioStream("ogg", max_seconds=1.0)
     with pytest.raises(VoiceError) as err:
         for chunk in frames(clips.ogg.read_bytes(), 1024):
             stream.feed(chunk)
@@ -174,10 +174,134 @@ def test_float_wav_falls_back_to_whole_file_decoding(clips, tmp_path):
     path = tmp_path / "float.wav"
     run(need("sox"), clips.source, "-r", "44100", "-e", "floating-point", "-b", "32", path)
     data = path.read_bytes()
-    stream = AudioStream("wav", container_check_bytes=4096)
+    stream = AudioStream("wav")
     for chunk in frames(data, 2048):
         stream.feed(chunk)
     assert not stream._incremental and stream.seconds > 0
     final = stream.finish()
     assert abs(len(final) / TARGET_RATE - clips.seconds) < 0.01
     assert np.max(np.abs(final - decode_audio(data, "wav"))) < 1e-6
+
+
+# -- linear cost, hostile headers, freeing -----------------------------------------------------------
+def opus_clip(tmp_path, fmt: str, seconds: float, bitrate: str = "128k") -> bytes:
+    """A constant-bitrate Opus tone (the decoder does full work on every packet, unlike silence)."""
+    from .conftest import need
+
+    out = tmp_path / f"tone.{fmt}"
+    run_args = [need("ffmpeg"), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                "sine=frequency=300:sample_rate=48000", "-t", str(seconds), "-c:a", "libopus", "-b:a", bitrate,
+                "-vbr", "off", "-f", fmt, str(out)]
+    import subprocess
+
+    subprocess.run(run_args, check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def ingest_cpu(data: bytes, fmt: str, frame_bytes: int) -> float:
+    """CPU seconds (every thread of the process) to stream ``data`` like a websocket utterance does."""
+    import time
+
+    started = time.process_time()
+    stream = AudioStream(fmt, endpoint_silence_ms=1500)
+    for chunk in frames(data, frame_bytes):
+        stream.feed(chunk)
+        if not stream.should_end():
+            stream.should_emit_partial(time.monotonic())
+    stream.finish()
+    return time.process_time() - started
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "webm"])
+def test_small_frames_cost_about_what_one_frame_costs(tmp_path, fmt):
+    """Re-decoding the container on every frame made 1 KB frames cost ~40x one frame for this clip
+    (~135x for 1 MB). Best of three against best of three; the bound is generous (~1.7x measured)."""
+    data = opus_clip(tmp_path, fmt, 15.0)  # ~240 KB
+    assert len(data) > 200_000
+    one = min(ingest_cpu(data, fmt, len(data)) for _ in range(3))
+    small = min(ingest_cpu(data, fmt, 1024) for _ in range(3))
+    assert small <= 3 * one + 0.02, (small, one)
+
+
+def test_container_decoder_thread_stops_on_close_and_on_finish(clips):
+    import threading
+
+    def decoders() -> int:
+        return sum(t.name == "lui-audio-decode" and t.is_alive() for t in threading.enumerate())
+
+    def wait_for_no_decoders() -> None:
+        import time
+
+        deadline = time.monotonic() + 10
+        while decoders() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    data = clips.ogg.read_bytes()
+    wait_for_no_decoders()
+    stream = AudioStream("ogg")
+    for chunk in frames(data[: len(data) // 2], 1000):
+        stream.feed(chunk)
+    assert decoders() == 1 and stream.seconds > 0
+    stream.close()  # the client left mid-utterance
+    wait_for_no_decoders()
+    assert decoders() == 0 and len(stream.pcm()) == 0
+    with pytest.raises(VoiceError):
+        stream.feed(data[len(data) // 2 :])
+
+    stream = AudioStream("webm")
+    stream.feed(clips.webm.read_bytes())
+    assert abs(len(stream.finish()) / TARGET_RATE - clips.seconds) < 0.08
+    wait_for_no_decoders()
+    assert decoders() == 0
+
+
+def wav_header(rate: int, channels: int = 1, bits: int = 16, tag: int = 1, samples: int = 4000) -> bytes:
+    import struct
+
+    data = b"\x00\x01" * samples
+    fmt = struct.pack("<HHIIHH", tag, channels % 65536, rate, (rate * channels * bits // 8) % 2**32,
+                      (channels * bits // 8) % 65536, bits)
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data)
+
+
+HOSTILE_WAVS = [wav_header(2**31), wav_header(2**32 - 1), wav_header(0), wav_header(16000, channels=0),
+                wav_header(16000, channels=1000), wav_header(16000, channels=65535),
+                wav_header(2**31, bits=32, tag=3), wav_header(10**6, bits=32, tag=3),
+                wav_header(16000, bits=0), wav_header(16000, tag=0x1234)]
+
+
+@pytest.mark.parametrize("data", HOSTILE_WAVS)
+def test_absurd_wav_headers_are_undecodable(data):
+    """A sample rate >= 2**31 raised OverflowError from the resampler (and ended the connection)."""
+    stream = AudioStream("wav")
+    with pytest.raises(VoiceError) as err:
+        for chunk in frames(data, 30):  # the header arrives in pieces
+            stream.feed(chunk)
+        stream.finish()
+    assert err.value.code == "audio-undecodable"
+    try:  # the one-shot decoder lets FFmpeg judge (a 1 MHz float WAV is valid there): never another exception
+        decode_audio(data, "wav")
+    except VoiceError as exc:
+        assert exc.code == "audio-undecodable"
+
+
+def test_cpu_limit_per_utterance(clips):
+    stream = AudioStream("ogg", max_cpu_s=1e-6)
+    with pytest.raises(VoiceError) as err:
+        for chunk in frames(clips.ogg.read_bytes(), 1000):
+            stream.feed(chunk)
+    assert err.value.code == "audio-cpu-limit" and stream.cpu_seconds > 1e-6
+    with pytest.raises(VoiceError):
+        stream.finish()
+
+
+def test_mislabelled_and_garbage_streams(clips):
+    stream = AudioStream("webm")  # Ogg bytes labelled webm: the header decides
+    for chunk in frames(clips.ogg.read_bytes(), 500):
+        stream.feed(chunk)
+    assert abs(len(stream.finish()) / TARGET_RATE - clips.seconds) < 0.08
+    stream = AudioStream("ogg")
+    with pytest.raises(VoiceError) as err:
+        stream.feed(b"definitely not audio")
+    assert err.value.code == "audio-undecodable"
