@@ -248,8 +248,11 @@ async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut
     return ReplyOut(voice.say(REFUSAL_REPLIES.get(code or "", "refused_other")))
 
 
-async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
-    """Execute or cancel a prepared payment. Safe to repeat: the ledger pays at most once."""
+async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
+    """Execute or cancel a prepared payment. Safe to repeat: the ledger pays at most once.
+
+    A repeat says "already done"; ``receipt_if_done`` gives the receipt instead (a resumed session
+    whose payment went through before the crash never heard it)."""
     voice, state = turn.voice, turn.state
     name = "confirm_payment" if accept else "cancel_payment"
     result = await turn.call_tool(name, {"confirmation_id": confirmation_id})
@@ -270,8 +273,7 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
     if not accept:
         return ReplyOut(voice.say("payment_cancelled"))
     receipt = result.data
-    waited_here = pending is not None and pending.confirmation_id == confirmation_id
-    if receipt["already_done"] and not waited_here:  # a repeat: this session already told the user
+    if receipt["already_done"] and not receipt_if_done:
         return ReplyOut(voice.say("already_paid"))
     # this payment's own balance afterwards, not whatever the wallet holds after later payments
     return ReplyOut(voice.say("paid", amount=voice.money(receipt["amount_fen"]),
@@ -280,8 +282,8 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
                           "done_at": receipt["done_at"], "bill_type": receipt["bill_type"]})
 
 
-async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool) -> ReplyOut:
-    return await _settle(turn, confirmation_id, accept)
+async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
+    return await _settle(turn, confirmation_id, accept, receipt_if_done)
 
 
 async def handle_cancel(turn: Turn) -> ReplyOut:

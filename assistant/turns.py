@@ -155,11 +155,12 @@ class Assistant:
 
         await self._run(session, emit, text, msg_id, stages, spoken=True)
 
-    async def confirm(self, session: Session, confirmation_id: str, accept: bool, emit: Emit) -> None:
+    async def confirm(self, session: Session, confirmation_id: str, accept: bool, emit: Emit,
+                      receipt_if_done: bool = False) -> None:
         from assistant.handlers import handle_confirmation
 
         async def stages(turn: Turn) -> tuple[ReplyOut, None]:
-            return await handle_confirmation(turn, confirmation_id, accept), None
+            return await handle_confirmation(turn, confirmation_id, accept, receipt_if_done), None
 
         await self._run(session, emit, f"[confirm {'yes' if accept else 'no'}]", None, stages)
 
@@ -186,7 +187,7 @@ class Assistant:
             await emit(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
                                       expires_at=pending.expires_at, details=pending.details or None))
         elif status == "done":  # idempotent: confirming a done payment returns its receipt, pays nothing
-            await self.confirm(session, pending.confirmation_id, True, emit)
+            await self.confirm(session, pending.confirmation_id, True, emit, receipt_if_done=True)
         else:
             async with session.lock:
                 session.state.confirmation = None
