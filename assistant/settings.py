@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     max_audio_bytes: int = 4 * 1024 * 1024
     max_audio_seconds: float = 30.0
     max_messages_per_s: float = 20.0  # per connection (burst twice that)
+    # binary audio frames per connection: a whole recorded clip may arrive at once (the burst), a
+    # sustained flood of tiny frames may not (the utterance is dropped with `rate-limited`)
+    max_audio_frames_per_s: float = 100.0
+    max_audio_frames_burst: int = 2000
     user_turns_per_minute: int = 60  # per user, across connections of this process
     max_sessions_per_user: int = 5  # live connections per user
     session_starts_per_minute: int = 30  # per user: each new session is a conversation row and an audit row

@@ -61,6 +61,7 @@ class Connection:
         self.ip = websocket.client.host if websocket.client else "unknown"
         rate = self.settings.max_messages_per_s
         self._messages = TokenBucket(rate, burst=2 * rate)
+        self._frames = TokenBucket(self.settings.max_audio_frames_per_s, burst=self.settings.max_audio_frames_burst)
         self.session: Session | None = None
         self.audio = None
         self._send_lock = asyncio.Lock()
@@ -290,6 +291,13 @@ class Connection:
 
     async def _on_binary(self, data: bytes) -> None:
         if self.session is None and await self._too_large_before_session(len(data)):
+            return
+        if not self._frames.take():  # a flood of frames: drop the utterance once, then drop frames quietly
+            if self.audio is not None:
+                self.audio.close()
+                self.audio = None
+                await self.send(ErrorEvent(code="rate-limited", retryable=True,
+                                           message="too many audio frames; the utterance was dropped"))
             return
         if self.audio is None:
             await self.send(ErrorEvent(code="unexpected-binary", message="binary frames only between audio.start and audio.end"))

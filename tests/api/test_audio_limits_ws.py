@@ -142,7 +142,7 @@ async def test_cpu_limit_ends_the_utterance_at_once(voice_app, opus):
 
 
 async def test_absurd_headers_are_errors_and_the_session_continues(voice_app):
-    live, _ = voice_app()
+    live, _ = voice_app(max_audio_frames_burst=10**6)  # 20-byte frames on purpose: headers, not a flood
     client = await _client(live)
     for data in HOSTILE_WAVS:
         await client.send(type="audio.start", format="wav")
@@ -183,3 +183,18 @@ async def test_leaving_drops_queued_audio_work(voice_app, opus):
     assert stt.calls == 1
     stats = gateway.pool.stats()
     assert stats.completed == 0 and stats.discarded == 1
+
+
+async def test_a_flood_of_audio_frames_drops_the_utterance_once_and_the_session_goes_on(voice_app, opus):
+    live, _ = voice_app(max_audio_frames_per_s=5, max_audio_frames_burst=40)
+    client = await _client(live)
+    await client.send(type="audio.start", format="ogg")
+    for i in range(0, 200 * 64, 64):  # 200 tiny frames at once: far past the burst
+        await client.send_raw(opus[i:i + 64])
+    error = await client.recv(30)
+    assert error["type"] == "error" and error["code"] == "rate-limited"
+    await client.send(type="audio.end")  # the utterance is gone; its end is unexpected, not a turn
+    assert (await client.recv(30))["code"] == "unexpected-audio-end"
+    await _still_works(client)
+    events = await client.say("what's my balance")
+    assert events[-1]["type"] == "reply"
