@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     max_audio_bytes: int = 4 * 1024 * 1024
     max_audio_seconds: float = 30.0
     max_messages_per_s: float = 20.0  # per connection (burst twice that)
-    # binary audio frames per connection: a whole recorded clip may arrive at once (the burst), a
-    # sustained flood of tiny frames may not (the utterance is dropped with `rate-limited`)
+    # binary audio frames per connection: a whole recorded clip may arrive at once (the burst); past
+    # it the connection is read no faster than this (backpressure: a flood waits on TCP, costs no CPU)
     max_audio_frames_per_s: float = 100.0
     max_audio_frames_burst: int = 2000
     user_turns_per_minute: int = 60  # per user, across connections of this process

@@ -20,6 +20,12 @@ class TokenBucket:
     tokens: float = -1.0
     updated: float = field(default_factory=time.monotonic)
 
+    def wait_s(self, now: float | None = None) -> float:
+        """Seconds until a token is free (0 when one is free now); takes nothing."""
+        now = time.monotonic() if now is None else now
+        tokens = self.burst if self.tokens < 0 else min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate_per_s
+
     def take(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         if self.tokens < 0:

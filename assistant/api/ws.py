@@ -292,13 +292,10 @@ class Connection:
     async def _on_binary(self, data: bytes) -> None:
         if self.session is None and await self._too_large_before_session(len(data)):
             return
-        if not self._frames.take():  # a flood of frames: drop the utterance once, then drop frames quietly
-            if self.audio is not None:
-                self.audio.close()
-                self.audio = None
-                await self.send(ErrorEvent(code="rate-limited", retryable=True,
-                                           message="too many audio frames; the utterance was dropped"))
-            return
+        # a flood of frames is slowed, not served: this connection's socket is not read until its frame
+        # budget refills, so the sender waits on TCP instead of the server spending CPU on its frames
+        while not self._frames.take():  # noqa: ASYNC110 (a refill is time passing, not an event)
+            await asyncio.sleep(max(self._frames.wait_s(), 0.001))
         if self.audio is None:
             await self.send(ErrorEvent(code="unexpected-binary", message="binary frames only between audio.start and audio.end"))
             return
