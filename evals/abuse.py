@@ -116,8 +116,8 @@ class Server:
 
 
 # --- clients --------------------------------------------------------------------------------------
-async def _session(url: str, user: str, lang: str = "en"):
-    ws = await connect(url, max_size=2**24, open_timeout=30)
+async def _session(url: str, user: str, lang: str = "en", **options):
+    ws = await connect(url, max_size=2**24, open_timeout=30, **options)
     await ws.send(json.dumps({"type": "session.start", "user": user, "lang": lang}))
     started = json.loads(await asyncio.wait_for(ws.recv(), 30))
     if started["type"] != "session.started":
@@ -188,14 +188,15 @@ async def text_latency(server: Server, user: str, probes: int) -> list[float]:
 
 async def attacker(server: Server, clip: bytes, stop: asyncio.Event, counts: dict) -> None:
     with contextlib.suppress(Exception):
-        ws = await _session(server.ws, "u_wang", "zh")
+        # no keepalive: a flooder does not answer pings while it writes, and must not be dropped for it
+        ws = await _session(server.ws, "u_wang", "zh", ping_interval=None)
         while not stop.is_set():
             await ws.send(json.dumps({"type": "audio.start", "format": "ogg"}))
             for i in range(0, len(clip), 1024):
                 if stop.is_set():
                     break
                 await ws.send(clip[i:i + 1024])
-                counts["frames"] += 1
+                counts["frames_written"] += 1  # into the client's buffers: the server reads at its budget
                 if i % (1024 * 32) == 0:
                     await asyncio.sleep(0)
             await ws.send(json.dumps({"type": "audio.end"}))
@@ -215,24 +216,55 @@ async def translator(server: Server, results: list) -> None:
         results.append({"end": f"client:{type(exc).__name__}"})
 
 
-async def under_attack(server: Server, clip: bytes, probes: int) -> dict:
-    quiet = await text_latency(server, "u_amy", probes)
-    stop, counts, translations = asyncio.Event(), {"frames": 0, "utterances": 0}, []
-    load = [asyncio.create_task(attacker(server, clip, stop, counts)) for _ in range(ATTACKERS)]
+async def _attack(ws_url: str, clip: bytes, stop, report) -> None:
+    """The hostile side (in its own process): audio flooders and translate turns, until ``stop``."""
+    server = _Url(ws_url)
+    halt, counts, translations = asyncio.Event(), {"frames_written": 0, "utterances": 0}, []
+    load = [asyncio.create_task(attacker(server, clip, halt, counts)) for _ in range(ATTACKERS)]
     load += [asyncio.create_task(translator(server, translations)) for _ in range(TRANSLATIONS)]
-    await asyncio.sleep(2)  # let the flood and the stuck provider calls build up
+    while not stop.is_set():  # noqa: ASYNC110 (a multiprocessing event, polled)
+        await asyncio.sleep(0.1)
+    halt.set()
+    await asyncio.wait_for(asyncio.gather(*load, return_exceptions=True), 150)
+    report.put({**counts, "translations": translations})
+
+
+class _Url:
+    def __init__(self, ws: str):
+        self.ws = ws
+
+
+def _attack_process(ws_url: str, clip: bytes, stop, report) -> None:
+    asyncio.run(_attack(ws_url, clip, stop, report))
+
+
+async def under_attack(server: Server, clip: bytes, probes: int) -> dict:
+    """Legit turns measured from this process; the attack runs in another, so the two do not share
+    an event loop (what is measured is the server, not the client)."""
+    import multiprocessing
+
+    quiet = await text_latency(server, "u_amy", probes)
+    context = multiprocessing.get_context("spawn")
+    stop, report = context.Event(), context.Queue()
+    process = context.Process(target=_attack_process, args=(server.ws, clip, stop, report), daemon=True)
+    process.start()
+    await asyncio.sleep(5)  # let the flood and the stuck provider calls build up
     cpu = server.cpu_s()
     loaded = await text_latency(server, "u_amy", probes)
     cpu_used = server.cpu_s() - cpu
+    rss_attacked = server.rss_mb()
     stop.set()
-    await asyncio.wait_for(asyncio.gather(*load, return_exceptions=True), 150)
+    attack = await asyncio.to_thread(report.get, True, 200)
+    await asyncio.to_thread(process.join, 30)
 
     def stats(values: list[float]) -> dict:
         return {"n": len(values), "p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)}
 
-    q, loaded_stats = stats(quiet), stats(loaded)
-    return {"quiet_ms": q, "attacked_ms": loaded_stats, "p95_ratio": round(loaded_stats["p95"] / max(q["p95"], 1e-3), 2),
-            "attack": {**counts, "server_cpu_s_during_probes": round(cpu_used, 1)}, "translations": translations}
+    q, hit = stats(quiet), stats(loaded)
+    translations = attack.pop("translations")
+    return {"quiet_ms": q, "attacked_ms": hit, "p95_ratio": round(hit["p95"] / max(q["p95"], 1e-3), 2),
+            "attack": {**attack, "server_cpu_s_during_probes": round(cpu_used, 1),
+                       "server_rss_mb_under_attack": round(rss_attacked, 1)}, "translations": translations}
 
 
 async def refused_rows(server: Server) -> dict:
