@@ -244,6 +244,7 @@ async def under_attack(server: Server, clip: bytes, probes: int) -> dict:
     import multiprocessing
 
     quiet = await text_latency(server, "u_amy", probes)
+    rss_quiet = server.rss_mb()
     context = multiprocessing.get_context("spawn")
     stop, report = context.Event(), context.Queue()
     process = context.Process(target=_attack_process, args=(server.ws, clip, stop, report), daemon=True)
@@ -264,7 +265,7 @@ async def under_attack(server: Server, clip: bytes, probes: int) -> dict:
     translations = attack.pop("translations")
     return {"quiet_ms": q, "attacked_ms": hit, "p95_ratio": round(hit["p95"] / max(q["p95"], 1e-3), 2),
             "attack": {**attack, "server_cpu_s_during_probes": round(cpu_used, 1),
-                       "server_rss_mb_under_attack": round(rss_attacked, 1)}, "translations": translations}
+                       "server_rss_mb_before": round(rss_quiet, 1), "server_rss_mb_under_attack": round(rss_attacked, 1)}, "translations": translations}
 
 
 async def refused_rows(server: Server) -> dict:
