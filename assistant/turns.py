@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from assistant.dialogue import DialogueState
 from assistant.errors import LuiError
+from assistant.metrics import Metrics
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
@@ -113,6 +114,11 @@ class Assistant:
         self.translator = translator
         self.llm = llm  # assistant.llm tier (cascade + planner), None = router only
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        self.metrics = Metrics()  # turns, stages, payments; the API layer adds errors and load
+
+    @property
+    def live_sessions(self) -> int:
+        return len(self._live)
 
     # --- sessions -------------------------------------------------------------------------
     def open_session(self, user_id: str, lang: str = "auto", mode: str = "standard",
@@ -221,6 +227,8 @@ class Assistant:
             # logged before it is answered: a reply the client saw is always in the turn log
             logged = turn.understood or u
             await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
+            self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
+                              error.code if error else None, turn.timings, turn.tool_calls)
             if out is not None:
                 await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
                                  timings_ms=turn.timings, id=msg_id))

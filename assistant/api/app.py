@@ -1,4 +1,5 @@
-"""The FastAPI application: ``/ws`` (the protocol), ``/v1/turns`` (one text turn over REST), ``/healthz``.
+"""The FastAPI application: ``/ws`` (the protocol), ``/v1/turns`` (one text turn over REST), ``/healthz``
+(liveness and load), ``/readyz`` (readiness by part) and ``/metrics`` (Prometheus).
 
 The only module that knows about HTTP: it builds the assistant once at start-up and translates.
 ``/v1/turns`` checks, in this order and before writing anything: the bearer token (before the body
@@ -13,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.api.limits import ConnectionLimits, UserLimits
@@ -21,6 +23,7 @@ from assistant.api.ws import Connection
 from assistant.auth import AuthError, bearer_token, verify_token
 from assistant.errors import LuiError
 from assistant.logs import install_masking
+from assistant.metrics import CONTENT_TYPE as METRICS_TYPE
 from assistant.protocol import ErrorEvent, decode_json
 from assistant.settings import Settings
 from assistant.turns import Assistant
@@ -110,6 +113,42 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             "auth": settings.auth,
         }
 
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """Readiness: 503 until the assistant is built or while the database does not answer; 200
+        with "degraded" and the parts that are down when service lookup, voice or a pool is not right."""
+        a: Assistant | None = app.state.assistant
+        if a is None:
+            return JSONResponse({"status": "starting", "parts": {}}, status_code=503)
+        parts: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(a.pools.run("db", a.conversations.ping), timeout=2)
+            parts["database"] = "ok"
+        except Exception as exc:  # any failure: not ready, and why (no secrets: the class name)
+            parts["database"] = f"down ({type(exc).__name__})"
+        parts["router"] = "ok" if a.router is not None else "down"
+        parts["vector_store"] = "ok" if a.retriever is not None else "down"
+        parts["voice"] = "ok" if app.state.voice is not None else "off"
+        parts["llm"] = "configured" if a.llm is not None else "off"
+        _, saturated = pool_loads(a, app.state.voice)
+        for name in saturated:
+            parts[f"pool:{name}"] = "saturated"
+        ready = parts["database"] == "ok" and parts["router"] == "ok"
+        degraded = [k for k, v in parts.items() if v in ("down", "saturated") or v.startswith("down")]
+        status = "ready" if ready and not degraded else ("degraded" if ready else "not-ready")
+        return JSONResponse({"status": status, "degraded": degraded, "parts": parts},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format: turns, stage latencies, payments, errors, pools, live sessions."""
+        a: Assistant | None = app.state.assistant
+        if a is None:
+            return Response("", media_type=METRICS_TYPE, status_code=503)
+        a.metrics.watch(lambda: a.live_sessions,
+                        lambda: [{"name": k, **v} for k, v in pool_loads(a, app.state.voice)[0].items()])
+        return Response(a.metrics.render(), media_type=METRICS_TYPE)
+
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
         await Connection(websocket, app.state.assistant, app.state.voice, app.state.limits,
@@ -151,6 +190,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         except AuthError as exc:
             raise _refuse(400 if exc.code == "unknown-user" else 401, exc.code, exc.message) from exc
         if not app.state.limits.allow_turn(user):  # before anything is written
+            a.metrics.error("rate-limited")
             raise _refuse(429, "rate-limited", "too many requests; try again in a minute", retryable=True)
         try:
             session, _ = await a.pools.run("db", a.open_session, user, body.lang, body.mode, body.session_id)
@@ -160,6 +200,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
         async def collect(event: BaseModel) -> None:
             events.append(event.wire())  # type: ignore[attr-defined]
+            if isinstance(event, ErrorEvent):
+                a.metrics.error(event.code)
 
         await a.text_turn(session, body.text, collect, body.id)
         final = events[-1] if events else None

@@ -82,6 +82,8 @@ class Connection:
                 return
         if getattr(event, "type", None) in ("reply", "error"):
             self._answered = True
+        if isinstance(event, ErrorEvent):
+            self.assistant.metrics.error(event.code)
 
     async def refuse(self, code: str, message: str, close_code: int, retryable: bool = False) -> None:
         """Answer with an ``error`` event, then close the connection."""

@@ -111,6 +111,11 @@ class ConversationStore:
         return utc_from_ts(self._clock())
 
     # ------------------------------------------------------------ sessions
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness)."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def user_exists(self, user_id: str) -> bool:
         """Whether ``user_id`` is a known user (a valid token may still name a deleted one)."""
         with Session(self.engine) as s:
