@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_seed)
     args = parser.parse_args(argv)
     from assistant.logs import setup_logging
+    from assistant.settings import Settings
 
-    setup_logging(logging.INFO)
+    setup_logging(logging.INFO, Settings().log_format)
     try:
         return args.fn(args)
     except Exception as exc:  # a clear one-line message for configuration problems

@@ -1,9 +1,16 @@
-"""Logging that never writes secrets or full account numbers."""
+"""Logging that never writes secrets or full account numbers; plain text or JSON lines.
+
+Inside a turn every record carries the session and turn id (context variables set by the turn
+loop), so JSON logs from many concurrent sessions can be followed one conversation at a time.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
 _LONG_DIGITS = re.compile(r"(?<![\d.])(\d[\d\- ]{4,}\d)(?![\d])")  # not the decimals of 0.8975
 _TOKEN = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")  # JWTs
@@ -70,9 +77,38 @@ def install_masking(names: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> None:
             logger.addFilter(MaskingFilter())
 
 
-def setup_logging(level: int = logging.INFO) -> None:
+SESSION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("lui_session_id", default=None)
+TURN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("lui_turn_id", default=None)
+
+
+class ContextFilter(logging.Filter):
+    """Stamp each record with the session and turn it was written in (None outside a turn)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.session_id, record.turn_id = SESSION_ID.get(), TURN_ID.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message (masked), session and turn ids, error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                "session_id": getattr(record, "session_id", None), "turn_id": getattr(record, "turn_id", None)}
+        if record.exc_info:
+            line["error"] = mask(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(level: int = logging.INFO, fmt: str = "text") -> None:
+    """The root handler: masked, stamped with session and turn ids; ``fmt`` "text" or "json"."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ContextFilter())
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -85,8 +85,10 @@ class BoundedPool:
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in this pool and await it. Cancelling the caller drops a job still waiting;
-        one already running finishes in its thread and its result is thrown away."""
-        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+        one already running finishes in its thread and its result is thrown away. The caller's
+        context variables (the session and turn ids that logs carry) go along, as with to_thread."""
+        context = contextvars.copy_context()
+        return await asyncio.wrap_future(self.submit(context.run, fn, *args, **kwargs))
 
     def load(self) -> PoolLoad:
         with self._lock:

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     store_max_reply_chars: int = 4000  # per stored turn
     store_max_tool_calls: int = 20  # tool calls kept in one stored turn
 
+    log_format: Literal["text", "json"] = "text"  # json: one object a line with session and turn ids
+
     # serving and security
     host: str = "127.0.0.1"
     port: int = 8000

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from assistant.dialogue import DialogueState
 from assistant.errors import LuiError
+from assistant.logs import SESSION_ID, TURN_ID
 from assistant.metrics import Metrics
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
@@ -211,6 +212,8 @@ class Assistant:
             else:  # a confirm or cancel button: answer in the language of the conversation
                 lang = session.state.lang or "zh"
             turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
+            SESSION_ID.set(session.id)  # every log record of this turn names it (assistant/logs.py)
+            TURN_ID.set(turn.key)
             u: Understanding | None = None
             error: ErrorEvent | None = None
             out: ReplyOut | None = None

@@ -41,3 +41,41 @@ def test_install_masking_covers_uvicorn_and_litellm_and_is_idempotent():
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "LiteLLM", "litellm"):
         assert name in THIRD_PARTY_LOGGERS
         assert sum(isinstance(f, MaskingFilter) for f in logging.getLogger(name).filters) == 1, name
+
+
+async def test_json_logs_name_the_session_and_turn_and_stay_masked(settings):
+    """A record written inside a turn (here by the router, in its worker pool) carries the turn's
+    session and turn id; the account number in it is masked."""
+    import io
+    import json
+
+    from assistant.logs import setup_logging
+    from assistant.nlu.types import Understanding
+    from tests.conftest import demo_assistant
+
+    class LoggingRouter:
+        def understand(self, text, context=None, lang=None):
+            logging.getLogger("lui.test.router").warning("routing for account 3100123456")
+            return Understanding("greet", 0.99, {}, "router", "zh")
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging(logging.INFO, "json")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)
+        assistant = demo_assistant(settings, LoggingRouter())
+        session, _ = assistant.open_session("u_li", "zh")
+
+        async def emit(event) -> None:
+            pass
+
+        await assistant.text_turn(session, "你好", emit, msg_id="m-42")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if "routing for account" in line]
+    assert len(lines) == 1
+    assert lines[0]["session_id"] == session.id and lines[0]["turn_id"] == "m-42"
+    assert "3100123456" not in lines[0]["message"] and lines[0]["message"].endswith("******3456")
+    assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "lui.test.router"
