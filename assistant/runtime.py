@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import contextmanager
 
 from assistant.auth import check_secret
 from assistant.llm import build_llm, build_translator
@@ -18,20 +20,32 @@ from tools.billing import Billing
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _step(name: str):
+    """Log one start-up step and how long it took, so a person can follow a slow first start."""
+    started = time.perf_counter()
+    log.info("start-up: %s ...", name)
+    yield
+    log.info("start-up: %s done in %.1f s", name, time.perf_counter() - started)
+
+
 def build_assistant(settings: Settings) -> Assistant:
     check_secret(settings)
     register_secrets(settings.llm_api_key, settings.qdrant_api_key, settings.secret_key)  # never logged
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    init_db(engine)
-    if settings.seed_demo:
-        seed_demo(engine)
+    with _step("database"):
+        engine = make_engine(settings.db_url)
+        init_db(engine)
+        if settings.seed_demo:
+            seed_demo(engine)
     from assistant.nlu.router import build_router
 
-    router = build_router(settings)
-    router.understand("warm up")  # the first call pays one-off start-up costs, not a user
+    with _step("intent router (trained once, then loaded from the cache)"):
+        router = build_router(settings)
+        router.understand("warm up")  # the first call pays one-off start-up costs, not a user
     registry = build_registry()
-    retriever = build_retriever(settings, router.embedder, registry)
+    with _step("service lookup"):
+        retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
                      ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
                                        max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
