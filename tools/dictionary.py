@@ -34,7 +34,10 @@ _LINE = re.compile(r"^(?P<trad>\S+) (?P<simp>\S+) \[(?P<pinyin>[^\]]*)\] /(?P<de
 _EDGE = " \t\r\n'\"“”‘’「」『』.。!！?？,，;；:：…~～"
 _PAREN = re.compile(r"\s*\([^()]*\)\s*")
 _REF = re.compile(r"\S*\[[^\]]*\]")  # "谢谢[xie4 xie5]", "個|个[ge4]"
+_REF_NOTE = re.compile(r"\s*\([^()]*\[[^\]]*\][^()]*\)")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# "abbr. for 超級市場|超级市场[chao1 ji2 shi4 chang3]": the simplified word another entry points at.
+_POINTER = re.compile(r"^(?:abbr\. (?:for|of)|(?:old |erhua )?variant of|see|also written) (?:[^\s|\[]+\|)?([^\s|\[]+)\[")
 # Senses that are not a translation: cross-references, classifiers, surnames, variants, readings.
 _NOT_A_SENSE = re.compile(
     r"^(?:CL:|surname |(?:old |archaic |Japanese |erhua |euphemistic |literary |same as |also )?variant of |see |"
@@ -65,6 +68,7 @@ def _clean_sense(sense: str) -> str | None:
     sense = sense.strip()
     if not sense or _NOT_A_SENSE.match(sense):
         return None
+    sense = _REF_NOTE.sub("", sense).strip()  # "supermarket (abbr. for 超級市場|超级市场[...])" → "supermarket"
     if _REF.search(sense) or _HAN.search(sense):
         return None
     sense = re.sub(r"^(?:\([^()]*\)\s*)+", "", sense).strip()  # "(polite) thank you" → "thank you"
@@ -84,14 +88,14 @@ def _length_penalty(headword: str) -> int:
     return {2: 0, 1: 1, 3: 1, 4: 2}.get(len(headword), 4)
 
 
-def _glosses(sense: str) -> Iterator[tuple[str, int]]:
+def _glosses(sense: str) -> Iterator[tuple[str, float]]:
     """(key, penalty) for a sense: each of its "; "-separated parts (one that is the whole sense is better)."""
     parts = [p for p in sense.split(";") if p.strip()]
     for part in parts:
         key = normalize_english(part)
         if key and len(key) <= 40 and len(key.split()) <= MAX_EN_WORDS:
             verb = part.strip().casefold().startswith("to ")  # "to phone" answers "phone" less well than "telephone"
-            yield key, (0 if len(parts) == 1 else 1) + (1 if verb else 0)
+            yield key, (0 if len(parts) == 1 else 0.5) + (1 if verb else 0)
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,14 @@ class Dictionary:
         zh_to_en: dict[str, str] = {}
         proper: dict[str, bool] = {}  # a headword whose answer came from a proper-noun entry
         best: dict[str, tuple[float, str]] = {}
+        pointers: dict[str, str] = {}  # a headword with no sense of its own → the word it abbreviates or varies
         for trad, simp, pinyin, defs in _entries(lines):
             senses = [s for s in (_clean_sense(d) for d in defs) if s]
             if not senses:
+                target = next((m[1] for d in defs if (m := _POINTER.match(d.strip()))), None)
+                if target and not pinyin[:1].isupper():
+                    for head in (simp, trad):
+                        pointers.setdefault(head, target)
                 continue
             is_proper = pinyin[:1].isupper()
             answer = "; ".join(dict.fromkeys(senses[:MAX_SENSES]))
@@ -122,8 +131,8 @@ class Dictionary:
                     if merged.count(";") < MAX_SENSES and len(merged) <= MAX_ANSWER_CHARS:
                         zh_to_en[head] = merged
             # A specific entry (few senses) translates better than a many-sense one; common words beat rare ones.
-            penalty = (_length_penalty(simp) + (6 if is_proper else 0) + 0.5 * min(len(senses) - 1, 6)
-                       - 2 * min(math.log10(1 + frequency.get(simp, 0)), 4.0))
+            penalty = (_length_penalty(simp) + (6 if is_proper else 0) + 0.3 * min(len(senses) - 1, 6)
+                       - 2 * min(math.log10(1 + frequency.get(simp, 0)), 4.5))
             for index, raw in enumerate(d for d in defs if d.strip()):
                 sense = _clean_sense(raw)
                 if sense is None:
@@ -133,6 +142,9 @@ class Dictionary:
                     score = 2 * min(index, 5) + part_penalty + penalty + rare
                     if key not in best or score < best[key][0]:
                         best[key] = (score, simp)
+        for head, target in pointers.items():
+            if head not in zh_to_en and target in zh_to_en:  # "超市" → "超级市场" → "supermarket"
+                zh_to_en[head] = zh_to_en[target]
         return cls(zh_to_en, {key: head for key, (_, head) in best.items()})
 
     def lookup(self, text: str, target_lang: str) -> str | None:
