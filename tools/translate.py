@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from assistant.nlu.hanzi import to_simplified
 from tools.context import ToolContext
 from tools.dictionary import load_dictionary
 
@@ -80,4 +81,7 @@ def dictionary_lookup(text: str, target_lang: str) -> str | None:
     if target_lang not in ("en", "zh"):
         return None
     key = _STRIP.sub("", text)
-    return load_dictionary().lookup(key, target_lang) if key else None
+    if not key:
+        return None
+    dictionary = load_dictionary()  # traditional headwords are in it; to_simplified mends mixed forms ("電脑")
+    return dictionary.lookup(key, target_lang) or dictionary.lookup(to_simplified(key), target_lang)

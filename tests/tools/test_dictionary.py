@@ -39,7 +39,7 @@ def test_english_prefers_the_first_sense_a_common_word_and_a_two_character_word(
 
 
 @pytest.mark.parametrize(("text", "target", "expected"), [
-    ("苹果", "en", "apple"), ("醫院", "en", "hospital"), ("電腦", "en", "computer"), ("早上好", "en", "good morning"),
+    ("苹果", "en", "apple"), ("醫院", "en", "hospital"), ("電腦", "en", "computer"), ("電脑", "en", "computer"), ("早上好", "en", "good morning"),
     ("超市", "en", "supermarket"), ("hospital", "zh", "医院"), ("Apples", "zh", "苹果"), ("computer", "zh", "电脑"),
     ("a dog", "zh", "狗"), ("“student”", "zh", "学生"), ("airport", "zh", "机场"), ("eat", "zh", "吃"),
 ])
