@@ -29,6 +29,8 @@ MAX_ZH_CHARS = 8  # a word or a short phrase; anything longer is free text for t
 MAX_EN_WORDS = 4
 MAX_SENSES = 3  # "苹果" → "apple", "行" → "to walk; to go; to travel"
 MAX_ANSWER_CHARS = 60
+SENSE_W = 0.3  # en→zh ranking: cost of each extra sense of an entry
+FREQ_W = 2.0  # and the bonus per power of ten of the word's count
 
 _LINE = re.compile(r"^(?P<trad>\S+) (?P<simp>\S+) \[(?P<pinyin>[^\]]*)\] /(?P<defs>.*)/\s*$")
 _EDGE = " \t\r\n'\"“”‘’「」『』.。!！?？,，;；:：…~～"
@@ -131,8 +133,8 @@ class Dictionary:
                     if merged.count(";") < MAX_SENSES and len(merged) <= MAX_ANSWER_CHARS:
                         zh_to_en[head] = merged
             # A specific entry (few senses) translates better than a many-sense one; common words beat rare ones.
-            penalty = (_length_penalty(simp) + (6 if is_proper else 0) + 0.3 * min(len(senses) - 1, 6)
-                       - 2 * min(math.log10(1 + frequency.get(simp, 0)), 4.5))
+            penalty = (_length_penalty(simp) + (6 if is_proper else 0) + SENSE_W * min(len(senses) - 1, 6)
+                       - FREQ_W * min(math.log10(1 + frequency.get(simp, 0)), 4.5))
             for index, raw in enumerate(d for d in defs if d.strip()):
                 sense = _clean_sense(raw)
                 if sense is None:
