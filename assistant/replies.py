@@ -75,8 +75,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
                           "That payment was cancelled and nothing was charged; start again to pay."),
     "refused_invalid": ("这个金额不能交，没有扣款。", "That amount can't be paid; nothing was charged."),
     "tool_failed": ("抱歉，系统暂时出了点问题，请稍后再试。", "Sorry, something went wrong on our side. Please try again shortly."),
-    "translate_needs_llm": ("这句话需要接入大模型才能翻译，目前只能翻译常用的应用用语。",
-                            "Translating free text needs the language model, which is not configured; I can only translate common app terms."),
+    "translate_needs_llm": ("这句话需要接入大模型才能翻译。目前我能翻译中英文的单词、短语和常用的应用用语。",
+                            "Translating this needs the language model, which is not configured. On my own I can "
+                            "translate Chinese and English words, short phrases and common app terms."),
     "translated": ("“{text}”翻译成{lang_name}是：{result}", "\"{text}\" in {lang_name} is: {result}"),
     "ask_translate_text": ("您想翻译哪句话？", "What would you like me to translate?"),
     "service_found": ("{title}：{summary}入口：{link}", "{title}: {summary} Open: {link}",

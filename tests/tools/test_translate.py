@@ -32,3 +32,12 @@ async def test_free_text_needs_the_llm_or_uses_it():
 def test_terms_for_finds_glossary_pairs_in_a_sentence():
     pairs = load_glossary().terms_for("我的余额不够交电费")
     assert ("余额", "balance") in pairs and ("电费", "electricity bill") in pairs
+
+
+async def test_words_without_an_llm_come_from_the_dictionary():
+    out = await translate(_ctx(), "苹果", "en")
+    assert out == {"status": "translated", "translation": "apple", "via": "dictionary", "target_lang": "en"}
+    assert (await translate(_ctx(), "'hospital'", "zh"))["translation"] == "医院"
+    assert (await translate(_ctx(), "balance", "zh"))["via"] == "glossary"  # the glossary still comes first
+    out = await translate(_ctx(EchoTranslator()), "苹果", "en")  # with an LLM, the model translates
+    assert out["via"] == "llm"
