@@ -58,18 +58,23 @@ _RULES: tuple[_Rule, ...] = (
 
 # 交/缴/付 but not 交通/提交/交流..., 还 only as repaying (还款/还钱/还信用卡), not "still" (我还有)
 _PAY_ZH = re.compile(r"(?<![提递])交(?![通流友易往换警规叉])|缴|付|充值|续费|续订|扣款|扣费|月供"
-                     r"|还(?=款|钱|清|贷|车|信用卡|上|一下|下个月的?(?:贷|款))|偿还")
-_PAY_EN = re.compile(_en(r"pay|pays|paying|paid|payments?|settle|repay|repaying|repayment|renew|renewing"
-                         r"|top[\s-]?up|make\s+(?:my|a|the)\s+\w+\s+payment"), re.IGNORECASE)
+                     r"|还(?=款|钱|清|贷|车贷|信用卡|上|一下)|偿还")
+_PAY_EN = re.compile(_en(r"pay|pays|paying|paid|payments?|settle|repay|repaying|repayment|renew|renewing|top[\s-]?up"),
+                     re.IGNORECASE)
 
 
 def _normalise(text: str) -> str:
     return to_simplified(text).translate(_MORE_SIMPLIFIED)
 
 
+# a card to pay *with* is not a card bill to pay: "用信用卡交", "pay it with my credit card"
+_PAYING_WITH = re.compile(r"(?:用|拿|通过|刷)信用卡|" + _en(r"(?:with|by|using|via|on)\s+(?:my\s+|a\s+|the\s+)?"
+                                                       r"credit[\s-]*cards?"), re.IGNORECASE)
+
+
 def parse_unsupported_bill(text: str) -> UnsupportedBill | None:
     """The bill lui does not pay that the utterance names, if any: "帮我还车贷" → car_loan."""
-    text = _normalise(text)
+    text = _PAYING_WITH.sub(" ", _normalise(text))
     for rule in _RULES:
         if rule.pattern.search(text):
             return rule.bill

@@ -46,6 +46,7 @@ def test_unsupported_bill_kinds(text, kind, service):
 @pytest.mark.parametrize("text", [
     "帮我交电费", "pay the water bill", "what's the current balance", "my parents are coming", "交通卡充值",
     "I want to rent a movie", "我还有多少钱", "提交会员申请", "帮我查一下明天天气",
+    "pay my bill with my credit card", "用信用卡付账单",  # a card to pay with, not a card bill
 ])
 def test_not_a_request_to_pay_an_unsupported_bill(text):
     assert unsupported_bill_request(text) is None
