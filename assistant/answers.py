@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from assistant.nlu.text import detect_lang
+from assistant.nlu.unsupported_bills import UnsupportedBill
+from assistant.replies import UNSUPPORTED_BILL_NAMES
 from assistant.turns import ReplyOut, Turn
 
 LANG_NAMES = {
@@ -71,7 +74,9 @@ async def translate(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
                               result=result.data["translation"]))
 
 
-async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut | None:
+    """The service the request is about; None when nothing in the catalogue matches well enough
+    (the request is out of scope: the caller says so, see ``handlers.out_of_scope``)."""
     voice = turn.voice
     if turn.assistant.registry.get("lookup_service") is None or turn.assistant.retriever is None:
         return ReplyOut(voice.say("service_unavailable"))
@@ -79,8 +84,49 @@ async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     if not result.ok:
         return ReplyOut(voice.say("service_unavailable"))
     if result.data.get("status") != "found":
-        return ReplyOut(voice.say("service_none"), quick_replies=[("人工客服" if turn.lang == "zh" else "Talk to a person")])
+        return None
     service = result.data["service"]
     card = {"kind": "service", **service}
     return ReplyOut(voice.say("service_found", title=service["title"], summary=service.get("summary", ""),
                               link=service["deep_link"]), card=card)
+
+
+@lru_cache(maxsize=1)
+def _catalogue():
+    from knowledge.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+def _catalogue_service(service_id: str, lang: str) -> dict[str, Any] | None:
+    """A packaged catalogue service as a lookup shows it; None if it is not there (blocking: the
+    first call reads the YAML files)."""
+    from knowledge.errors import KnowledgeError
+
+    try:
+        service = _catalogue().get(service_id)
+        doc = service.doc(lang) if service is not None else None
+    except (KnowledgeError, KeyError):
+        return None
+    if doc is None:
+        return None
+    return {"id": service_id, "title": doc.title, "summary": doc.summary, "deep_link": doc.deep_link,
+            "needs": list(doc.needs), "steps": list(doc.steps)}
+
+
+async def unsupported_bill(turn: Turn, bill: UnsupportedBill, quick_replies: list[str] | None) -> ReplyOut:
+    """A bill lui does not pay: say which bills it does, and where this one is paid when the
+    catalogue has a service for it."""
+    voice = turn.voice
+    names = UNSUPPORTED_BILL_NAMES[bill.kind]
+    name = names[0] if turn.lang == "zh" else names[1]
+    lang = "zh" if turn.lang == "zh" else "en"
+    service = None
+    if bill.service_id is not None:
+        service = await turn.assistant.pools.run("embed", _catalogue_service, bill.service_id, lang)
+    if service is None:
+        return ReplyOut(voice.say("bill_unsupported", bill=name, supported=voice.bill_list()),
+                        quick_replies=quick_replies)
+    return ReplyOut(voice.say("bill_unsupported_service", bill=name, title=service["title"],
+                              link=service["deep_link"], supported=voice.bill_list()),
+                    quick_replies=quick_replies, card={"kind": "service", **service})

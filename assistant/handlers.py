@@ -11,6 +11,7 @@ from typing import Any
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.consent import consent
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
+from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
 from assistant.turns import ReplyOut, Turn
@@ -55,6 +56,25 @@ def ask_consent(turn: Turn) -> ReplyOut:
 def sorry(turn: Turn) -> ReplyOut:
     return ReplyOut(turn.voice.say("out_of_scope"),
                     quick_replies=[pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])
+
+
+def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill | None:
+    """A bill lui does not pay (车贷, credit card, rent ...), when the utterance asks to pay or check one."""
+    if u.intent in ("pay_bill", "query_bill") and not u.slots.get("bill_type"):
+        return parse_unsupported_bill(text)
+    if u.intent == OUT_OF_SCOPE:  # "which bill?" → "房租" needs no pay word
+        return parse_unsupported_bill(text) if turn.state.awaiting_slot == "bill_type" else unsupported_bill_request(text)
+    return None
+
+
+async def out_of_scope(turn: Turn, bill: UnsupportedBill | None) -> ReplyOut:
+    """What lui cannot do, said plainly: a bill it does not pay names the ones it does; else sorry."""
+    if bill is None:
+        return sorry(turn)
+    from assistant import answers
+
+    offered = [c["label"] for c in turn.state.choices] if turn.state.awaiting_slot == "bill_type" else []
+    return await answers.unsupported_bill(turn, bill, offered or sorry(turn).quick_replies)
 
 
 def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
@@ -109,6 +129,10 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     if llm is not None and llm.should_escalate(text, u):
         return await llm.handle(turn, text, u)
 
+    bill = unsupported_bill(turn, text, u)
+    if bill is not None:  # "帮我还信用卡": the bills we do pay (a half-filled request still waits)
+        return await out_of_scope(turn, bill)
+
     if u.intent == OUT_OF_SCOPE:  # keep a half-filled request and ask again, else say what we can do
         return ReplyOut(_reask(turn)) if state.pending_intent else sorry(turn)
 
@@ -150,8 +174,9 @@ async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut
         return await answers.check_balance(turn)
     if intent == "translate":
         return await answers.translate(turn, slots)
-    if intent == "lookup_service":
-        return await answers.lookup_service(turn, slots)
+    if intent == "lookup_service":  # nothing in the catalogue matches: out of scope after all
+        return await answers.lookup_service(turn, slots) or await out_of_scope(
+            turn, unsupported_bill_request(slots.get("query", "")))
     assert intent not in TRANSACTIONAL, intent
     return ReplyOut(turn.voice.say("out_of_scope"))
 

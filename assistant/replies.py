@@ -21,6 +21,18 @@ BILL_NAMES = {
     "tv": ("有线电视费", "TV"),
 }
 
+# bills lui does not pay (assistant/nlu/unsupported_bills.py), named in a sentence
+UNSUPPORTED_BILL_NAMES = {
+    "car_loan": ("车贷", "car loans"),
+    "credit_card": ("信用卡还款", "credit card bills"),
+    "insurance": ("保险费", "insurance premiums"),
+    "medical_insurance": ("医保费", "medical insurance"),
+    "social_insurance": ("社保费", "social insurance"),
+    "subscription": ("会员订阅费", "subscriptions"),
+    "rent": ("房租", "rent"),
+    "tuition": ("学费", "school fees"),
+}
+
 # key: (zh, en[, zh_elder, en_elder])
 MESSAGES: dict[str, tuple[str, ...]] = {
     "greet": ("您好！我可以帮您交费、查账单、查余额、找服务。", "Hello! I can pay or check bills, show your balance and find services."),
@@ -84,6 +96,15 @@ MESSAGES: dict[str, tuple[str, ...]] = {
                       "{title}：点这里打开 {link}", "{title}: open {link}"),
     "service_none": ("抱歉，没找到相关的服务，您可以换个说法，或说“人工客服”。",
                      "Sorry, I couldn't find a matching service. Try other words, or ask for a person."),
+    "bill_unsupported": ("{bill}我这里办不了。我能交的是{supported}。",
+                         "I can't pay {bill} here. The bills I can pay are {supported}.",
+                         "{bill}我办不了。我能交{supported}。",
+                         "I can't pay {bill}. I can pay {supported}."),
+    "bill_unsupported_service": ("{bill}我这里办不了，可以在“{title}”里办理：{link}。我能交的是{supported}。",
+                                 "I can't pay {bill} here, but you can in \"{title}\": {link}. "
+                                 "The bills I can pay are {supported}.",
+                                 "{bill}我办不了，点这里去办：{link}。我能交{supported}。",
+                                 "I can't pay {bill}. Open {link} for it. I can pay {supported}."),
     "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
 }
 
@@ -106,6 +127,13 @@ class Voice:
     def bill_name(self, bill_type: str | None) -> str:
         names = BILL_NAMES.get(bill_type or "", ("账单", "bill"))
         return names[0] if self.lang == "zh" else names[1]
+
+    def bill_list(self) -> str:
+        """The bills lui pays, in one phrase: "电费、水费……和有线电视费" / "electricity, water, ... and TV bills"."""
+        names = [zh if self.lang == "zh" else en for zh, en in BILL_NAMES.values()]
+        if self.lang == "zh":
+            return "、".join(names[:-1]) + "和" + names[-1]
+        return ", ".join(names[:-1]) + " and " + names[-1] + " bills"
 
     def account(self, account: str) -> str:
         """Accounts are never said in full: "尾号2245" / "ending 2245"."""

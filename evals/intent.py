@@ -8,6 +8,12 @@ every utterance (a forced ``route`` call); ``cascade`` is what a turn does: the 
 for what the router escalates (``LLMTier.should_escalate``). Both need an LLM: ``LUI_LLM_MODEL``
 (and ``LUI_LLM_BASE_URL`` for a self-hosted server), or ``--llm-model``/``--llm-base-url``.
 
+Unless ``--no-outcome``, also reports what each turn *ends as*: a ``lookup_service`` prediction whose
+service search finds nothing well enough (the retriever's calibrated no-match rule, on the packaged
+catalogue ingested into an in-memory Qdrant) is answered as out of scope, so it counts as
+``out_of_scope`` in ``outcome_accuracy`` / ``outcome_oos_recall`` (predictions add ``outcome_intent``).
+The router-only figures are unchanged by it.
+
 Also writes a Markdown report and a confusion-matrix PNG next to the metrics (or in evals/out/).
 Runs offline on the embedded defaults.
 """
@@ -24,7 +30,7 @@ from pathlib import Path
 from assistant.nlu.data import load_examples
 from assistant.nlu.types import OUT_OF_SCOPE, Understanding
 from assistant.settings import Settings
-from evals.metrics import Scored, compute_metrics, confusion
+from evals.metrics import Scored, compute_metrics, confusion, outcome_metrics
 from evals.report import markdown_report, write_confusion_png
 
 
@@ -40,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--embedder", help="override LUI_EMBEDDER (use | st | st:<path>)")
     parser.add_argument("--train", type=Path, help="override the router's training file")
     parser.add_argument("--report", type=Path, help="Markdown report path (default: next to --json-out)")
+    parser.add_argument("--no-outcome", action="store_true",
+                        help="skip the outcome figures (they search the service catalogue for lookup_service)")
     parser.add_argument("--no-plot", action="store_true", help="skip the confusion-matrix PNG")
     return parser.parse_args(argv)
 
@@ -94,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         rows, predictions = _predict_with_llm(settings, examples, router, config)
 
     metrics = compute_metrics(rows)
+    if not args.no_outcome:
+        retriever = _catalogue_retriever(settings, router.embedder if router is not None else None, config)
+        if retriever is not None:
+            metrics.update(outcome_metrics(rows, _outcomes(retriever, predictions)))
     metrics["config"] = config
 
     out_dir = (args.json_out.parent if args.json_out else Path("evals/out"))
@@ -118,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "oos_recall", "slot_f1", "latency_ms")}
     summary["per_lang"] = {k: v["accuracy"] for k, v in metrics["per_lang"].items()}
+    summary.update({k: v for k, v in metrics.items() if k.startswith("outcome_")})
     print(json.dumps(summary, ensure_ascii=False))
     print(f"report: {report}", file=sys.stderr)
     return 0
@@ -130,6 +143,49 @@ def _record(rows: list, predictions: list, ex, result: Understanding, latency_ms
         "pred_intent": result.intent, "pred_slots": result.slots,
         "confidence": result.confidence, "source": result.source,
     })
+
+
+def _catalogue_retriever(settings: Settings, embedder, config: dict):
+    """The service retriever on the packaged catalogue, ingested into an in-memory Qdrant (nothing
+    on disk, no lock shared with a running server); None, with a warning, if it cannot be built."""
+    try:
+        from qdrant_client import QdrantClient
+
+        from knowledge.embedders import make_embedder
+        from knowledge.ingest import ingest
+        from knowledge.retrieval import ServiceRetriever
+        from knowledge.store import ServiceStore
+
+        embedder = embedder or make_embedder(settings.embedder, threads=settings.embedder_threads)
+        store = ServiceStore(QdrantClient(location=":memory:"), where="Qdrant in memory")
+        started = time.perf_counter()
+        report = ingest(embedder, store)
+        retriever = ServiceRetriever(embedder, store)
+    except Exception as exc:  # the router figures stand on their own
+        print(f"warning: no outcome figures, the service retriever could not be built: {exc}", file=sys.stderr)
+        return None
+    config["outcome"] = {"retriever": retriever.mode, "min_dense": retriever.min_score,
+                         "min_sparse": retriever.min_sparse, "documents": report.added + report.unchanged + report.updated,
+                         "ingest_s": round(time.perf_counter() - started, 2)}
+    return retriever
+
+
+def _outcomes(retriever, predictions: list[dict]) -> list[str]:
+    """What each turn ends as: a lookup_service whose search finds no match is out of scope (the
+    ``lookup_service`` tool's rule). Adds ``outcome_intent`` (and the service found) to predictions."""
+    outcomes = []
+    for p in predictions:
+        outcome = p["pred_intent"]
+        if outcome == "lookup_service":
+            lang = p["lang"] if p["lang"] in ("zh", "en") else None  # the session's language, as a client sets it
+            result = retriever.search((p["pred_slots"] or {}).get("query") or p["text"], lang)
+            if result.best is None:
+                outcome = OUT_OF_SCOPE
+            else:
+                p["outcome_service"] = result.best.id
+        p["outcome_intent"] = outcome
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _predict_with_llm(settings: Settings, examples, router, config: dict) -> tuple[list, list]:

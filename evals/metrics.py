@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,20 @@ def compute_metrics(rows: Sequence[Scored]) -> dict[str, Any]:
         "slot_precision": round(slot_p, 4),
         "slot_recall": round(slot_r, 4),
         "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)},
+    }
+
+
+def outcome_metrics(rows: Sequence[Scored], outcomes: Sequence[str]) -> dict[str, Any]:
+    """The same figures for what each turn ends as (``outcomes``, one label per row) instead of the
+    router's label: a ``lookup_service`` that finds no catalogue service ends ``out_of_scope``."""
+    final = [replace(r, pred_intent=o) for r, o in zip(rows, outcomes, strict=True)]
+    m = compute_metrics(final)
+    return {
+        "outcome_accuracy": m["accuracy"],
+        "outcome_macro_f1": m["macro_f1"],
+        "outcome_oos_recall": m["oos_recall"],
+        "outcome_per_lang": {lang: row["accuracy"] for lang, row in m["per_lang"].items()},
+        "outcome_changed": sum(r.pred_intent != o for r, o in zip(rows, outcomes, strict=True)),
     }
 
 

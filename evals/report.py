@@ -50,6 +50,9 @@ def markdown_report(metrics: dict[str, Any], errors: list[dict[str, Any]], png_n
     ]
     for lang, row in metrics["per_lang"].items():
         lines.append(f"| accuracy ({lang}, n={row['n']}) | {row['accuracy']:.4f} |")
+    if "outcome_accuracy" in metrics:  # what the turn ends as: a lookup finding no service is out of scope
+        lines += [f"| outcome accuracy (lookup without a match → out_of_scope) | {metrics['outcome_accuracy']:.4f} |",
+                  f"| outcome out-of-scope recall | {metrics['outcome_oos_recall']:.4f} |"]
     lines += ["", "## Per intent", "", "| intent | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label, row in metrics["per_intent"].items():
         lines.append(f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |")

@@ -33,14 +33,18 @@ async def test_lookup_finds_the_service_and_its_deep_link(with_lookup, connect_c
     assert reply["card"]["deep_link"] == f"app://service/{service}" and words in reply["text"]
 
 
-async def test_nothing_good_enough_says_so(with_lookup, connect_client):
-    client, _ = await connect_client(user="u_amy", lang="en")
-    events = await client.say("where do I register my pet dragon with the wizard council")
+@pytest.mark.parametrize(("text", "lang", "words", "quick"), [
+    ("where do I register my pet dragon with the wizard council", "en", "can't help", "Pay a bill"),
+    ("帮我查下怎么倒车入库", "zh", "帮不了您", "交费"),
+])
+async def test_nothing_good_enough_is_out_of_scope(with_lookup, connect_client, text, lang, words, quick):
+    client, _ = await connect_client(user="u_amy", lang=lang)
+    events = await client.say(text)
     if of_type(events, "tool.result"):  # routed to lookup: the tool must not return a wrong service
         assert of_type(events, "tool.result")[0]["data"]["status"] == "no_match"
-        assert "couldn't find" in events[-1]["text"]
-    else:
-        assert events[-1]["type"] == "reply" and "can't" in events[-1]["text"]
+    reply = events[-1]  # either way the answer is a plain "can't help" with what lui can do, not "no service"
+    assert reply["type"] == "reply" and words in reply["text"] and quick in reply["quick_replies"]
+    assert not reply.get("card")
 
 
 async def test_dead_vector_store_answers_and_the_session_goes_on(assistant, connect_client, tmp_path, use_embedder):

@@ -62,3 +62,42 @@ def test_harness_command_writes_metrics_predictions_report_and_png(tmp_path, sha
     assert len(lines) == 3 and {"pred_intent", "pred_slots", "confidence", "source"} <= set(lines[0])
     assert (tmp_path / "m-confusion.png").stat().st_size > 1000
     assert "Intent accuracy report" in (tmp_path / "m-report.md").read_text(encoding="utf-8")
+
+
+def test_outcome_metrics_by_hand():
+    from evals.metrics import outcome_metrics
+
+    rows = [Scored("taboo", "en", "out_of_scope", "lookup_service"), Scored("发票", "zh", "lookup_service", "lookup_service"),
+            Scored("电费", "zh", "pay_bill", "pay_bill"), Scored("bus pass", "en", "lookup_service", "lookup_service")]
+    m = outcome_metrics(rows, ["out_of_scope", "lookup_service", "pay_bill", "out_of_scope"])
+    assert m["outcome_accuracy"] == 0.75 and m["outcome_oos_recall"] == 1.0 and m["outcome_changed"] == 2
+    assert m["outcome_per_lang"] == {"en": 0.5, "zh": 1.0}
+    assert compute_metrics(rows)["oos_recall"] == 0.0  # the router's own figures are not touched
+
+
+def test_harness_reports_the_router_label_and_the_outcome(tmp_path, shared_cache):
+    """A lookup_service that no catalogue service matches ends out of scope: counted in the outcome
+    figures, while accuracy and oos_recall stay the router's."""
+    data = tmp_path / "lookups.jsonl"
+    rows = [
+        {"text": "find instructions on how to play taboo", "lang": "en", "intent": "out_of_scope", "slots": {}},
+        {"text": "怎么开电子发票", "lang": "zh", "intent": "lookup_service", "slots": {}},
+        {"text": "帮我交电费", "lang": "zh", "intent": "pay_bill", "slots": {"bill_type": "electricity"}},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out, preds = tmp_path / "m.json", tmp_path / "p.jsonl"
+    env = {"LUI_CACHE_PATH": str(shared_cache), "LUI_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "evals.intent", "--data", str(data), "--json-out", str(out),
+                           "--predictions", str(preds), "--no-plot"], cwd=REPO, env=env, check=True,
+                          capture_output=True, text=True, timeout=600)
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    assert metrics["accuracy"] == pytest.approx(2 / 3, abs=1e-4) and metrics["oos_recall"] == 0.0
+    assert metrics["outcome_accuracy"] == 1.0 and metrics["outcome_oos_recall"] == 1.0
+    assert metrics["outcome_changed"] == 1 and metrics["config"]["outcome"]["documents"] > 100
+    lines = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines()]
+    assert [(p["pred_intent"], p["outcome_intent"]) for p in lines] == [
+        ("lookup_service", "out_of_scope"), ("lookup_service", "lookup_service"), ("pay_bill", "pay_bill")]
+    assert lines[1]["outcome_service"] == "e-invoice"
+    assert '"outcome_accuracy": 1.0' in done.stdout
+    assert not (tmp_path / "data" / "qdrant").exists()  # the catalogue was ingested in memory
+    assert "outcome accuracy" in (tmp_path / "m-report.md").read_text(encoding="utf-8")
