@@ -198,8 +198,9 @@ class LLMClient:
         return True
 
     def _learn(self, error: LLMError, model: str, sent: dict[str, Any]) -> bool:
-        """After a 4xx: whether it refused a parameter we can do without (remembered; retry at once)."""
-        if error.status is None or not 400 <= error.status < 500 or error.status == 429:
+        """After an error that names a parameter we can do without (a 400 from llama-server, a 500 from
+        older builds): whether it is news (remembered; the same attempt is made again at once)."""
+        if error.status is None or error.status < 400 or error.status == 429:
             return False
         said = error.message.casefold()
         if forced_name(sent.get("tools"), sent.get("tool_choice")) is not None and "tool_choice" in said:

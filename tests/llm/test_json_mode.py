@@ -47,6 +47,13 @@ async def test_a_refused_forced_tool_choice_falls_back_to_json_mode_and_is_remem
     assert u.intent == "check_balance" and len(fake.requests) == 3 and _json_mode(fake.requests[2].body)
 
 
+async def test_an_older_llama_server_500_naming_tool_choice_is_learned_too(fake, client):
+    fake.script(http_error(500, message="tool_choice param requires --jinja flag"),
+                text('{"intent": "greet", "slots": {}}'))
+    assert (await Understander(client).understand("你好")).intent == "greet"
+    assert len(fake.requests) == 2 and _json_mode(fake.requests[1].body) and fake.requests[1].model == PRIMARY
+
+
 async def test_json_mode_answers_are_validated_and_repaired_as_before(fake, client):
     fake.refuse_object_tool_choice = True
     fake.script(text('{"intent": "transfer_money", "slots": {"payee": "999"}}'),
