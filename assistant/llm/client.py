@@ -26,7 +26,8 @@ client then remembers, per model, that forced calls go in JSON mode: no tools, t
 schema in the system message and as a ``json_schema`` response format (dropped too if the provider
 refuses ``response_format``), and the JSON object the model writes is read back as the call. A refusal
 is retried at once on the same model in JSON mode, inside the same deadline; later calls go straight
-there. Whatever the mode, a tool call written as JSON text in the content (bare, fenced, with prose
+there. A provider that refuses ``tools`` altogether (llama-server without ``--jinja``) gets them
+described in the system message instead, and earlier calls and results as plain text. Whatever the mode, a tool call written as JSON text in the content (bare, fenced, with prose
 around it) is read as a call (:mod:`assistant.llm.jsontext`); callers validate it as any other.
 """
 
@@ -39,15 +40,17 @@ import json
 import logging
 import os
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.llm.errors import LLMError
-from assistant.llm.jsontext import calls_in_text, forced_name, json_mode_request
+from assistant.llm.jsontext import calls_in_text, forced_name, json_mode_request, tools_as_text
 
 log = logging.getLogger(__name__)
+REFUSAL = re.compile(r"support|require|jinja|not enabled|not allowed")  # "tools param requires --jinja flag"
 OnText = Callable[[str], Awaitable[None]]
 
 
@@ -137,7 +140,7 @@ class LLMClient:
         self.deadline_s = deadline_s
         self.max_tool_calls = max_tool_calls
         self.max_chars = max_chars
-        self.refused: dict[str, set[str]] = {}  # model → what it refuses: "tool_choice", "response_format"
+        self.refused: dict[str, set[str]] = {}  # model → what it refuses: tool_choice, tools, response_format
         self._litellm = litellm_module()
 
     @classmethod
@@ -173,6 +176,8 @@ class LLMClient:
         if forced is not None and self.json_mode(model, tools, tool_choice):
             tool = next(t for t in tools if t.get("function", {}).get("name") == forced)
             kwargs.update(json_mode_request(messages, tool, response_format=not self._refuses(model, "response_format")))
+        elif tools and self._refuses(model, "tools"):
+            kwargs["messages"] = tools_as_text(messages, tools, tool_choice)
         elif tools:
             kwargs["tools"] = tools
             if tool_choice is not None:
@@ -187,13 +192,14 @@ class LLMClient:
 
     def json_mode(self, model: str, tools, tool_choice) -> bool:
         """Whether a forced call to ``model`` goes as a JSON answer (it refused or ignored forced calls)."""
-        return forced_name(tools, tool_choice) is not None and self._refuses(model, "tool_choice")
+        return forced_name(tools, tool_choice) is not None and (
+            self._refuses(model, "tool_choice") or self._refuses(model, "tools"))
 
     def _remember(self, model: str, what: str, why: str) -> bool:
         """Note that ``model`` refuses ``what``; whether that is news."""
         if self._refuses(model, what):
             return False
-        log.warning("%s %s; forced calls to it go in JSON mode from now on", model, why)
+        log.warning("%s %s; later calls to it do without (JSON mode)", model, why)
         self.refused.setdefault(model, set()).add(what)
         return True
 
@@ -205,6 +211,8 @@ class LLMClient:
         said = error.message.casefold()
         if forced_name(sent.get("tools"), sent.get("tool_choice")) is not None and "tool_choice" in said:
             return self._remember(model, "tool_choice", "refuses a forced tool_choice")
+        if "tools" in sent and re.search(r"\btools?\b", said) and REFUSAL.search(said):
+            return self._remember(model, "tools", "refuses tools")
         if "response_format" in sent and ("response_format" in said or "json_schema" in said):
             return self._remember(model, "response_format", "refuses response_format")
         return False

@@ -107,6 +107,33 @@ def forced_name(tools: list[dict[str, Any]] | None, tool_choice: Any) -> str | N
     return None
 
 
+def plain_messages(messages: list[dict[str, Any]], note: str, *, names: bool) -> list[dict[str, Any]]:
+    """``messages`` for a request without tools: ``note`` appended to the system message, earlier
+    calls written as the JSON the model is asked for (with ``names``: ``{"name", "arguments"}``, else
+    the arguments alone), tool results as user messages."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            said = []
+            for call in message["tool_calls"]:
+                function = call.get("function", {})
+                raw = function.get("arguments") or "{}"
+                said.append(f'{{"name": {json.dumps(function.get("name"))}, "arguments": {raw}}}' if names else raw)
+            out.append({"role": "assistant", "content": "\n".join(filter(None, [message.get("content"), *said]))})
+        elif role == "tool":
+            out.append({"role": "user", "content": f"Tool result: {message.get('content') or ''}"})
+        else:
+            out.append(dict(message))
+    if not note:
+        return out
+    if out and out[0].get("role") == "system":
+        out[0]["content"] = f"{out[0].get('content') or ''}\n{note}".strip()
+    else:
+        out.insert(0, {"role": "system", "content": note})
+    return out
+
+
 def json_mode_request(messages: list[dict[str, Any]], tool: dict[str, Any], *,
                       response_format: bool) -> dict[str, Any]:
     """The request parts that ask for ``tool``'s arguments as one JSON object, without tools: the
@@ -117,22 +144,23 @@ def json_mode_request(messages: list[dict[str, Any]], tool: dict[str, Any], *,
     note = (f"Answer with one JSON object and nothing else: the arguments of `{function.get('name')}` "
             f"({function.get('description', '')}), following this JSON schema: "
             + json.dumps(schema, ensure_ascii=False))
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        role = message.get("role")
-        if role == "assistant" and message.get("tool_calls"):
-            said = [c.get("function", {}).get("arguments") or "{}" for c in message["tool_calls"]]
-            out.append({"role": "assistant", "content": "\n".join(filter(None, [message.get("content"), *said]))})
-        elif role == "tool":
-            out.append({"role": "user", "content": str(message.get("content") or "")})
-        else:
-            out.append(dict(message))
-    if out and out[0].get("role") == "system":
-        out[0]["content"] = f"{out[0].get('content') or ''}\n{note}".strip()
-    else:
-        out.insert(0, {"role": "system", "content": note})
-    request: dict[str, Any] = {"messages": out}
+    request: dict[str, Any] = {"messages": plain_messages(messages, note, names=False)}
     if response_format:
         request["response_format"] = {"type": "json_schema", "json_schema": {
             "name": str(function.get("name") or "answer"), "schema": schema}}
     return request
+
+
+def tools_as_text(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choice: Any) -> list[dict[str, Any]]:
+    """``messages`` for a provider that refuses ``tools`` (llama-server without ``--jinja``): the
+    tools described in the system message, calls asked for as JSON text (none with "none")."""
+    if tool_choice == "none":
+        return plain_messages(messages, "", names=True)
+    lines = ["You can call these tools:"]
+    for tool in tools:
+        function = tool.get("function", {})
+        lines.append(f"- {function.get('name')}: {function.get('description', '')} Arguments (JSON schema): "
+                     + json.dumps(function.get("parameters") or {}, ensure_ascii=False))
+    lines.append('To call a tool, answer with only a JSON object {"name": <tool name>, "arguments": {...}} '
+                 "(a JSON list of them for several calls). Otherwise answer the user in plain text.")
+    return plain_messages(messages, "\n".join(lines), names=True)

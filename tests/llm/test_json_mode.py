@@ -194,6 +194,21 @@ async def test_planner_text_calls_are_bounded_like_native_ones(fake, tier, conne
     assert len(of_type(events, "tool.call")) == 4 and events[-1]["text"] == "您的余额是500元。"
 
 
+async def test_planner_on_a_server_that_refuses_tools_describes_them_as_text(fake, tier, connect_client):
+    """llama-server without --jinja: "tools param requires --jinja flag"; the plan still runs."""
+    fake.script(http_error(400, message="tools param requires --jinja flag"),
+                text_call("query_bill", {"bill_type": "electricity"}), text("电费186.5元。"))
+    client = await connect_client(user="u_li", lang="zh")
+    events = await client.say(TWO_QUERIES)
+    assert _calls(events) == [("query_bill", {"bill_type": "electricity"})] and events[-1]["text"] == "电费186.5元。"
+    refused, first, second = (r.body for r in fake.requests)
+    assert "tools" in refused and "tools" not in first and "tools" not in second
+    assert "query_bill" in first["messages"][0]["content"] and '"arguments"' in first["messages"][0]["content"]
+    assert not any(m["role"] == "tool" or m.get("tool_calls") for m in second["messages"])
+    assert second["messages"][-1]["content"].startswith("Tool result: ") and "18650" in second["messages"][-1]["content"]
+    assert '"name": "query_bill"' in second["messages"][-2]["content"]
+
+
 # --- reading calls from text ----------------------------------------------------------------------
 @pytest.mark.parametrize(("written", "forced", "calls"), [
     ('{"name": "query_bill", "arguments": {"bill_type": "water"}}', None, [("query_bill", '{"bill_type": "water"}')]),
