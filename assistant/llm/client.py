@@ -27,8 +27,9 @@ schema in the system message and as a ``json_schema`` response format (dropped t
 refuses ``response_format``), and the JSON object the model writes is read back as the call. A refusal
 is retried at once on the same model in JSON mode, inside the same deadline; later calls go straight
 there. A provider that refuses ``tools`` altogether (llama-server without ``--jinja``) gets them
-described in the system message instead, and earlier calls and results as plain text. Whatever the mode, a tool call written as JSON text in the content (bare, fenced, with prose
-around it) is read as a call (:mod:`assistant.llm.jsontext`); callers validate it as any other.
+described in the system message instead, and earlier calls and results as plain text. Whatever
+the mode, a tool call written as JSON text in the content (bare, fenced, with prose around it) is
+read as a call (:mod:`assistant.llm.jsontext`); callers validate it as any other.
 """
 
 from __future__ import annotations
