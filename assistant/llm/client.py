@@ -19,6 +19,17 @@ the API key (providers echo it in some errors). The provider SDK's own retries a
 
 Fallback models with the primary's provider prefix share ``api_base``/``api_key``; others are
 configured the litellm way (its own provider environment variables).
+
+Local servers (llama.cpp's ``llama-server``, Ollama): a forced ``tool_choice`` (one named function)
+may be refused with a 400 that names ``tool_choice``, or ignored (the answer has no tool call). The
+client then remembers, per model, that forced calls go in JSON mode: no tools, the function's
+schema in the system message and as a ``json_schema`` response format (dropped too if the provider
+refuses ``response_format``), and the JSON object the model writes is read back as the call. A refusal
+is retried at once on the same model in JSON mode, inside the same deadline; later calls go straight
+there. A provider that refuses ``tools`` altogether (llama-server without ``--jinja``) gets them
+described in the system message instead, and earlier calls and results as plain text. Whatever
+the mode, a tool call written as JSON text in the content (bare, fenced, with prose around it) is
+read as a call (:mod:`assistant.llm.jsontext`); callers validate it as any other.
 """
 
 from __future__ import annotations
@@ -30,13 +41,17 @@ import json
 import logging
 import os
 import random
+import re
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.llm.errors import LLMError
+from assistant.llm.jsontext import calls_in_text, forced_name, json_mode_request, tools_as_text
 
 log = logging.getLogger(__name__)
+REFUSAL = re.compile(r"support|require|jinja|not enabled|not allowed")  # "tools param requires --jinja flag"
 OnText = Callable[[str], Awaitable[None]]
 
 
@@ -126,6 +141,7 @@ class LLMClient:
         self.deadline_s = deadline_s
         self.max_tool_calls = max_tool_calls
         self.max_chars = max_chars
+        self.refused: dict[str, set[str]] = {}  # model → what it refuses: tool_choice, tools, response_format
         self._litellm = litellm_module()
 
     @classmethod
@@ -157,13 +173,64 @@ class LLMClient:
                                       temperature=self.temperature, stream=stream, drop_params=True)
         if model.split("/", 1)[0] == self.model.split("/", 1)[0]:
             kwargs.update(api_base=self.api_base, api_key=self.api_key)
-        if tools:
+        forced = forced_name(tools, tool_choice)
+        if forced is not None and self.json_mode(model, tools, tool_choice):
+            tool = next(t for t in tools if t.get("function", {}).get("name") == forced)
+            kwargs.update(json_mode_request(messages, tool, response_format=not self._refuses(model, "response_format")))
+        elif tools and self._refuses(model, "tools"):
+            kwargs["messages"] = tools_as_text(messages, tools, tool_choice)
+        elif tools:
             kwargs["tools"] = tools
             if tool_choice is not None:
                 kwargs["tool_choice"] = tool_choice
         if max_tokens or self.max_tokens:
             kwargs["max_tokens"] = max_tokens or self.max_tokens
         return kwargs
+
+    # --- what a provider refuses, remembered per model ---------------------------------------------
+    def _refuses(self, model: str, what: str) -> bool:
+        return what in self.refused.get(model, ())
+
+    def json_mode(self, model: str, tools, tool_choice) -> bool:
+        """Whether a forced call to ``model`` goes as a JSON answer (it refused or ignored forced calls)."""
+        return forced_name(tools, tool_choice) is not None and (
+            self._refuses(model, "tool_choice") or self._refuses(model, "tools"))
+
+    def _remember(self, model: str, what: str, why: str) -> bool:
+        """Note that ``model`` refuses ``what``; whether that is news."""
+        if self._refuses(model, what):
+            return False
+        log.warning("%s %s; later calls to it do without (JSON mode)", model, why)
+        self.refused.setdefault(model, set()).add(what)
+        return True
+
+    def _learn(self, error: LLMError, model: str, sent: dict[str, Any]) -> bool:
+        """After an error that names a parameter we can do without (a 400 from llama-server, a 500 from
+        older builds): whether it is news (remembered; the same attempt is made again at once)."""
+        if error.status is None or error.status < 400 or error.status == 429:
+            return False
+        said = error.message.casefold()
+        if forced_name(sent.get("tools"), sent.get("tool_choice")) is not None and "tool_choice" in said:
+            return self._remember(model, "tool_choice", "refuses a forced tool_choice")
+        if "tools" in sent and re.search(r"\btools?\b", said) and REFUSAL.search(said):
+            return self._remember(model, "tools", "refuses tools")
+        if "response_format" in sent and ("response_format" in said or "json_schema" in said):
+            return self._remember(model, "response_format", "refuses response_format")
+        return False
+
+    def _read_text_calls(self, answer: Completion, tools, tool_choice) -> Completion:
+        """Tool calls the model wrote as JSON text become calls; a forced call answered without a
+        native call is remembered (later forced calls go in JSON mode)."""
+        if answer.tool_calls or not tools or tool_choice == "none":
+            return answer
+        forced = forced_name(tools, tool_choice)
+        if forced is not None:
+            self._remember(answer.model, "tool_choice", "answered a forced tool_choice without a tool call")
+        calls = calls_in_text(answer.text, forced)
+        if not calls:
+            return answer
+        requests = tuple(ToolCallRequest(f"call_{uuid.uuid4().hex[:12]}", name, raw) for name, raw in calls)
+        return dataclasses.replace(answer, text="", tool_calls=requests)
 
     def _classify(self, exc: BaseException, model: str) -> LLMError:
         error = classify(exc, model)
@@ -210,27 +277,31 @@ class LLMClient:
         for model, attempt in self._plan():
             if model == skip:
                 continue
-            attempts += 1
-            emitted = [False]
-            timeout_s = self.timeout_s if ends is None else max(0.01, min(self.timeout_s, ends - loop.time()))
-            try:
-                async with asyncio.timeout(timeout_s):
-                    kwargs = self._kwargs(model, messages, tools, tool_choice, on_text is not None, max_tokens,
-                                          timeout_s)
-                    response = await self._litellm.acompletion(**kwargs)
-                    if on_text is None:
-                        answer = _from_response(response, model, attempts, max_chars)
-                    else:
-                        answer = await _from_stream(response, model, attempts, on_text, emitted, max_chars)
-                    return self._bounded(answer)
-            except Exception as exc:
-                last = self._classify(exc, model)
-                if emitted[0]:  # the client saw part of this answer: never start it again
-                    raise last from exc
-                if self._next(last, model, attempt) == "retry":
-                    await asyncio.sleep(self._delay(attempt))
-                else:
-                    skip = model
+            learned = True
+            while learned:  # a refused parameter (remembered) is dropped and the same attempt made again
+                attempts += 1
+                emitted = [False]
+                timeout_s = self.timeout_s if ends is None else max(0.01, min(self.timeout_s, ends - loop.time()))
+                kwargs = self._kwargs(model, messages, tools, tool_choice, on_text is not None, max_tokens,
+                                      timeout_s)
+                try:
+                    async with asyncio.timeout(timeout_s):
+                        response = await self._litellm.acompletion(**kwargs)
+                        if on_text is None:
+                            answer = _from_response(response, model, attempts, max_chars)
+                        else:
+                            answer = await _from_stream(response, model, attempts, on_text, emitted, max_chars)
+                        return self._bounded(self._read_text_calls(answer, tools, tool_choice))
+                except Exception as exc:
+                    last = self._classify(exc, model)
+                    if emitted[0]:  # the client saw part of this answer: never start it again
+                        raise last from exc
+                    learned = self._learn(last, model, kwargs)
+            assert last is not None
+            if self._next(last, model, attempt) == "retry":
+                await asyncio.sleep(self._delay(attempt))
+            else:
+                skip = model
         assert last is not None
         raise last
 

@@ -18,6 +18,12 @@
 - The provider sees what the model needs and nothing more (:mod:`assistant.llm.redact`): account
   tails, never full account numbers, user ids or internal bill/payment ids.
 
+- A call the model wrote as JSON text instead of a tool-call message (small local models do; the
+  client reads it, see :mod:`assistant.llm.jsontext`) is checked exactly like a native one. While
+  streaming, text from the first ``{``, ``[`` or backtick on is held back until the answer is complete, so
+  the user never sees such a call; text that looks like a call but does not parse ends the plan
+  (``llm-bad-response``: the router answers).
+
 The final answer streams as ``reply.delta`` events; the returned ``ReplyOut`` carries the full text
 so the turn loop sends the one ``reply``.
 """
@@ -27,11 +33,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from typing import Any
 
 from assistant.handlers import run_intent
 from assistant.llm.client import Completion, LLMClient, ToolCallRequest
 from assistant.llm.errors import LLMError
+from assistant.llm.jsontext import looks_like_call
 from assistant.llm.redact import redact_data, redact_message, redact_text
 from assistant.protocol import ReplyDelta
 from assistant.turns import ReplyOut, Turn
@@ -78,6 +86,37 @@ def say(turn: Turn, key: str) -> str:
     return TEXTS[key][0 if turn.lang == "zh" else 1]
 
 
+class HoldCalls:
+    """Streams an answer's text as it comes, except from the first ``{``, ``[`` or backtick on: that may be
+    a tool call written as text. ``release`` sends what was held (a plain answer), ``drop`` forgets
+    it (it was a call)."""
+
+    START = re.compile(r"[\[{`]")
+
+    def __init__(self, emit: Any):
+        self.emit = emit
+        self.held: list[str] = []
+
+    async def __call__(self, piece: str) -> None:
+        if not self.held:
+            start = self.START.search(piece)
+            if start is None:
+                await self.emit(piece)
+                return
+            if start.start():
+                await self.emit(piece[:start.start()])
+            piece = piece[start.start():]
+        self.held.append(piece)
+
+    async def release(self) -> None:
+        held, self.held = "".join(self.held), []
+        if held:
+            await self.emit(held)
+
+    def drop(self) -> None:
+        self.held = []
+
+
 class PlanRefused(Exception):
     """The model asked for something it may never do; the plan ends with a refusal."""
 
@@ -101,11 +140,19 @@ class Planner:
             streamed.append(piece)
             await turn.emit(ReplyDelta(text=piece))
 
+        holder = HoldCalls(on_text)
         repaired = False
         for step in range(self.max_steps):
             last = step == self.max_steps - 1
             answer = await self.client.complete(messages, tools=tools, tool_choice="none" if last else "auto",
-                                                on_text=on_text if self.stream else None)
+                                                on_text=holder if self.stream else None)
+            if not answer.tool_calls and looks_like_call(answer.text):
+                raise LLMError("the model wrote a tool call as text that does not parse", code="llm-bad-response",
+                               model=answer.model)
+            if answer.tool_calls:
+                holder.drop()
+            else:
+                await holder.release()
             if not answer.tool_calls:
                 if answer.finish_reason == "length" and answer.text:  # cut at the client's max_chars
                     if self.stream:

@@ -4,6 +4,9 @@ The ``route`` schema enumerates the intent labels and slot names of :mod:`assist
 the model can only answer in the contract's vocabulary. Its arguments are validated again here
 (enum, types, ranges); an invalid call is repaired once by sending the validation error back as the
 tool result, and if the second answer is still unusable the router's answer (``fallback``) stands.
+A provider that refuses or ignores the forced call (llama-server, small local models) gets the same
+question in JSON mode, and a call written as JSON text is read (both in :class:`LLMClient`); the
+answer is validated here all the same.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ so tests can assert what litellm sent (the prompt, the tools, the model) and how
 When the queue is empty a ``responder`` function answers, if one is set; otherwise the server
 answers with an HTTP 599 (counted in ``unscripted``) so a test that forgot a step fails loudly.
 
+Like llama.cpp's ``llama-server``: with ``refuse_object_tool_choice`` set, a request whose
+``tool_choice`` is an object gets that server's HTTP 400 (consuming nothing from the script), and
+``text_call`` scripts a tool call written as JSON text in the content, as small local models do.
+
     with FakeOpenAI() as fake:
         fake.script(tool_call("query_bill", {"bill_type": "water"}), text("水费42.3元。"))
         client = LLMClient(fake.model("fake"), api_base=fake.base_url, api_key="sk-fake")
@@ -42,6 +46,7 @@ class Scripted:
     error_type: str = "server_error"
     trickle_s: float = 0.0  # > 0: the whole body goes out one byte at a time, this long apart
     echo_key: bool = False  # an error whose message repeats the API key the request carried
+    message: str | None = None  # an error's message (default "fake <status>")
 
 
 def text(content: str, *, delay_s: float = 0.0) -> Scripted:
@@ -54,9 +59,29 @@ def tool_call(name: str, args: dict[str, Any] | str, *more: tuple[str, dict[str,
     return Scripted(tool_calls=((name, args), *more), delay_s=delay_s)
 
 
-def http_error(status: int, *, delay_s: float = 0.0) -> Scripted:
-    kind = "rate_limit_exceeded" if status == 429 else "server_error"
-    return Scripted(status=status, delay_s=delay_s, error_type=kind)
+def http_error(status: int, *, delay_s: float = 0.0, message: str | None = None) -> Scripted:
+    kind = "rate_limit_exceeded" if status == 429 else "server_error" if status >= 500 else "invalid_request_error"
+    return Scripted(status=status, delay_s=delay_s, error_type=kind, message=message)
+
+
+LLAMA_TOOL_CHOICE_ERROR = ("Wrong type supplied for parameter 'tool_choice'. Expected 'string', using default value: "
+                           "[json.exception.type_error.302] type must be string, but is object")
+
+
+def text_call(name: str, args: dict[str, Any] | str, *, style: str = "plain", shape: str = "name") -> Scripted:
+    """A tool call written as JSON text in the message content (no tool-call message), as small local
+    models do. ``style``: "plain" (the JSON alone), "fenced" (in a ```json block) or "prose" (with
+    sentences around it); ``shape``: "name" ({"name", "arguments"}), "tool" ({"tool", "args"}) or
+    "bare" (the arguments alone). ``args`` as a str is written as-is (malformed JSON)."""
+    if isinstance(args, str):
+        body = {"name": f'{{"name": "{name}", "arguments": {args}',
+                "tool": f'{{"tool": "{name}", "args": {args}', "bare": args}[shape]
+    else:
+        value = {"name": {"name": name, "arguments": args}, "tool": {"tool": name, "args": args}, "bare": args}[shape]
+        body = json.dumps(value, ensure_ascii=False, indent=1 if style == "fenced" else None)
+    content = {"plain": body, "fenced": f"```json\n{body}\n```",
+               "prose": f"Sure, I will use the tool for that.\n{body}\nLet me know if you need anything else."}[style]
+    return Scripted(text=content)
 
 
 def trickle(then: Scripted | None = None, *, every_s: float = 1.0) -> Scripted:
@@ -113,6 +138,7 @@ class FakeOpenAI:
     queue: deque[Scripted] = field(default_factory=deque)
     requests: list[Received] = field(default_factory=list)
     unscripted: int = 0
+    refuse_object_tool_choice: bool = False  # llama-server: a 400 for {"type": "function", ...}
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -129,6 +155,7 @@ class FakeOpenAI:
             self.queue.clear()
             self.requests.clear()
             self.unscripted = 0
+            self.refuse_object_tool_choice = False
 
     def _next(self, body: dict[str, Any]) -> Scripted | None:
         with self._lock:
@@ -167,6 +194,10 @@ class FakeOpenAI:
         async def completions(request: Request):
             record = Received(body=await request.json(), started=time.perf_counter())
             self.requests.append(record)
+            if self.refuse_object_tool_choice and isinstance(record.body.get("tool_choice"), dict):
+                record.finished = time.perf_counter()
+                return JSONResponse({"error": {"code": 400, "message": LLAMA_TOOL_CHOICE_ERROR,
+                                               "type": "invalid_request_error"}}, status_code=400)
             answer = self._next(record.body)
             if answer is None:
                 record.finished = time.perf_counter()
@@ -176,7 +207,7 @@ class FakeOpenAI:
                 await asyncio.sleep(answer.delay_s)
             if answer.status != 200:
                 record.finished = time.perf_counter()
-                message = f"fake {answer.status}"
+                message = answer.message or f"fake {answer.status}"
                 if answer.echo_key:
                     key = request.headers.get("authorization", "").removeprefix("Bearer ")
                     message = f"Incorrect API key provided: {key}. You can find your API key in your account."
