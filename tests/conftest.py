@@ -93,6 +93,23 @@ def demo_assistant(settings: Settings, router):
                      ConversationStore(engine))
 
 
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+async def say(assistant, session, text: str) -> list[dict]:
+    """One text turn straight into an Assistant: its events as the client would see them. Every turn
+    ends with exactly one reply or error."""
+    events: list[dict] = []
+
+    async def emit(event) -> None:
+        events.append(event.wire())
+
+    await assistant.text_turn(session, text, emit)
+    assert sum(e["type"] in ("reply", "error") for e in events) == 1, events
+    return events
+
+
 @pytest.fixture(scope="session")
 def tiny_stt_pool(tmp_path_factory):
     """The packaged English tiny.en Whisper, loaded once, in a one-worker transcription pool."""

@@ -10,8 +10,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from assistant.api.app import create_app
+from assistant.api.audio import VoiceGateway
 from assistant.turns import Assistant
-from tests.conftest import LiveServer, demo_assistant
+from tests.conftest import LiveServer, demo_assistant, of_type  # noqa: F401 (of_type: for the tests here)
 
 TERMINAL = ("reply", "error")
 
@@ -19,6 +20,31 @@ TERMINAL = ("reply", "error")
 @pytest.fixture
 def assistant(settings, router) -> Assistant:
     return demo_assistant(settings, router)
+
+
+@pytest.fixture
+def make_server(settings, assistant):
+    """A real server with some settings changed; closed at the end of the test."""
+    servers = []
+
+    def _make(**changes):
+        changed = settings.model_copy(update=changes)
+        assistant.settings = changed
+        live = LiveServer(create_app(changed, assistant)).__enter__()
+        servers.append(live)
+        return live, changed
+
+    yield _make
+    for live in servers:
+        live.__exit__(None, None, None)
+
+
+@pytest.fixture
+def voice_server(settings, assistant, tiny_stt_pool):
+    """A real server with speech-to-text (the packaged tiny.en in a shared pool)."""
+    gateway = VoiceGateway(settings, assistant, tiny_stt_pool)
+    with LiveServer(create_app(settings, assistant, voice=gateway)) as live:
+        yield live
 
 
 @pytest.fixture
@@ -81,5 +107,3 @@ async def connect_client(server):
         await ws.close()
 
 
-def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["type"] == kind]

@@ -10,26 +10,8 @@ import time
 import httpx
 import pytest
 
-from assistant.api.app import create_app
 from assistant.auth import issue_token
 from tests.api.test_hostile_ws import SECRET, rows
-from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def make_server(settings, assistant):
-    servers = []
-
-    def _make(**changes):
-        changed = settings.model_copy(update=changes)
-        assistant.settings = changed
-        live = LiveServer(create_app(changed, assistant)).__enter__()
-        servers.append(live)
-        return live, changed
-
-    yield _make
-    for live in servers:
-        live.__exit__(None, None, None)
 
 
 @pytest.fixture

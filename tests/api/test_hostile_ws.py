@@ -11,10 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from assistant.api.app import create_app
 from assistant.auth import issue_token
 from tests.api.conftest import Client
-from tests.conftest import LiveServer
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 
@@ -22,23 +20,6 @@ SECRET = "test-secret-0123456789abcdef-0123456789"
 def rows(settings, table: str, where: str = "1=1") -> int:
     with sqlite3.connect(settings.sqlite_path) as db:
         return db.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]  # noqa: S608
-
-
-@pytest.fixture
-def make_server(settings, assistant):
-    """A real server with some settings changed; closed at the end of the test."""
-    servers = []
-
-    def _make(**changes):
-        changed = settings.model_copy(update=changes)
-        assistant.settings = changed
-        live = LiveServer(create_app(changed, assistant)).__enter__()
-        servers.append(live)
-        return live, changed
-
-    yield _make
-    for live in servers:
-        live.__exit__(None, None, None)
 
 
 async def _closed_code(client: Client, wait_s: float = 30) -> int:

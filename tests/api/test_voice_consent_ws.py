@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.api.app import create_app
-from assistant.api.audio import VoiceGateway
 from tests.api.conftest import Client, of_type
-from tests.conftest import LiveServer
 from voice import synth
 
 SPOKEN_HESITATIONS = ["hmm", "mmm", "um", "uh", "well", "maybe", "I think so", "I'm not sure", "wait", "okay?"]
@@ -25,13 +22,6 @@ def clips(tmp_path_factory) -> dict[str, bytes]:
                 for i, text in enumerate([*SPOKEN_HESITATIONS, SPOKEN_YES])}
     except synth.MissingTool as exc:
         pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture
-def voice_server(settings, assistant, tiny_stt_pool):
-    gateway = VoiceGateway(settings, assistant, tiny_stt_pool)
-    with LiveServer(create_app(settings, assistant, voice=gateway)) as live:
-        yield live
 
 
 async def _speak(client: Client, wav: bytes) -> list[dict]:

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.api.app import create_app
-from assistant.api.audio import VoiceGateway
 from tests.api.conftest import Client, of_type
-from tests.conftest import LiveServer
 from voice import synth
 
 SENTENCE = "what is my balance"
@@ -32,13 +29,6 @@ def audio_dir(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
         }
     except synth.MissingTool as exc:
         pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture
-def voice_server(settings, assistant, tiny_stt_pool):
-    gateway = VoiceGateway(settings, assistant, tiny_stt_pool)
-    with LiveServer(create_app(settings, assistant, voice=gateway)) as live:
-        yield live
 
 
 async def _client(live, **start) -> Client:

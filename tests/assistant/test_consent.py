@@ -11,7 +11,7 @@ import pytest
 
 from assistant.nlu.consent import consent
 from assistant.turns import Assistant
-from tests.conftest import demo_assistant
+from tests.conftest import demo_assistant, say
 
 NOT_A_YES_ZH = [
     "嗯", "嗯？", "嗯嗯", "呃", "哦", "额", "啊？", "哦？", "嗯哼", "唔……", "好吧…", "好吧", "行吧", "好的吧", "可以吧",
@@ -66,16 +66,6 @@ def assistant(settings, router) -> Assistant:
     return demo_assistant(settings, router)
 
 
-async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    async def emit(event) -> None:
-        events.append(event.wire())
-
-    await assistant.text_turn(session, text, emit)
-    return events
-
-
 def _tools(events: list[dict[str, Any]]) -> list[str]:
     return [e["name"] for e in events if e["type"] == "tool.call"]
 
@@ -85,17 +75,17 @@ def _tools(events: list[dict[str, Any]]) -> list[str]:
 async def test_no_filler_or_question_pays_and_the_confirmation_stays(assistant, lang, pay, phrases):
     session, _ = assistant.open_session("u_li", lang)
     before = assistant.billing.balance("u_li").balance_fen
-    assert [e for e in await _say(assistant, session, pay) if e["type"] == "confirm.request"]
+    assert [e for e in await say(assistant, session, pay) if e["type"] == "confirm.request"]
     pending = session.state.confirmation
     asked = 0
     for text in phrases:
-        events = await _say(assistant, session, text)
+        events = await say(assistant, session, text)
         assert "confirm_payment" not in _tools(events) and "cancel_payment" not in _tools(events), text
         assert session.state.confirmation == pending, text
         asked += "确认" in events[-1]["text"] or "confirm" in events[-1]["text"]
     assert assistant.billing.balance("u_li").balance_fen == before
     assert asked >= len(phrases) * 0.8  # most are answered by asking for 确认/取消 again
-    events = await _say(assistant, session, "确认" if lang == "zh" else "yes, go ahead")
+    events = await say(assistant, session, "确认" if lang == "zh" else "yes, go ahead")
     assert _tools(events) == ["confirm_payment"] and assistant.billing.balance("u_li").balance_fen < before
 
 
@@ -103,9 +93,9 @@ async def test_no_filler_or_question_pays_and_the_confirmation_stays(assistant, 
 async def test_every_genuine_yes_pays_once(assistant, text):
     session, _ = assistant.open_session("u_li", "zh")
     before = assistant.billing.balance("u_li").balance_fen
-    await _say(assistant, session, "帮我把水费交了")
+    await say(assistant, session, "帮我把水费交了")
     assert session.state.confirmation is not None
-    events = await _say(assistant, session, text)
+    events = await say(assistant, session, text)
     assert _tools(events) == ["confirm_payment"], events
     assert session.state.confirmation is None and assistant.billing.balance("u_li").balance_fen < before
 
@@ -114,8 +104,8 @@ async def test_every_genuine_yes_pays_once(assistant, text):
 async def test_a_clear_no_cancels_without_charge(assistant, text):
     session, _ = assistant.open_session("u_li", "zh")
     before = assistant.billing.balance("u_li").balance_fen
-    await _say(assistant, session, "帮我把水费交了")
-    events = await _say(assistant, session, text)
+    await say(assistant, session, "帮我把水费交了")
+    events = await say(assistant, session, text)
     assert _tools(events) == ["cancel_payment"] and session.state.confirmation is None
     assert assistant.billing.balance("u_li").balance_fen == before
 
@@ -128,8 +118,8 @@ async def test_a_clear_no_cancels_without_charge(assistant, text):
 ])
 async def test_the_question_again_in_each_language_and_mode(assistant, lang, mode, expected):
     session, _ = assistant.open_session("u_li", lang, mode)
-    await _say(assistant, session, "帮我把水费交了" if lang == "zh" else "pay my water bill")
-    reply = (await _say(assistant, session, "嗯？" if lang == "zh" else "hmm?"))[-1]
+    await say(assistant, session, "帮我把水费交了" if lang == "zh" else "pay my water bill")
+    reply = (await say(assistant, session, "嗯？" if lang == "zh" else "hmm?"))[-1]
     assert expected in reply["text"] and reply["quick_replies"]
     if mode == "elder":
         assert "元" not in reply["text"] or any(c in reply["text"] for c in "一二三四五六七八九十")

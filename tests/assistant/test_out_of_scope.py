@@ -8,13 +8,11 @@ is answered with the bills it does pay and, when the catalogue has one, the serv
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from assistant.replies import MESSAGES
 from assistant.turns import Assistant
-from tests.conftest import demo_assistant
+from tests.conftest import demo_assistant, of_type, say
 from tools.services import lookup_service
 
 SORRY = {"zh": (MESSAGES["out_of_scope"][0], ["交费", "查账单", "查余额"]),
@@ -31,21 +29,6 @@ def assistant(settings, router, retriever) -> Assistant:
     return a
 
 
-async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    async def emit(event) -> None:
-        events.append(event.wire())
-
-    await assistant.text_turn(session, text, emit)
-    assert sum(e["type"] in ("reply", "error") for e in events) == 1
-    return events
-
-
-def _of(events, kind: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["type"] == kind]
-
-
 @pytest.mark.parametrize(("text", "lang"), [
     ("find instructions on how to play taboo", "en"),
     ("tell me where to send my resume", "en"),
@@ -54,9 +37,9 @@ def _of(events, kind: str) -> list[dict[str, Any]]:
 ])
 async def test_a_lookup_that_matches_no_service_is_out_of_scope(assistant, text, lang):
     session, _ = assistant.open_session("u_li", lang)
-    events = await _say(assistant, session, text)
-    assert _of(events, "intent")[0]["name"] == "lookup_service"  # the router's reading ...
-    assert _of(events, "tool.result")[0]["data"] == {"status": "no_match"}  # ... which retrieval does not back
+    events = await say(assistant, session, text)
+    assert of_type(events, "intent")[0]["name"] == "lookup_service"  # the router's reading ...
+    assert of_type(events, "tool.result")[0]["data"] == {"status": "no_match"}  # ... which retrieval does not back
     reply = events[-1]
     assert reply["type"] == "reply" and (reply["text"], reply["quick_replies"]) == SORRY[lang]
     assert "card" not in reply or reply["card"] is None
@@ -79,9 +62,9 @@ async def test_a_lookup_that_matches_no_service_is_out_of_scope(assistant, text,
 ])
 async def test_a_bill_lui_does_not_pay_names_the_ones_it_does(assistant, text, lang, name, service):
     session, _ = assistant.open_session("u_li", lang)
-    events = await _say(assistant, session, text)
-    assert _of(events, "intent")[0]["name"] in ("pay_bill", "query_bill", "out_of_scope")
-    assert not _of(events, "tool.call") and not _of(events, "confirm.request")  # no money, no bill looked up
+    events = await say(assistant, session, text)
+    assert of_type(events, "intent")[0]["name"] in ("pay_bill", "query_bill", "out_of_scope")
+    assert not of_type(events, "tool.call") and not of_type(events, "confirm.request")  # no money, no bill looked up
     reply = events[-1]
     assert reply["type"] == "reply" and name in reply["text"] and PAYABLE[lang] in reply["text"]
     assert reply["quick_replies"] == SORRY[lang][1]
@@ -95,25 +78,25 @@ async def test_a_bill_lui_does_not_pay_names_the_ones_it_does(assistant, text, l
 
 async def test_checking_a_credit_card_bill_points_to_its_service(assistant):
     session, _ = assistant.open_session("u_li", "zh")
-    events = await _say(assistant, session, "查一下信用卡账单")
-    assert _of(events, "intent")[0]["name"] == "query_bill" and not _of(events, "tool.call")
+    events = await say(assistant, session, "查一下信用卡账单")
+    assert of_type(events, "intent")[0]["name"] == "query_bill" and not of_type(events, "tool.call")
     assert events[-1]["card"]["id"] == "credit-card-repayment"
 
 
 async def test_elder_wording_is_shorter(assistant):
     session, _ = assistant.open_session("u_li", "zh", mode="elder")
-    reply = (await _say(assistant, session, "帮我还车贷"))[-1]
+    reply = (await say(assistant, session, "帮我还车贷"))[-1]
     assert reply["text"] == "车贷我办不了。我能交电费、水费、燃气费、话费、宽带费、物业费和有线电视费。"
 
 
 async def test_an_unsupported_answer_to_which_bill_keeps_the_question_open(assistant):
     session, _ = assistant.open_session("u_li", "zh")
-    asked = (await _say(assistant, session, "我要交费"))[-1]
+    asked = (await say(assistant, session, "我要交费"))[-1]
     assert session.state.awaiting_slot == "bill_type"
-    reply = (await _say(assistant, session, "房租"))[-1]
+    reply = (await say(assistant, session, "房租"))[-1]
     assert "房租" in reply["text"] and PAYABLE["zh"] in reply["text"]
     assert reply["quick_replies"] == asked["quick_replies"]  # the bills on offer, still
     assert session.state.awaiting_slot == "bill_type"
-    events = await _say(assistant, session, "电费")
-    assert _of(events, "tool.call")[0]["args"]["bill_type"] == "electricity"
+    events = await say(assistant, session, "电费")
+    assert of_type(events, "tool.call")[0]["args"]["bill_type"] == "electricity"
 

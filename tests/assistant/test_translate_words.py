@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from assistant.turns import Assistant
-from tests.conftest import demo_assistant
+from tests.conftest import demo_assistant, say
 
 
 @pytest.fixture
 def assistant(settings, router) -> Assistant:
     return demo_assistant(settings, router)  # the real router, no LLM configured
-
-
-async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    async def emit(event) -> None:
-        events.append(event.wire())
-
-    await assistant.text_turn(session, text, emit)
-    return events
 
 
 @pytest.mark.parametrize(("lang", "text", "expected"), [
@@ -35,7 +23,7 @@ async def _say(assistant: Assistant, session, text: str) -> list[dict[str, Any]]
 async def test_a_word_is_translated_without_an_llm(assistant, lang, text, expected):
     assert assistant.translator is None and assistant.llm is None
     session, _ = assistant.open_session("u_li", lang)
-    events = await _say(assistant, session, text)
+    events = await say(assistant, session, text)
     results = [e for e in events if e["type"] == "tool.result"]
     assert results and results[0]["data"]["via"] == "dictionary"
     reply = events[-1]
@@ -51,7 +39,7 @@ async def test_a_word_is_translated_without_an_llm(assistant, lang, text, expect
 ])
 async def test_a_sentence_or_another_language_still_needs_the_llm(assistant, lang, text, needs, offline):
     session, _ = assistant.open_session("u_li", lang)
-    events = await _say(assistant, session, text)
+    events = await say(assistant, session, text)
     assert [e for e in events if e["type"] == "tool.call" and e["name"] == "translate"]
     results = [e for e in events if e["type"] == "tool.result"]
     assert results[0]["data"]["status"] == "needs_llm"
