@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
+from assistant.api.server import free_port
 from assistant.settings import Settings
 from evals.bench_audio import make_clip
 from evals.metrics import machine, percentile, save_result
@@ -47,17 +47,11 @@ LEGIT = "what's my balance"
 
 
 # --- the server under test ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Server:
     """``python -m assistant serve`` in its own process, with its /proc figures."""
 
     def __init__(self, folder: Path, llm_url: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = folder
         self.env = {**os.environ, "LUI_DATA_DIR": str(folder), "LUI_PORT": str(self.port),
                     "LUI_CACHE_PATH": str(Settings().cache_dir.resolve()), "LUI_WHISPER_MODEL": "tiny.en",
@@ -188,10 +182,10 @@ async def text_latency(server: Server, user: str, probes: int) -> list[float]:
     return out
 
 
-async def attacker(server: Server, clip: bytes, stop: asyncio.Event, counts: dict) -> None:
+async def attacker(ws_url: str, clip: bytes, stop: asyncio.Event, counts: dict) -> None:
     with contextlib.suppress(Exception):
         # no keepalive: a flooder does not answer pings while it writes, and must not be dropped for it
-        ws = await _session(server.ws, "u_wang", "zh", ping_interval=None)
+        ws = await _session(ws_url, "u_wang", "zh", ping_interval=None)
         while not stop.is_set():
             await ws.send(json.dumps({"type": "audio.start", "format": "ogg"}))
             for i in range(0, len(clip), 1024):
@@ -206,9 +200,9 @@ async def attacker(server: Server, clip: bytes, stop: asyncio.Event, counts: dic
         await ws.close()
 
 
-async def translator(server: Server, results: list) -> None:
+async def translator(ws_url: str, results: list) -> None:
     try:
-        ws = await _session(server.ws, "u_li", "zh")
+        ws = await _session(ws_url, "u_li", "zh")
         started = time.perf_counter()
         await ws.send(json.dumps({"type": "text", "text": "请把“明天下午三点在人民广场地铁站二号口见面”翻译成日语"}))
         event = await _until_terminal(ws, 120)
@@ -220,20 +214,14 @@ async def translator(server: Server, results: list) -> None:
 
 async def _attack(ws_url: str, clip: bytes, stop, report) -> None:
     """The hostile side (in its own process): audio flooders and translate turns, until ``stop``."""
-    server = _Url(ws_url)
     halt, counts, translations = asyncio.Event(), {"frames_written": 0, "utterances": 0}, []
-    load = [asyncio.create_task(attacker(server, clip, halt, counts)) for _ in range(ATTACKERS)]
-    load += [asyncio.create_task(translator(server, translations)) for _ in range(TRANSLATIONS)]
+    load = [asyncio.create_task(attacker(ws_url, clip, halt, counts)) for _ in range(ATTACKERS)]
+    load += [asyncio.create_task(translator(ws_url, translations)) for _ in range(TRANSLATIONS)]
     while not stop.is_set():  # noqa: ASYNC110 (a multiprocessing event, polled)
         await asyncio.sleep(0.1)
     halt.set()
     await asyncio.wait_for(asyncio.gather(*load, return_exceptions=True), 150)
     report.put({**counts, "translations": translations})
-
-
-class _Url:
-    def __init__(self, ws: str):
-        self.ws = ws
 
 
 def _attack_process(ws_url: str, clip: bytes, stop, report) -> None:
