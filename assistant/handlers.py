@@ -37,19 +37,12 @@ def yes_no(turn: Turn) -> list[str]:
     return [pick(turn, ("确认", "Yes")), pick(turn, ("取消", "Cancel"))]
 
 
-def still_pending(turn: Turn) -> ReplyOut:
-    """Remind that a payment waits for an explicit 确认/取消 (the state must hold one)."""
+def still_pending(turn: Turn, key: str = "still_pending") -> ReplyOut:
+    """Remind that a payment waits for an explicit 确认/取消 (the state must hold one). ``key``
+    "ask_consent": the answer was not a clear yes or no, so ask for 确认/取消 again."""
     voice, c = turn.voice, turn.state.confirmation
     assert c is not None
-    return ReplyOut(voice.say("still_pending", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
-                    quick_replies=yes_no(turn))
-
-
-def ask_consent(turn: Turn) -> ReplyOut:
-    """An answer that was not a clear yes or no while a payment waits: ask for 确认/取消 again."""
-    voice, c = turn.voice, turn.state.confirmation
-    assert c is not None
-    return ReplyOut(voice.say("ask_consent", bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
+    return ReplyOut(voice.say(key, bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
                     quick_replies=yes_no(turn))
 
 
@@ -108,12 +101,12 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     state = turn.state
     state.last_intent = u.intent
 
+    merged = fill_awaited_slot(state, text, u)  # pure: the answer to a question we asked, or None
     if state.confirmation is not None:  # a payment waits: only a clear yes moves money (see nlu.consent)
-        settled = await _answer_to_confirmation(turn, text, u)
+        settled = await _answer_to_confirmation(turn, text, u, answers_question=merged is not None)
         if settled is not None:
             return settled
 
-    merged = fill_awaited_slot(state, text, u)
     if merged is not None:  # the answer to the question we asked
         intent = state.pending_intent
         state.clear_pending()
@@ -144,7 +137,7 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     return await run_intent(turn, u.intent, dict(u.slots))
 
 
-async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding) -> ReplyOut | None:
+async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding, answers_question: bool) -> ReplyOut | None:
     """Settle the waiting payment on a clear yes or no; ask again on anything unclear that is not a
     new request. The router's reading never turns an unclear answer into a yes. None: a new request."""
     state = turn.state
@@ -155,12 +148,12 @@ async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding) -> Re
     new_request = u.intent in TRANSACTIONAL and u.confidence >= turn.assistant.settings.router_min_confidence
     if answer == "no" and not new_request and u.intent != "confirm":  # "先别付" read as a yes: ask again
         return await _settle(turn, state.confirmation.confirmation_id, accept=False)
-    if new_request or u.intent == "human_handoff" or fill_awaited_slot(state, text, u) is not None:
+    if new_request or u.intent == "human_handoff" or answers_question:
         return None
     llm = turn.assistant.llm  # a long or compound request may still go up (the LLM never settles)
     if llm is not None and llm.escalation_reason(text, u) in ("compound", "long", "service-word"):
         return None
-    return ask_consent(turn)
+    return still_pending(turn, "ask_consent")
 
 
 async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
@@ -255,7 +248,6 @@ REFUSAL_REPLIES = {
     "confirmation-expired": "refused_expired", "already-paid": "refused_paid", "tool-failed": "tool_failed",
     "tool-timeout": "tool_failed", "conflict": "refused_busy", "confirmation-not-found": "refused_not_found",
     "bill-not-found": "refused_no_bill", "payment-cancelled": "refused_cancelled", "invalid-amount": "refused_invalid",
-    "idempotency-conflict": "refused_other", "invalid-argument": "refused_other",
 }
 
 

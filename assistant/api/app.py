@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         for name in saturated:
             parts[f"pool:{name}"] = "saturated"
         ready = parts["database"] == "ok" and parts["router"] == "ok"
-        degraded = [k for k, v in parts.items() if v in ("down", "saturated") or v.startswith("down")]
+        degraded = [k for k, v in parts.items() if v == "saturated" or v.startswith("down")]
         status = "ready" if ready and not degraded else ("degraded" if ready else "not-ready")
         return JSONResponse({"status": status, "degraded": degraded, "parts": parts},
                             status_code=200 if ready else 503)

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from assistant.nlu.numbers import strip_invisible
+
 Consent = Literal["yes", "no", "unclear"]
 
 # Affirmative phrases that may make up a whole answer (after fillers), longest first when matched.
@@ -60,12 +62,11 @@ _HESITATION = re.compile(
 _NEGATION = re.compile(r"取消|不|别|没|算了|否|停|退出|\b(?:no|nope|nah|not|don'?t|do not|never|stop|cancel)\b", re.IGNORECASE)
 _NOT_NEGATION = re.compile(r"没问题|没毛病|没错|不错|\bno problem\b|\bwhy not\b", re.IGNORECASE)
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")  # "确 认" as transcribed
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _SEPARATORS = re.compile(r"[\s,，。.!！、;；:：\"“”‘’《》()（）\[\]【】]+")
 
 
 def _normalise(text: str) -> str:
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().strip()
+    text = strip_invisible(unicodedata.normalize("NFKC", text)).casefold().strip()
     return _CJK_GAP.sub("", text).replace("’", "'")
 
 

@@ -95,10 +95,17 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE_RE.sub("", text)
 
 
+def _normalise(text: str) -> str:
+    return strip_invisible(to_simplified(text).translate(_WIDTH))
+
+
+def _problem(normalised: str) -> str | None:
+    return next((kind for kind, pattern in _AMOUNT_PROBLEMS if pattern.search(normalised)), None)
+
+
 def amount_problem(text: str) -> str | None:
     """Why the amount in ``text`` cannot be read safely ("negative", "exponent", "grouping"), or None."""
-    text = strip_invisible(to_simplified(text).translate(_WIDTH))
-    return next((kind for kind, pattern in _AMOUNT_PROBLEMS if pattern.search(text)), None)
+    return _problem(_normalise(text))
 
 
 class _Candidate(NamedTuple):
@@ -201,8 +208,8 @@ def _english_candidate(text: str, match: re.Match[str]) -> _Candidate | None:
 
 def parse_amount(text: str) -> float | None:
     """The CNY amount in an utterance, or None: "交一百二十块电费" → 120.0, "户号 33012245" → None."""
-    text = strip_invisible(to_simplified(text).translate(_WIDTH))
-    if amount_problem(text):
+    text = _normalise(text)
+    if _problem(text):
         return None
     spans = [(m.start, m.end) for m in account_matches(text)]
     candidates = [c for m in _EXPR_RE.finditer(text) if (c := _numeral_candidate(text, m, spans))]
