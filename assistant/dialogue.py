@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.nlu.slots import parse_account, parse_amount, parse_bill_type
+from assistant.nlu.slots import INTENT_SLOTS, parse_account, parse_amount, parse_bill_type
 from assistant.nlu.types import TRANSACTIONAL, Context, Understanding
 
 
@@ -89,6 +89,7 @@ def fill_awaited_slot(state: DialogueState, text: str, u: Understanding) -> dict
     # a confident, different transactional request wins over a stray match ("查余额" while asked which account)
     if u.intent in TRANSACTIONAL and u.intent != state.pending_intent and u.confidence >= 0.75:
         return None
-    merged = {**state.pending_slots, **{k: v for k, v in u.slots.items() if k in ("amount", "account", "bill_type")}}
+    carried = INTENT_SLOTS.get(state.pending_intent, ())
+    merged = {**state.pending_slots, **{k: v for k, v in u.slots.items() if k in carried}}
     merged[slot] = value
     return merged

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.consent import consent
+from assistant.nlu.intents import SPECS, spec
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
@@ -18,15 +19,10 @@ from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
 from tools.registry import ToolResult
 
-SUGGESTIONS = {
-    "pay_bill": ("交费", "Pay a bill"),
-    "query_bill": ("查账单", "Check my bills"),
-    "check_balance": ("查余额", "Check balance"),
-    "translate": ("翻译", "Translate"),
-    "lookup_service": ("找服务", "Find a service"),
-    "human_handoff": ("人工客服", "Talk to a person"),
-}
-SOCIAL = {"greet": "greet", "thanks": "thanks", "goodbye": "goodbye", "human_handoff": "handoff"}
+# read from the intent table (assistant/nlu/intents.py)
+SUGGESTIONS = {s.name: s.suggestion for s in SPECS if s.suggestion}
+MENU = tuple(s.name for s in SPECS if s.in_menu)
+SOCIAL = {s.name: s.reply for s in SPECS if s.reply}
 
 
 def pick(turn: Turn, pair: tuple[str, str]) -> str:
@@ -48,7 +44,7 @@ def still_pending(turn: Turn, key: str = "still_pending") -> ReplyOut:
 
 def sorry(turn: Turn) -> ReplyOut:
     return ReplyOut(turn.voice.say("out_of_scope"),
-                    quick_replies=[pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])
+                    quick_replies=[pick(turn, SUGGESTIONS[i]) for i in MENU])
 
 
 def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill | None:
@@ -157,30 +153,28 @@ async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding, answe
 
 
 async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
+    """Run the handler the intent table names for ``intent``."""
+    found = spec(intent)
+    if found is None or found.handler is None:
+        assert intent not in TRANSACTIONAL, intent
+        return ReplyOut(turn.voice.say("out_of_scope"))
+    return await found.resolve_handler()(turn, slots)
+
+
+async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     from assistant import answers
 
-    if intent == "pay_bill":
-        return await _pay_bill(turn, slots)
-    if intent == "query_bill":
-        return await answers.query_bill(turn, slots)
-    if intent == "check_balance":
-        return await answers.check_balance(turn)
-    if intent == "translate":
-        return await answers.translate(turn, slots)
-    if intent == "lookup_service":  # nothing in the catalogue matches: out of scope after all
-        return await answers.lookup_service(turn, slots) or await out_of_scope(
-            turn, unsupported_bill_request(slots.get("query", "")))
-    assert intent not in TRANSACTIONAL, intent
-    return ReplyOut(turn.voice.say("out_of_scope"))
+    # nothing in the catalogue matches: out of scope after all
+    return await answers.lookup_service(turn, slots) or await out_of_scope(
+        turn, unsupported_bill_request(slots.get("query", "")))
 
 
 def _reask(turn: Turn) -> str:
+    """The question for the slot we are waiting for (its reply key is in the intent table)."""
     state, voice = turn.state, turn.voice
-    if state.awaiting_slot == "amount":
-        return voice.say("ask_amount")
-    if state.awaiting_slot == "account":
-        return voice.say("ask_account", bill=voice.bill_name(state.pending_slots.get("bill_type")))
-    return voice.say("ask_bill_type_pay" if state.pending_intent == "pay_bill" else "ask_bill_type_query")
+    found = spec(state.pending_intent or "")
+    key = found.asks.get(state.awaiting_slot or "") if found is not None else None
+    return voice.say(key or "ask_bill_type_query", bill=voice.bill_name(state.pending_slots.get("bill_type")))
 
 
 def _ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
@@ -189,7 +183,7 @@ def _ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: lis
     return ReplyOut(_reask(turn), quick_replies=[c["label"] for c in choices] or None)
 
 
-async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     state = turn.state
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)

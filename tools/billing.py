@@ -28,7 +28,6 @@ from assistant.store.db import session_scope
 from assistant.store.models import (
     AUDIT_PAYMENT_DONE,
     BILL_STATUSES,
-    BILL_TYPES,
     AuditLog,
     Bill,
     Biller,
@@ -37,6 +36,7 @@ from assistant.store.models import (
     utc_from_ts,
 )
 from tools.errors import InvalidArgument, NotFound, PaymentRefused, RefusalCode, ToolError
+from tools.kinds import BILL_TYPES
 
 
 def yuan_to_fen(amount: Decimal | int | float | str) -> int:

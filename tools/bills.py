@@ -8,13 +8,12 @@ sends as ``confirm.request``; only a confirmation executes it (``Billing.confirm
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any
 
 from tools.billing import Account, BillInfo, PendingPayment, yuan_to_fen
 from tools.context import ToolContext
 from tools.errors import PaymentRefused
-
-BillType = Literal["electricity", "water", "gas", "phone", "internet", "property", "tv"]
+from tools.kinds import BillType
 
 
 def bill_view(bill: BillInfo) -> dict[str, Any]:

@@ -9,8 +9,8 @@
 - Every call goes through ``turn.call_tool`` (schema validation, timeout, events, turn log); the
   arguments are validated first, a malformed call is repaired once by sending the error back, a
   second one ends the plan (``llm-bad-response``; the cascade then falls back to the router).
-- ``pay_bill`` ends the plan: what follows is exactly the router path (``run_intent`` → the tool →
-  ``after_pay_bill``): ask which account, or send ``confirm.request`` and wait. Money only moves on
+- A tool whose intent moves money (``pay_bill``, ``top_up_phone``: see the intent table) ends the plan:
+  what follows is exactly the router path (``run_intent`` → the tool → ``after_pay_bill``): ask which account, or send ``confirm.request`` and wait. Money only moves on
   the user's explicit confirmation, which the model cannot give.
 - At most ``max_steps`` provider answers; the last one is asked for text only (``tool_choice="none"``).
   The client bounds each answer: at most ``llm_max_tool_calls`` calls (the rest are dropped) and
@@ -41,6 +41,7 @@ from assistant.llm.client import Completion, LLMClient, ToolCallRequest
 from assistant.llm.errors import LLMError
 from assistant.llm.jsontext import looks_like_call
 from assistant.llm.redact import redact_data, redact_message, redact_text
+from assistant.nlu.intents import spec
 from assistant.protocol import ReplyDelta
 from assistant.turns import ReplyOut, Turn
 from tools.registry import ToolRegistry
@@ -195,9 +196,10 @@ class Planner:
                                               hide))
                 continue
             assert args is not None
-            if call.name == "pay_bill":  # the plan ends: later calls never run, the user is asked to confirm
-                turn.state.clear_pending()  # a new request replaces a half-filled one, as on the router path
-                return await run_intent(turn, "pay_bill", args)
+            intent = spec(call.name)
+            if intent is not None and intent.moves_money:  # the plan ends: later calls never run, the user
+                turn.state.clear_pending()  # is asked to confirm; a new request replaces a half-filled one
+                return await run_intent(turn, call.name, args)
             result = await turn.call_tool(call.name, args)
             payload = {"ok": True, "data": result.data} if result.ok else {"ok": False, "error": result.error}
             messages.append(_tool_message(call, payload, hide))

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from assistant.nlu.data import Example
+from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
 from assistant.nlu.text import detect_lang, normalise_text
 from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
@@ -139,7 +140,7 @@ class IntentRouter:
             intent = OUT_OF_SCOPE
             confidence = 1.0 - confidence
         slots = extract_slots(text, intent) if intent != OUT_OF_SCOPE else {}
-        if intent == "lookup_service":
+        if (found := spec(intent)) is not None and found.query_from_text:
             slots["query"] = text.strip()
         alternatives = tuple((self.labels[i], round(float(probs[i]), 4)) for i in order[:3])
         return Understanding(

@@ -6,6 +6,7 @@ import re
 
 from assistant.nlu.accounts import parse_account
 from assistant.nlu.bill_types import parse_bill_type
+from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
 from assistant.nlu.translation_text import parse_translation_text
@@ -23,13 +24,8 @@ __all__ = [
     "parse_translation_text",
 ]
 
-# The slots each intent can carry; lookup_service's `query` is filled by the caller.
-INTENT_SLOTS: dict[str, tuple[str, ...]] = {
-    "pay_bill": ("bill_type", "amount", "account"),
-    "query_bill": ("bill_type", "account"),
-    "translate": ("text", "target_lang", "source_lang"),
-}
-_ALL_SLOTS = ("bill_type", "amount", "account", "text", "target_lang", "source_lang")
+# The slots each intent can carry (from the intent table); `query` is the whole utterance, filled by the caller.
+INTENT_SLOTS: dict[str, tuple[str, ...]] = {s.name: s.slots for s in SPECS if s.slots}
 _EDGE_PUNCTUATION = " \t\r\n\"'“”‘’「」『』,，。.!！?？~～、;；:：…"
 
 
@@ -52,9 +48,11 @@ _EXTRACTORS = {
 
 def extract_slots(text: str, intent: str | None = None) -> dict[str, object]:
     """The slots found in `text`, only those `intent` takes (all of them when intent is None)."""
-    names = _ALL_SLOTS if intent is None else INTENT_SLOTS.get(intent, ())
+    names = tuple(_EXTRACTORS) if intent is None else INTENT_SLOTS.get(intent, ())
     slots: dict[str, object] = {}
     for name in names:
+        if name not in _EXTRACTORS:  # `query`: the caller's
+            continue
         value = _EXTRACTORS[name](text)
         if value is not None:
             slots[name] = value

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-BILL_TYPES = ("electricity", "water", "gas", "phone", "internet", "property", "tv")
+from tools.kinds import BILL_TYPES as BILL_TYPES  # one list, shared with the tools and the understanding
+
 BILL_STATUSES = ("unpaid", "paid")
 PAYMENT_STATUSES = ("pending", "done", "cancelled", "expired", "failed")
 AUDIT_PAYMENT_DONE = "payment.done"  # exactly one such row per done payment (see ledger_check)
