@@ -61,6 +61,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from assistant.store.db import make_engine
+    from assistant.store.migrate import current, upgrade
+
+    engine = make_engine(_settings().db_url)
+    before = current(engine)
+    upgrade(engine, args.revision)
+    print(f"database at revision {current(engine)} (was {before or 'not under migrations'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -87,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_ingest)
     p = sub.add_parser("seed", help="create the database and the demo users and bills")
     p.set_defaults(fn=cmd_seed)
+    p = sub.add_parser("migrate", help="upgrade the database schema (serve and seed also do this)")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(fn=cmd_migrate)
     args = parser.parse_args(argv)
     from assistant.logs import setup_logging
     from assistant.settings import Settings

@@ -76,6 +76,15 @@ def pg_url():
         pytest.fail(str(exc), pytrace=False)
 
 
+def wipe_pg(engine) -> None:
+    """Empty a scratch PostgreSQL database: every table, the migration version included."""
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+
+
 def demo_assistant(settings: Settings, router):
     """A real Assistant on a fresh SQLite file with the demo users and bills (no retriever, no LLM)."""
     from assistant.store.conversations import ConversationStore

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from assistant.store import init_db, make_engine, seed_demo
 from assistant.store.models import AuditLog, Bill, Payment, Wallet
+from tests.conftest import wipe_pg
 from tools.billing import Billing, fen_to_yuan, yuan_to_fen
 from tools.errors import REFUSAL_CODES, InvalidArgument, NotFound, PaymentRefused
 
@@ -32,7 +33,7 @@ def engine(request, tmp_path):
         eng = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
     else:
         eng = make_engine(request.getfixturevalue("pg_url"))
-        SQLModel.metadata.drop_all(eng)
+        wipe_pg(eng)
     init_db(eng)
     seed_demo(eng)
     yield eng
