@@ -36,6 +36,8 @@ SLOT_DOCS = {
     "target_lang": ("string", "for translate: ISO 639-1 code of the language wanted (en, zh, ja ...)"),
     "source_lang": ("string", "for translate: ISO 639-1 code of the original language, if said"),
     "query": ("string", "for lookup_service: what service or how-to the user is looking for"),
+    "phone": ("string", "for top_up_phone: the 11-digit mainland mobile number to top up, digits only"),
+    "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
 }
 INTENT_DOCS = llm_description()  # from the intent table
 
@@ -71,6 +73,8 @@ class RouteSlots(BaseModel):
     target_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     source_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     query: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
+    contact: str | None = Field(default=None, max_length=20)
 
     @field_validator("target_lang", "source_lang", mode="before")
     @classmethod
@@ -79,7 +83,12 @@ class RouteSlots(BaseModel):
             return language_code(value.strip().casefold()) or value.strip().casefold()
         return value or None
 
-    @field_validator("account", "text", "query", mode="before")
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> Any:
+        return "".join(ch for ch in str(value) if ch.isdigit()) if value else None
+
+    @field_validator("account", "text", "query", "contact", mode="before")
     @classmethod
     def _str(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else (value or None)

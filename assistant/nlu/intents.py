@@ -61,6 +61,12 @@ SPECS: tuple[IntentSpec, ...] = (
         "find an app service or how to do something in the app (invoices, medical insurance, social security, "
         "transit code ...)", slots=("query",), handler="assistant.handlers:lookup_service",
         suggestion=("找服务", "Find a service"), query_from_text=True),
+    IntentSpec(
+        "top_up_phone", "transactional",
+        "top up (recharge, 充话费) any mainland mobile number with prepaid credit, the user's or someone else's; "
+        "not paying a phone bill", slots=("phone", "amount", "contact"), handler="assistant.topup:top_up_phone",
+        moves_money=True, suggestion=("充话费", "Top up a phone"),
+        asks={"phone": "ask_phone", "amount": "ask_topup_amount"}),
     IntentSpec("greet", "dialogue", "greet", reply="greet"),
     IntentSpec("thanks", "dialogue", "thanks", reply="thanks"),
     IntentSpec("goodbye", "dialogue", "goodbye", reply="goodbye"),

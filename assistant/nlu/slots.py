@@ -9,6 +9,7 @@ from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
+from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
@@ -30,7 +31,7 @@ _EDGE_PUNCTUATION = " \t\r\n\"'“”‘’「」『』,，。.!！?？~～、;�
 
 
 def _amount(text: str) -> int | float | None:
-    value = parse_amount(text)
+    value = parse_amount(without_phone(text))  # "给13812345678充100": the number is not an amount
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
@@ -43,6 +44,8 @@ _EXTRACTORS = {
     "text": parse_translation_text,
     "target_lang": parse_language,
     "source_lang": parse_source_language,
+    "phone": parse_phone,
+    "contact": parse_contact,
 }
 
 
@@ -56,7 +59,9 @@ def extract_slots(text: str, intent: str | None = None) -> dict[str, object]:
         value = _EXTRACTORS[name](text)
         if value is not None:
             slots[name] = value
-    if "amount" in names and (problem := amount_problem(text)):  # "-10元", "1e1元", "1,5元": ask, never guess
+    if "phone" in names and "phone" not in slots and (bad := find_phone(text)[1]):  # 10 digits, 12...: ask again
+        slots["phone_error"] = bad
+    if "amount" in names and (problem := amount_problem(without_phone(text))):  # "-10元", "1e1元", "1,5元": ask, never guess
         slots["amount_error"] = problem
     if slots.get("source_lang") is not None and slots.get("source_lang") == slots.get("target_lang"):
         del slots["source_lang"]
@@ -79,6 +84,8 @@ def normalize_slot_value(name: str, value: object) -> object:
     if name == "account":
         if re.search(r"[a-z]", text):
             return re.sub(r"[^0-9a-z]", "", text)  # an alphanumeric account, as written
+        return re.sub(r"\D", "", text)
+    if name == "phone":
         return re.sub(r"\D", "", text)
     if name in ("target_lang", "source_lang"):
         return language_code(text) or text

@@ -61,6 +61,9 @@ def test_an_old_release_database_upgrades_in_place_keeping_its_rows(engine):
     [bill] = billing.bills("u_old")
     assert (bill.id, bill.status, bill.paid_fen, bill.account_label) == ("bill_1", "paid", 1000, "家里")
     assert billing.ledger_check() == []
+    with engine.connect() as conn:  # the old payment names its bill as its target
+        row = conn.execute(sa.text("SELECT target_kind, target_id, bill_id FROM payments")).one()
+    assert tuple(row) == ("bill", "bill_1", "bill_1")
     init_db(engine)  # idempotent
     assert current(engine) == head()
 
