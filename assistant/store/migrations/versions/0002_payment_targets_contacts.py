@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_user_id"), ["user_id"], unique=False)
 
 
-def downgrade() -> None:
+def downgrade() -> None:  # only while no top-up exists (their bill_id is empty)
     op.drop_table("contacts")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_target")
