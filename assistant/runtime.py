@@ -35,9 +35,7 @@ def build_assistant(settings: Settings) -> Assistant:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with _step("database"):
         engine = make_engine(settings.db_url)
-        init_db(engine)
-        if settings.seed_demo:
-            seed_demo(engine)
+        prepare_database(engine, settings.seed_demo)
     from assistant.nlu.router import build_router
 
     with _step("intent router (trained once, then loaded from the cache)"):
@@ -50,6 +48,24 @@ def build_assistant(settings: Settings) -> Assistant:
                      ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
                                        max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
                      translator=build_translator(settings), llm=build_llm(settings, registry))
+
+
+def prepare_database(engine, seed: bool, attempts: int = 6) -> None:
+    """Create the tables (and the demo rows); several workers starting at once on a fresh database
+    race to create the same tables: the loser sees "already exists" and simply tries again."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            init_db(engine)
+            if seed:
+                seed_demo(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            log.info("start-up: another worker is creating the database; trying again")
+            time.sleep(0.2 * (attempt + 1))
 
 
 def build_retriever(settings: Settings, embedder, registry):

@@ -18,8 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory) -> Path:
-    """One cache for the whole run, so the router is trained once."""
-    return tmp_path_factory.mktemp("lui-cache")
+    """One cache for the whole run, so the router is trained once (``LUI_TEST_CACHE_PATH``: a cache
+    kept between runs, for quick local iterations)."""
+    kept = os.environ.get("LUI_TEST_CACHE_PATH")
+    return Path(kept) if kept else tmp_path_factory.mktemp("lui-cache")
 
 
 @pytest.fixture
