@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(espeak-ng sox ffmpeg postgresql chromium fonts-wqy-microhei)
+# several workers: redis-server holds shared limits and session ownership (tests start their own)
+apt_packages+=(redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -78,6 +78,18 @@ def pg_url():
         pytest.fail(str(exc), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis URL for the session (a real redis-server on a free port); fails (not skips) if none."""
+    from tests.redis_server import throwaway_redis
+
+    try:
+        with throwaway_redis() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 def demo_assistant(settings: Settings, router):
     """A real Assistant on a fresh SQLite file with the demo users and bills (no retriever, no LLM)."""
     from assistant.store.conversations import ConversationStore

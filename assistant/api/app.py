@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.api.limits import ConnectionLimits, UserLimits
+from assistant.api.limits import ConnectionLimits
 from assistant.api.web import mount_web
 from assistant.api.ws import Connection
 from assistant.auth import AuthError, bearer_token, verify_token
@@ -26,6 +26,7 @@ from assistant.logs import install_masking
 from assistant.metrics import CONTENT_TYPE as METRICS_TYPE
 from assistant.protocol import ErrorEvent, decode_json
 from assistant.settings import Settings
+from assistant.shared import build_shared_state
 from assistant.turns import Assistant
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
             app.state.assistant = await asyncio.to_thread(build_assistant, settings)
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
+        app.state.assistant.shared = app.state.limits  # session ownership: this process, or Redis
         yield
+        await app.state.limits.aclose()
         if built:
             app.state.assistant.pools.close()
 
@@ -94,7 +97,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.assistant = assistant
     app.state.voice = voice
     app.state.settings = settings
-    app.state.limits = UserLimits.from_settings(settings)
+    app.state.limits = build_shared_state(settings)  # per-user limits: in memory, or Redis (LUI_REDIS_URL)
     app.state.connections = ConnectionLimits(settings.max_connections_per_ip, settings.max_connections)
 
     @app.get("/healthz")
@@ -126,6 +129,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             parts["database"] = "ok"
         except Exception as exc:  # any failure: not ready, and why (no secrets: the class name)
             parts["database"] = f"down ({type(exc).__name__})"
+        if app.state.limits.distributed:
+            try:
+                await asyncio.wait_for(app.state.limits.ping(), timeout=2)
+                parts["redis"] = "ok"
+            except Exception as exc:  # limits let requests through meanwhile: degraded, not down
+                parts["redis"] = f"down ({type(exc).__name__})"
         parts["router"] = "ok" if a.router is not None else "down"
         parts["vector_store"] = "ok" if a.retriever is not None else "down"
         parts["voice"] = "ok" if app.state.voice is not None else "off"
@@ -189,7 +198,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
         except AuthError as exc:
             raise _refuse(400 if exc.code == "unknown-user" else 401, exc.code, exc.message) from exc
-        if not app.state.limits.allow_turn(user):  # before anything is written
+        if not await app.state.limits.allow_turn(user):  # before anything is written
             a.metrics.error("rate-limited")
             raise _refuse(429, "rate-limited", "too many requests; try again in a minute", retryable=True)
         try:
