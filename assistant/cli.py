@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+log = logging.getLogger("lui")
+
 
 def _settings():
     from assistant.settings import Settings
@@ -22,10 +24,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     host, port = args.host or settings.host, args.port or settings.port
+    workers = args.workers or settings.workers
+    options = server_options(settings)  # header deadline, keep-alive, header size, frame size (api/server.py)
+    if workers > 1:
+        if not settings.redis_url:
+            log.warning("serve: %d workers without LUI_REDIS_URL: rate limits and live-session caps hold per "
+                        "worker, and a session's turns are not serialised across workers", workers)
+        if settings.database_url is None:
+            log.warning("serve: %d workers on SQLite: fine on one machine, but PostgreSQL (LUI_DATABASE_URL) "
+                        "is the multi-worker default", workers)
+        # each worker process builds its own app from the environment (uvicorn spawns them)
+        options["http"] = "assistant.api.server:HeaderDeadlineProtocol"
+        uvicorn.run("assistant.cli:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=args.log_level, **options)
+        return 0
     app = create_app(settings)
-    # header deadline, keep-alive and header size limits, frame size cap (see assistant/api/server.py)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, **server_options(settings))
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, **options)
     return 0
+
+
+def worker_app():
+    """The app of one ``lui serve --workers N`` worker process (a uvicorn factory)."""
+    from assistant.api.app import create_app
+    from assistant.api.server import HeaderDeadlineProtocol
+    from assistant.logs import setup_logging
+
+    settings = _settings()
+    setup_logging(logging.INFO, settings.log_format)
+    HeaderDeadlineProtocol.header_timeout_s = settings.http_header_timeout_s  # this process's protocol class
+    return create_app(settings)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -70,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--workers", type=int, help="worker processes behind the one port (default LUI_WORKERS or 1); "
+                   "share state through LUI_DATABASE_URL (PostgreSQL) and LUI_REDIS_URL")
     p.set_defaults(fn=cmd_serve)
     p = sub.add_parser("chat", help="talk to a running assistant from the terminal")
     p.add_argument("--url", default="ws://127.0.0.1:8000/ws")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             "service_lookup": bool(a and a.retriever is not None),
             "voice": app.state.voice is not None,
             "auth": settings.auth,
+            "worker": os.getpid(),  # which worker answered, behind one port
         }
 
     @app.get("/readyz")
