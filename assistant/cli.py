@@ -24,7 +24,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     host, port = args.host or settings.host, args.port or settings.port
-    workers = args.workers or settings.workers
+    workers = getattr(args, "workers", None) or settings.workers
     options = server_options(settings)  # header deadline, keep-alive, header size, frame size (api/server.py)
     if workers > 1:
         if not settings.redis_url:
