@@ -1,4 +1,4 @@
-"""The ``lui`` command: serve, chat, token, ingest, seed."""
+"""The ``lui`` command: serve, chat, token, ingest, prepare, seed."""
 
 from __future__ import annotations
 
@@ -78,6 +78,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return ingest_main(args.rest)
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from assistant.prepare import prepare
+
+    return prepare(_settings())
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from assistant.store.db import init_db, make_engine
     from assistant.store.seed import seed_demo
@@ -114,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="index the service catalogue into Qdrant")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_ingest)
+    p = sub.add_parser("prepare", help="train and cache the router, index the catalogue, assemble models "
+                       "(once, with progress; scripts/setup.sh runs it)")
+    p.set_defaults(fn=cmd_prepare)
     p = sub.add_parser("seed", help="create the database and the demo users and bills")
     p.set_defaults(fn=cmd_seed)
     args = parser.parse_args(argv)

@@ -29,7 +29,9 @@ def _step(name: str):
     log.info("start-up: %s done in %.1f s", name, time.perf_counter() - started)
 
 
-def build_assistant(settings: Settings) -> Assistant:
+def build_assistant(settings: Settings, *, lookup_later: bool = False) -> Assistant:
+    """Everything a turn needs. ``lookup_later``: leave service lookup to :func:`attach_retriever`
+    (``lui serve`` runs it after the server answers, so the first turn does not wait for it)."""
     check_secret(settings)
     register_secrets(settings.llm_api_key, settings.qdrant_api_key, settings.secret_key)  # never logged
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,8 +44,10 @@ def build_assistant(settings: Settings) -> Assistant:
         router = build_router(settings)
         router.understand("warm up")  # the first call pays one-off start-up costs, not a user
     registry = build_registry()
-    with _step("service lookup"):
-        retriever = build_retriever(settings, router.embedder, registry)
+    retriever = None
+    if not lookup_later:
+        with _step("service lookup"):
+            retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
                      ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
                                        max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
@@ -66,6 +70,12 @@ def prepare_database(engine, seed: bool, attempts: int = 6) -> None:
                 raise
             log.info("start-up: another worker is creating the database; trying again")
             time.sleep(0.2 * (attempt + 1))
+
+
+def attach_retriever(assistant: Assistant) -> None:
+    """Build service lookup for an assistant built with ``lookup_later`` (blocking: run in a thread)."""
+    with _step("service lookup (in the background; the server already answers)"):
+        assistant.retriever = build_retriever(assistant.settings, assistant.router.embedder, assistant.registry)
 
 
 def build_retriever(settings: Settings, embedder, registry):

@@ -28,3 +28,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e ".[st,voice,evals,postgres,dev]"
 echo "setup: done (.venv ready)"
+
+# prepare once what would make the first `lui serve` slow (router training, catalogue index, models),
+# with progress shown; cached under .lui/ (git-ignored), retrained only when data or code change
+.venv/bin/lui prepare

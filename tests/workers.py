@@ -63,7 +63,8 @@ class Worker:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.log_tail()}")
             try:
-                if httpx.get(f"{self.http}/readyz", timeout=2).status_code == 200:
+                ready = httpx.get(f"{self.http}/readyz", timeout=2)
+                if ready.status_code == 200 and ready.json()["status"] == "ready":  # service lookup loaded too
                     return self
             except httpx.HTTPError:
                 pass
