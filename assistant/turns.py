@@ -247,7 +247,6 @@ class Assistant:
         out: ReplyOut | None = None
         try:
             out, u = await stages(turn)
-            await self.pools.run("db", self.save, session)
         except LuiError as exc:
             error = ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
         except Exception:  # never let a bug end the session; the client gets a stable code
@@ -255,9 +254,20 @@ class Assistant:
             error = ErrorEvent(code="internal", message="internal error; the session continues",
                                retryable=True, id=msg_id)
         turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-        # logged before it is answered: a reply the client saw is always in the turn log
+        # logged before it is answered: a reply the client saw is always in the turn log; a turn that
+        # answers saves the session's state with its log row, in one transaction (one commit a turn)
         logged = turn.understood or u
-        await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
+        if out is not None:
+            try:
+                await asyncio.shield(self.pools.run("db", self._save_turn, session, text, logged, turn, out))
+            except LuiError as exc:
+                out, error = None, ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+            except Exception:
+                log.exception("could not save a turn of session %s", session.id)
+                out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
+                                              retryable=True, id=msg_id)
+        if out is None:
+            await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
         self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
                           error.code if error else None, turn.timings, turn.tool_calls)
         if out is not None:
@@ -267,13 +277,21 @@ class Assistant:
             assert error is not None
             await emit(error)
 
+    def _save_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut) -> None:
+        """The answered turn's log row and the session's state, together; raises when not saved."""
+        self._append(session, text, u, turn, out, None, state=session.state)
+
     def _log_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn,
                   out: ReplyOut | None, error: ErrorEvent | None) -> None:
         try:
-            self.conversations.append_turn(
-                session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
-                slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
-                reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
-            )
+            self._append(session, text, u, turn, out, error)
         except Exception:  # the reply is already out; a logging failure must not break the session
             log.exception("could not persist a turn of session %s", session.id)
+
+    def _append(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut | None,
+                error: ErrorEvent | None, state: DialogueState | None = None) -> None:
+        self.conversations.append_turn(
+            session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
+            slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
+            reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
+            state=state)
