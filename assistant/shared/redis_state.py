@@ -144,11 +144,11 @@ class RedisState(SharedState):
         """Keep this process's slots alive while it runs; a dead process's slots lapse."""
         while self._slots:
             await asyncio.sleep(self.live_ttl_s / 3)
+            pipe = self.client.pipeline(transaction=False)  # one round trip for every slot held here
             for slot, user in list(self._slots.items()):
-                try:
-                    await self._refresh(keys=[f"{PREFIX}live:{user}"], args=[slot, self.live_ttl_s])
-                except (RedisError, OSError):
-                    break
+                await self._refresh(keys=[f"{PREFIX}live:{user}"], args=[slot, self.live_ttl_s], client=pipe)
+            with contextlib.suppress(RedisError, OSError):
+                await pipe.execute()
 
     # ---- session ownership -----------------------------------------------------------------
     @contextlib.asynccontextmanager
