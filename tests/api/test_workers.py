@@ -27,7 +27,7 @@ from tests.workers import Worker, start_all, worker_env
 from tools.billing import Billing
 
 pytestmark = pytest.mark.slow
-LOAD_USERS = 24
+LOAD_USERS = 24  # load_0000.. load_0023 for the kill test; two more for the session tests
 
 
 def fresh_database(pg_url: str) -> str:
@@ -42,9 +42,9 @@ def fresh_database(pg_url: str) -> str:
 def cluster(tmp_path_factory, pg_url, redis_url, shared_cache, router):  # router: trained into the cache
     home: Path = tmp_path_factory.mktemp("workers")
     db = fresh_database(pg_url)
-    seed_load_users(db, LOAD_USERS)  # the demo users and bills, and load users with a wallet and two bills
+    seed_load_users(db, LOAD_USERS + 2)  # the demo users and bills, and load users with a wallet and two bills
     env = worker_env(data_dir=home / "data", cache_path=shared_cache, database_url=db, redis_url=redis_url,
-                     user_turns_per_minute=20, session_lock_wait_s=20,
+                     user_turns_per_minute=1, session_lock_wait_s=20,
                      session_lock_ttl_s=3)  # a killed worker's session locks lapse quickly
     workers = start_all([Worker(env, log_path=home / f"worker{i}.log") for i in range(2)])
     engine = make_engine(db)
@@ -83,33 +83,35 @@ def test_a_per_user_turn_limit_holds_across_workers(cluster):
     workers, *_ = cluster
     codes = [httpx.post(f"{workers[i % 2].http}/v1/turns", json={"text": "你好", "user": "u_wang"},
                         timeout=60).status_code for i in range(8)]
-    # 20 a minute with a burst of 5: five turns in all, not five on each worker
+    # a burst of 5, then 1 a minute: five turns in all, not five on each worker
     assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3, codes
 
 
 async def test_a_session_resumed_on_the_other_worker_keeps_its_pending_confirmation(cluster):
     (a, b), engine, *_ = cluster
-    first, started = await open_client(a, user="u_li", lang="zh")
-    request = of(await first.say("帮我交电费"), "confirm.request")[0]
+    user = f"load_{LOAD_USERS:04d}"
+    first, started = await open_client(a, user=user, lang="en")
+    request = of(await first.say("pay my electricity bill"), "confirm.request")[0]
     await first.ws.close()
-    second, resumed = await open_client(b, user="u_li", lang="zh", session_id=started["session_id"])
+    second, resumed = await open_client(b, user=user, lang="en", session_id=started["session_id"])
     assert resumed["resumed"]
     again = await second.recv()
     assert again["type"] == "confirm.request" and again["confirmation_id"] == request["confirmation_id"]
-    paid = await second.say("确认")
+    paid = await second.say("yes")
     assert of(paid, "reply") and of(paid, "tool.result")[-1]["ok"], paid
     await second.ws.close()
     with Session(engine) as s:
-        assert s.get(Bill, "bill_li_elec_202611").status == "paid"
+        assert s.get(Bill, f"{user}_electricity").status == "paid"
 
 
 async def test_two_workers_racing_one_confirmation_pay_once(cluster):
     (a, b), engine, *_ = cluster
+    user = f"load_{LOAD_USERS + 1:04d}"
     with Session(engine) as s:
-        before = s.get(Wallet, "u_li").balance_fen
-    on_a, started = await open_client(a, user="u_li", lang="zh")
-    request = of(await on_a.say("交水费"), "confirm.request")[0]
-    on_b, _ = await open_client(b, user="u_li", lang="zh", session_id=started["session_id"])
+        before = s.get(Wallet, user).balance_fen
+    on_a, started = await open_client(a, user=user, lang="en")
+    request = of(await on_a.say("pay my water bill"), "confirm.request")[0]
+    on_b, _ = await open_client(b, user=user, lang="en", session_id=started["session_id"])
     assert (await on_b.recv())["type"] == "confirm.request"  # resumed: the question again
     confirm = {"type": "confirm", "confirmation_id": request["confirmation_id"], "accept": True}
     await asyncio.gather(on_a.send(**confirm), on_b.send(**confirm))
@@ -120,7 +122,7 @@ async def test_two_workers_racing_one_confirmation_pay_once(cluster):
     with Session(engine) as s:
         payments = s.exec(select(Payment).where(Payment.confirmation_id == request["confirmation_id"])).all()
         assert [p.status for p in payments] == ["done"]
-        assert s.get(Wallet, "u_li").balance_fen == before - payments[0].amount_fen
+        assert s.get(Wallet, user).balance_fen == before - payments[0].amount_fen
     assert Billing(engine).ledger_check() == []
 
 
