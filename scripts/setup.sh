@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(espeak-ng sox ffmpeg postgresql chromium fonts-wqy-microhei)
+# several workers: redis-server holds shared limits and session ownership (tests start their own)
+apt_packages+=(redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -26,3 +28,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e ".[st,voice,evals,postgres,dev]"
 echo "setup: done (.venv ready)"
+
+# prepare once what would make the first `lui serve` slow (router training, catalogue index, models),
+# with progress shown; cached under .lui/ (git-ignored), retrained only when data or code change
+.venv/bin/lui prepare
