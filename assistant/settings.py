@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     audio_idle_timeout_s: float = 10.0
     audio_max_open_s: float = 60.0
     max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); 0 = no cap
+    # Kokoro text-to-speech files (model, vocab, voices), assembled by scripts/setup.sh (voice/kokoro_assets.py)
+    kokoro_dir: Path = REPO_ROOT / ".cache" / "kokoro"
 
     @property
     def sqlite_path(self) -> Path:
