@@ -86,6 +86,13 @@ class Settings(BaseSettings):
 
     # voice
     whisper_model: str = "base"  # "base" (packaged multilingual), "tiny.en" (packaged) or a path
+    # speech-to-text backend (voice/factory.py make_stt): "whisper" (faster-whisper on whisper_model) or
+    # "whisper:<model name or folder>"; a bigger model on a GPU worker plugs in here
+    stt: str = "whisper"
+    stt_device: str = "cpu"  # faster-whisper device: "cpu" or "cuda"
+    stt_beam_size: int = 5  # 5 measured ~1 point CER better than greedy at no measurable cost (a 30 s window either way)
+    stt_context_bias: bool = True  # hotwords and prompt follow the dialogue state (voice/lexicon.py)
+    stt_correct: bool = True  # pinyin-level correction of Mandarin transcripts to the domain lexicon (voice/correct.py)
     whisper_compute_type: str = "int8"
     whisper_threads: int = 2
     stt_workers: int = 1
