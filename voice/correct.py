@@ -155,6 +155,19 @@ class PinyinCorrector:
         return n >= 3 and cost <= 0.5 and bool(set(span) & set(term))
 
 
+def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:
+    """Whether two transcripts are the same sounds: equal letters and digits, and Chinese characters
+    whose toneless pinyin differs by at most ``max_distance`` (确认/却认 yes, 确认/缺乡 no)."""
+    def key(text: str) -> tuple[str, str]:
+        norm = re.sub(r"[\W_]+", "", text.casefold())
+        return "".join(ch for ch in norm if not _RUN.match(ch)), "".join(_RUN.findall(norm))
+
+    (latin_a, han_a), (latin_b, han_b) = key(a), key(b)
+    if latin_a != latin_b or len(han_a) != len(han_b):
+        return False
+    return sum(syllable_distance(x, y) for x, y in zip(pinyin(han_a), pinyin(han_b), strict=False)) <= max_distance
+
+
 def _word_freq(word: str) -> int:
     import jieba
 

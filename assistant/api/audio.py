@@ -14,10 +14,11 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from assistant.nlu.consent import consent
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
-from voice.correct import PinyinCorrector
+from voice.correct import PinyinCorrector, sounds_alike
 from voice.errors import VoiceError
 from voice.factory import make_stt
 from voice.lexicon import SpeechContext, speech_context
@@ -73,6 +74,14 @@ class VoiceGateway:
         if s.stt_context_bias and (context.prompt or context.hotwords):
             transcript = await self.pool.transcribe(audio, lang=lang, prompt=context.prompt,
                                                     hotwords=context.hotword_text())
+            if context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
+                # A prompt that expects 确认 can make Whisper write 确认 for a mumbled 取消: a yes
+                # heard with the bias must also be what the plain decode heard, or it is not a yes.
+                plain = await self.pool.transcribe(audio, lang=lang)
+                if consent(plain.text, spoken=True) != "yes" and not sounds_alike(plain.text, transcript.text):
+                    log.info("a biased yes (%r) is not what was heard without bias (%r): asking again",
+                             transcript.text, plain.text)
+                    transcript = plain
         else:
             transcript = await self.pool.transcribe(audio, lang=lang)
         if self.corrector is None or transcript.lang != "zh" or not transcript.text:
