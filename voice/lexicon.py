@@ -18,7 +18,8 @@ from functools import lru_cache
 BILL_TERMS_ZH = ("电费", "水费", "燃气费", "煤气费", "话费", "手机费", "宽带", "网费", "物业费", "有线电视", "电视费",
                  "缴费", "交费", "充值", "账单", "余额", "户号", "欠费")
 # Spoken commands and dialogue acts worth hearing right.
-COMMANDS_ZH = ("确认", "取消", "不要", "转人工", "人工客服", "激活", "怎么交", "怎么办", "查一下", "帮我交", "退出")
+COMMANDS_ZH = ("确认", "取消", "不要", "转人工", "人工客服", "激活", "怎么交", "在哪交", "别交了", "不交了", "怎么办",
+               "查一下", "帮我交", "退出")
 # Answers to a pending payment: only these are biased while one waits; they are never correction
 # targets then (a near miss is asked again, see assistant/nlu/consent.py).
 CONSENT_ZH = ("确认", "取消", "对", "不要")
@@ -90,5 +91,6 @@ def speech_context(lang: str | None, *, awaiting_confirmation: bool = False, awa
         prompt = ("是" + "还是".join(labels))[:60] + "？"
         return SpeechContext(lang, (*choice_names, *BILL_TERMS_ZH[:8]), prompt,
                              tuple(dict.fromkeys((*choice_names, *accounts))), awaiting_slot or "account", accounts)
-    hot = (*accounts, *BILL_TERMS_ZH, *COMMANDS_ZH[:6])
-    return SpeechContext(lang, hot, None, accounts, awaiting_slot, accounts)
+    # account names are correction targets here, not hotwords: biased toward 浦东, Whisper wrote
+    # 自动缴费 as 浦东交费
+    return SpeechContext(lang, (*BILL_TERMS_ZH, *COMMANDS_ZH[:6]), None, accounts, awaiting_slot, accounts)

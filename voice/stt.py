@@ -253,6 +253,8 @@ class WhisperSTT(SpeechToText):
         if _HALLUCINATION.search(text):
             return True
         norm = _NON_WORD.sub("", text.lower())
+        if len(norm) >= 3 and _NON_WORD.sub("", ZH_PROMPT).startswith(norm):  # "以下是" for a short 谢谢
+            return True
         for p in prompts:
             ref = _NON_WORD.sub("", (p or "").lower())
             if norm and ref and norm in ref and len(norm) >= 0.6 * len(ref):
