@@ -44,6 +44,24 @@ class SpeechContext:
         return " ".join(dict.fromkeys(self.hotwords[:limit])) or None
 
 
+def echoes_hotwords(text: str, hotwords: Iterable[str], min_share: float = 0.6) -> bool:
+    """Whether a transcript is mostly the hotwords said back (Whisper, unsure of a short or slow
+    clip, can answer 晚安 with 转人工客服激活转人工客服激活): two or more hotword hits covering
+    ``min_share`` of its characters."""
+    norm = re.sub(r"[\W_]+", "", text)
+    if not norm:
+        return False
+    covered = [False] * len(norm)
+    hits = 0
+    for word in {w for w in hotwords if len(w) >= 2}:
+        start = norm.find(word)
+        while start >= 0:
+            hits += 1
+            covered[start:start + len(word)] = [True] * len(word)
+            start = norm.find(word, start + 1)
+    return hits >= 2 and sum(covered) >= min_share * len(norm)
+
+
 @lru_cache(maxsize=4)
 def catalogue_terms(directory: str | None = None) -> tuple[str, ...]:
     """Chinese service titles and synonyms from the catalogue (2-8 Chinese characters each)."""

@@ -21,7 +21,7 @@ from assistant.turns import Assistant
 from voice.correct import PinyinCorrector, sounds_alike
 from voice.errors import VoiceError
 from voice.factory import make_stt
-from voice.lexicon import SpeechContext, speech_context
+from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
 from voice.stt import Transcript
@@ -74,7 +74,10 @@ class VoiceGateway:
         if s.stt_context_bias and (context.prompt or context.hotwords):
             transcript = await self.pool.transcribe(audio, lang=lang, prompt=context.prompt,
                                                     hotwords=context.hotword_text())
-            if context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
+            if echoes_hotwords(transcript.text, context.hotwords):
+                log.info("the biased transcript %r only repeats the hotwords: decoding without them", transcript.text)
+                transcript = await self.pool.transcribe(audio, lang=lang)
+            elif context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
                 # A prompt that expects 确认 can make Whisper write 确认 for a mumbled 取消: a yes
                 # heard with the bias must also be what the plain decode heard, or it is not a yes.
                 plain = await self.pool.transcribe(audio, lang=lang)

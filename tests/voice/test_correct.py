@@ -9,7 +9,7 @@ import pytest
 from assistant.nlu.consent import consent
 from tests.conftest import REPO
 from voice.correct import PinyinCorrector, syllable_distance
-from voice.lexicon import speech_context
+from voice.lexicon import echoes_hotwords, speech_context
 from voice.stt import clean_zh
 
 WANG = ("静安老房子", "浦东新房子")  # u_wang's account labels in the demo data
@@ -82,6 +82,13 @@ def test_context_follows_the_dialogue_state():
     idle = speech_context("zh", account_labels=WANG)
     assert "浦东" in idle.terms and "浦东" not in idle.hotwords and "电费" in idle.hotwords and idle.prompt is None
     assert speech_context("en", awaiting_confirmation=True).hotwords[:2] == ("yes", "no")
+
+
+def test_a_transcript_that_only_repeats_the_hotwords_is_recognised():
+    hot = speech_context("zh").hotwords
+    assert echoes_hotwords("我们转人工客服激活转人工客服激活", hot)  # heard for a slow 晚安
+    assert not echoes_hotwords("帮我交电费", hot) and not echoes_hotwords("确认", hot)
+    assert not echoes_hotwords("水费和电费一起交了吧，家里的那个户号", hot)
 
 
 def test_syllable_distance():
