@@ -81,6 +81,8 @@ _ZH_QUOTES = re.compile(r"[《》〈〉「」『』【】“”\"‘’'\[\]()�
 _ZH_SPACES = re.compile(r"(?<=[\u3400-\u9fff，。！？、])\s+|\s+(?=[\u3400-\u9fff，。！？、])")
 _ZH_LEADING = re.compile(r"^[\s，。、,.!！;；:：-]+")
 _ZH_REPEATS = re.compile(r"([，。！？、,.!?])\1+")
+_LOOP_CHAR = re.compile(r"(.)\1{4,}")  # greedy decoding can loop: 不不不 heard as 不 x220
+_LOOP_PHRASE = re.compile(r"(.{2,8}?)\1{2,}")
 
 
 def to_simplified(text: str) -> str:
@@ -97,6 +99,7 @@ def clean_zh(text: str) -> str:
     text = _ZH_QUOTES.sub("", text)
     text = _ZH_SPACES.sub("", text)
     text = _ZH_REPEATS.sub(r"\1", text)
+    text = _LOOP_PHRASE.sub(r"\1\1", _LOOP_CHAR.sub(r"\1\1\1", text))
     return _ZH_LEADING.sub("", text).strip()
 
 

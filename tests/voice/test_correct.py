@@ -103,6 +103,10 @@ def test_syllable_distance():
     ("确认？", "确认？"),  # a question stays a question: consent asks again
     ("浦东 新房子 的 电费", "浦东新房子的电费"),
     ("“取消”", "取消"),
+    ("不" * 220, "不不不"),  # a decoding loop
+    ("转人工客服激活转人工客服激活转人工客服激活", "转人工客服激活转人工客服激活"),
+    ("对对对", "对对对"),
+    ("谢谢谢谢", "谢谢谢谢"),
 ])
 def test_clean_zh(raw, clean):
     assert clean_zh(raw) == clean
