@@ -93,6 +93,13 @@ class Settings(BaseSettings):
 
     # voice
     whisper_model: str = "base"  # "base" (packaged multilingual), "tiny.en" (packaged) or a path
+    # speech-to-text backend (voice/factory.py make_stt): "whisper" (faster-whisper on whisper_model) or
+    # "whisper:<model name or folder>"; a bigger model on a GPU worker plugs in here
+    stt: str = "whisper"
+    stt_device: str = "cpu"  # faster-whisper device: "cpu" or "cuda"
+    stt_beam_size: int = 5  # 5 measured ~1 point CER better than greedy at no measurable cost (a 30 s window either way)
+    stt_context_bias: bool = True  # hotwords and prompt follow the dialogue state (voice/lexicon.py)
+    stt_correct: bool = True  # pinyin-level correction of Mandarin transcripts to the domain lexicon (voice/correct.py)
     whisper_compute_type: str = "int8"
     whisper_threads: int = 2
     stt_workers: int = 1
@@ -104,6 +111,8 @@ class Settings(BaseSettings):
     audio_idle_timeout_s: float = 10.0
     audio_max_open_s: float = 60.0
     max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); 0 = no cap
+    # Kokoro text-to-speech files (model, vocab, voices), assembled by scripts/setup.sh (voice/kokoro_assets.py)
+    kokoro_dir: Path = REPO_ROOT / ".cache" / "kokoro"
 
     @property
     def sqlite_path(self) -> Path:

@@ -48,6 +48,8 @@ OUT = REPO_ROOT / "evals" / "out" / "voice.json"
 FORMATS = ("webm", "ogg", "wav", "pcm16")
 PCM_RATE = 16000
 USER = "u_amy"
+SESSION_EN = {"lang": "en", "mode": "standard", "user": USER}
+SESSION_ZH = {"lang": "zh", "mode": "elder", "user": "u_wang"}  # 王大爷: two homes (浦东, 静安)
 # One eval user sends ~2 turns per utterance back to back, far above a person's pace: lift the
 # server's per-user turn and per-connection message limits (--server-limits keeps them; the client
 # then backs off and resends on ``rate-limited``). Only fields this Settings has are passed.
@@ -73,6 +75,8 @@ class Clip:
     path: Path
     seconds: float  # of the spoken WAV (with 0.3 s padding each side)
     nbytes: int
+    voice: str = ""
+    variant: str = ""
 
 
 def synthesise(index: int, ex: Example, workdir: Path, fmt: str) -> Clip:
@@ -235,7 +239,8 @@ async def _text_turn(client: Client, rec: Record) -> None:
 
 
 async def run_clips(url: str, clips: list[Clip], fmt: str, *, per_session: int, chunk: int, realtime: bool,
-                    wait_s: float, deadline: float) -> tuple[list[Record], list[str], Counter, Counter]:
+                    wait_s: float, deadline: float, session: dict[str, Any] | None = None
+                    ) -> tuple[list[Record], list[str], Counter, Counter]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -249,7 +254,7 @@ async def run_clips(url: str, clips: list[Clip], fmt: str, *, per_session: int, 
         try:
             async with connect(url, open_timeout=60, max_size=None, ping_interval=None) as ws:
                 client = Client(ws, wait_s, stray, retries)
-                await ws.send(json.dumps({"type": "session.start", "lang": "en", "mode": "standard", "user": USER}))
+                await ws.send(json.dumps({"type": "session.start", **(session or SESSION_EN)}))
                 first, _ = await client.recv()
                 if first.get("type") != "session.started":
                     problems.append(f"session.start answered {first}")
@@ -262,7 +267,8 @@ async def run_clips(url: str, clips: list[Clip], fmt: str, *, per_session: int, 
                     clip = clips[i]
                     i += 1
                     ex = clip.example
-                    rec = Record(clip.index, ex.text, ex.intent, ex.slots, round(clip.seconds, 3), clip.nbytes)
+                    rec = Record(clip.index, ex.text, ex.intent, ex.slots, round(clip.seconds, 3), clip.nbytes,
+                                 voice=clip.voice, variant=clip.variant)
                     records.append(rec)
                     try:
                         await client.drain()  # in step: nothing left over from the turn before
@@ -286,32 +292,81 @@ async def run_clips(url: str, clips: list[Clip], fmt: str, *, per_session: int, 
 # --- scoring ------------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m evals.voice", description=__doc__.split("\n")[0])
-    parser.add_argument("--limit", type=int, default=150, help="English utterances (stable-hash order)")
-    parser.add_argument("--format", choices=FORMATS, default="webm", help="what the client sends")
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="en: espeak-ng English; zh: Kokoro Mandarin with elder variants (evals.voice_zh)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="utterances (stable-hash order); default 150 English, every Mandarin clip")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="what the client sends (en: webm, zh: ogg)")
     parser.add_argument("--model", default="base", help="LUI_WHISPER_MODEL: base, tiny.en or a model folder")
-    parser.add_argument("--json-out", type=Path, default=OUT)
+    parser.add_argument("--json-out", type=Path, default=None, help="default evals/out/voice[-zh].json")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--voices", default=None, help="zh: comma-separated Kokoro voices (default: all but zf_xiaoni)")
+    parser.add_argument("--variants", default="normal,slow,pause,noise", help="zh: which variants to include")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a server Settings field, e.g. --set stt_beam_size=1 (repeatable)")
     parser.add_argument("--realtime", action="store_true", help="pace frames at the speed of speech")
     parser.add_argument("--per-session", type=int, default=20, help="utterances per websocket session")
     parser.add_argument("--chunk-bytes", type=int, default=4096)
     parser.add_argument("--turn-timeout", type=float, default=60.0, help="seconds to wait for one reply")
     parser.add_argument("--server-limits", action="store_true",
                         help="keep the server's rate limits (default: lifted for the eval user)")
-    parser.add_argument("--max-seconds", type=float, default=900.0,
-                        help="stop starting utterances after this long (the rest are reported as skipped)")
-    return parser.parse_args(argv)
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop starting utterances after this long (default 900 en, 7200 zh)")
+    args = parser.parse_args(argv)
+    zh = args.lang == "zh"
+    args.format = args.format or ("ogg" if zh else "webm")
+    args.json_out = args.json_out or OUT.with_name("voice-zh.json" if zh else "voice.json")
+    args.max_seconds = args.max_seconds or (7200.0 if zh else 900.0)
+    if args.limit is None and not zh:
+        args.limit = 150
+    return args
+
+
+def english_clips(args: argparse.Namespace, audio_dir: Path) -> list[Clip]:
+    examples = select(load_examples(args.data, strict=False), args.limit)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda ie: synthesise(ie[0], ie[1], audio_dir, args.format), enumerate(examples)))
+
+
+def mandarin_clips(args: argparse.Namespace, audio_dir: Path) -> list[Clip]:
+    """Kokoro clips from the cache (made once), converted when the eval sends something else than Ogg."""
+    from evals import voice_zh
+    from voice.kokoro import Kokoro
+
+    voices = tuple(v.strip() for v in (args.voices or ",".join(voice_zh.VOICES)).split(",") if v.strip())
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    specs = voice_zh.plan(load_examples(args.data, strict=False), voices, variants)[: args.limit]
+    tts = Kokoro(Settings().kokoro_dir)
+    clips = []
+    for spec, path, seconds in voice_zh.generate(specs, tts):
+        if args.format != "ogg":
+            from voice.synth import to_opus, to_pcm16, to_wav
+
+            conv = {"webm": lambda p, o: to_opus(p, o, "webm"), "wav": lambda p, o: to_wav(p, o, PCM_RATE),
+                    "pcm16": lambda p, o: to_pcm16(p, o, PCM_RATE)}[args.format]
+            path = conv(path, audio_dir / f"{spec.index:04d}.{args.format}")
+        clips.append(Clip(spec.index, spec.example, path, seconds, path.stat().st_size, spec.voice, spec.variant))
+    return clips
+
+
+def overrides(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in Settings.model_fields:
+            raise SystemExit(f"--set {pair}: Settings has no field {key!r}")
+        out[key] = value
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    zh = args.lang == "zh"
     started, load_start = time.perf_counter(), os.getloadavg()
-    examples = select(load_examples(args.data, strict=False), args.limit)
-    if not examples:
-        print(f"no English lines in {args.data}", file=sys.stderr)
-        return 2
 
     from assistant.api.app import create_app
     from assistant.api.server import ServerThread
+    from voice.errors import VoiceError
     from voice.synth import MissingTool
 
     with tempfile.TemporaryDirectory(prefix="lui-voice-eval-") as tmp:
@@ -319,16 +374,17 @@ def main(argv: list[str] | None = None) -> int:
         audio_dir = tmp_path / "audio"
         audio_dir.mkdir()
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                clips = list(pool.map(lambda ie: synthesise(ie[0], ie[1], audio_dir, args.format),
-                                      enumerate(examples)))
-        except MissingTool as exc:
+            clips = mandarin_clips(args, audio_dir) if zh else english_clips(args, audio_dir)
+        except (MissingTool, VoiceError) as exc:
             print(str(exc), file=sys.stderr)
+            return 2
+        if not clips:
+            print(f"no {args.lang} lines in {args.data}", file=sys.stderr)
             return 2
         synth_s = time.perf_counter() - started
 
         settings = Settings(data_dir=tmp_path / "data", cache_path=Settings().cache_dir, whisper_model=args.model,
-                            **({} if args.server_limits else EVAL_LIMITS))
+                            **({} if args.server_limits else EVAL_LIMITS), **overrides(args.set))
         app = create_app(settings)
         server_start = time.perf_counter()
         with ServerThread(app, ws_ping_interval=None) as live:
@@ -342,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             eval_start = time.perf_counter()
             records, problems, stray, retries = asyncio.run(run_clips(
                 live.ws, clips, args.format, per_session=args.per_session, chunk=args.chunk_bytes,
-                realtime=args.realtime, wait_s=args.turn_timeout, deadline=started + args.max_seconds))
+                realtime=args.realtime, wait_s=args.turn_timeout, deadline=started + args.max_seconds,
+                session=SESSION_ZH if zh else SESSION_EN))
             eval_s = time.perf_counter() - eval_start
             embedder = getattr(getattr(app.state.assistant.router, "embedder", None), "name", None)
 
@@ -350,35 +407,39 @@ def main(argv: list[str] | None = None) -> int:
         score_wer(rec)
     summary = summarise(records)
     config = {
+        "lang": args.lang,
         "model": args.model,
-        "model_path": stt.model_path,
+        "model_path": getattr(stt, "model_path", None),
         "format": args.format,
-        "compute_type": stt.compute_type,
-        "threads": stt.cpu_threads,
-        "beam_size": stt.beam_size,
-        "domain_prompt": stt.domain_prompt,
+        "compute_type": getattr(stt, "compute_type", None),
+        "threads": getattr(stt, "cpu_threads", None),
+        "beam_size": getattr(stt, "beam_size", None),
+        "domain_prompt": getattr(stt, "domain_prompt", None),
+        "settings_overrides": args.set,
         "stt_workers": settings.stt_workers,
         "stt_endpoint_silence_ms": settings.stt_endpoint_silence_ms,
         "stt_partial_every_s": settings.stt_partial_every_s,
-        "whisper_load_s": round(stt.load_seconds, 2) if stt.load_seconds is not None else None,
+        "whisper_load_s": round(stt.load_seconds, 2) if getattr(stt, "load_seconds", None) is not None else None,
         "n": len(records),
         "requested": args.limit,
         "skipped": len(clips) - len(records),
         "data": str(args.data),
-        "selection": "English lines sorted by sha1(text, intent); first --limit",
+        "selection": ("Mandarin dev lines sorted by sha1(text, intent), voices round robin, elder variants on "
+                      "thirds (evals.voice_zh.plan)" if zh else "English lines sorted by sha1(text, intent); first --limit"),
         "intents": dict(Counter(r.intent for r in records).most_common()),
         "code_switched_lines": sum(has_cjk(r.text) for r in records),
         "audio_seconds_total": round(sum(r.audio_s for r in records), 1),
         "realtime": args.realtime,
         "chunk_bytes": args.chunk_bytes,
         "per_session": args.per_session,
-        "session": {"lang": "en", "mode": "standard", "user": USER},
+        "session": SESSION_ZH if zh else SESSION_EN,
         "reset_between_turns": "cancel after every audio and text turn; confirm never sent",
         "server_limits": "default" if args.server_limits else EVAL_LIMITS,
         "client_retries": dict(retries),
         "stray_events": dict(stray),
         "embedder": embedder,
-        "tts": "espeak-ng en-us, 0.3 s padding, via voice.synth",
+        "tts": ("Kokoro-82M v1.0 int8 (voice.kokoro), Ogg/Opus 32 kb/s, 0.3 s padding" if zh
+                else "espeak-ng en-us, 0.3 s padding, via voice.synth"),
         "synth_s": round(synth_s, 1),
         "server_start_s": round(server_s, 1),
         "eval_s": round(eval_s, 1),
@@ -387,13 +448,23 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
+    if zh:
+        from evals import voice_zh_report
+
+        summary["zh"] = voice_zh_report.summarise_zh(records)
     result = {"config": config, **summary, "problems": problems,
               "utterances": [asdict(r) for r in records]}
 
     save_result(result, args.json_out, echo=False)
     worst = args.json_out.with_name(f"{args.json_out.stem}-worst.md")
-    worst.write_text(worst_markdown(records, config), encoding="utf-8")
-    print(table(summary, config))
+    if zh:
+        from evals import voice_zh_report
+
+        worst.write_text(voice_zh_report.worst_markdown_zh(records, config), encoding="utf-8")
+        print(voice_zh_report.table_zh(summary, config))
+    else:
+        worst.write_text(worst_markdown(records, config), encoding="utf-8")
+        print(table(summary, config))
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     print(f"json: {args.json_out}\nworst transcripts: {worst}", file=sys.stderr)

@@ -44,6 +44,12 @@ class Record:
     ref_words: int = 0
     edits_numfold: int = 0
     ref_words_numfold: int = 0
+    voice: str = ""  # Mandarin set: the Kokoro voice
+    variant: str = ""  # Mandarin set: normal / slow / pause / noise
+    cer_edits: int = 0  # Mandarin: character edits after normalisation (evals.voice_zh.normalise_zh)
+    cer_ref: int = 0
+    cer_raw_edits: int = 0  # Mandarin: character edits on the text as sent and heard (spaces dropped)
+    cer_raw_ref: int = 0
 
 
 
@@ -66,11 +72,11 @@ def wer_summary(records: list[Record]) -> dict[str, Any]:
     }
 
 
-def scored(records: list[Record], which: str) -> list[Scored]:
+def scored(records: list[Record], which: str, lang: str = "en") -> list[Scored]:
     rows = []
     for r in records:
         t: TurnOut = getattr(r, which)
-        rows.append(Scored(r.text, "en", r.intent, t.intent, r.slots, t.slots, t.turn_ms or 0.0))
+        rows.append(Scored(r.text, lang, r.intent, t.intent, r.slots, t.slots, t.turn_ms or 0.0))
     return rows
 
 

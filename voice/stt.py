@@ -36,8 +36,10 @@ class SpeechToText(ABC):
     sample_rate: int = TARGET_RATE
 
     @abstractmethod
-    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None) -> Transcript:
-        """Transcribe one utterance. ``lang`` "zh"/"en" or None (detect); ``prompt`` is context text."""
+    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
+                   hotwords: str | None = None) -> Transcript:
+        """Transcribe one utterance. ``lang`` "zh"/"en" or None (detect); ``prompt`` is context text;
+        ``hotwords`` words to expect (space-separated; the backend's own domain list when None)."""
 
     def load(self) -> None:  # noqa: B027 - optional hook: load weights ahead of the first request
         """Load whatever the backend needs (optional; ``transcribe`` loads lazily)."""
@@ -75,8 +77,30 @@ _HALLUCINATION = re.compile(r"(字幕|amara\.org|明镜|点点栏目|thanks for 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
+_ZH_QUOTES = re.compile(r"[《》〈〉「」『』【】“”\"‘’'\[\]()（）<>]")
+_ZH_SPACES = re.compile(r"(?<=[\u3400-\u9fff，。！？、])\s+|\s+(?=[\u3400-\u9fff，。！？、])")
+_ZH_LEADING = re.compile(r"^[\s，。、,.!！;；:：-]+")
+_ZH_REPEATS = re.compile(r"([，。！？、,.!?])\1+")
+_LOOP_CHAR = re.compile(r"(.)\1{4,}")  # greedy decoding can loop: 不不不 heard as 不 x220
+_LOOP_PHRASE = re.compile(r"(.{2,8}?)\1{2,}")
+
+
 def to_simplified(text: str) -> str:
     return text.translate(T2S)
+
+
+def clean_zh(text: str) -> str:
+    """Whisper's Mandarin as the rest of lui reads it: simplified characters, no 《》/quotes/brackets,
+    no spaces between Chinese characters, no leading or doubled punctuation. Question marks and
+    ellipses stay: they tell a question or a hesitation from an answer (assistant/nlu/consent.py)."""
+    from assistant.nlu.hanzi import to_simplified as nlu_simplified
+
+    text = nlu_simplified(to_simplified(text))
+    text = _ZH_QUOTES.sub("", text)
+    text = _ZH_SPACES.sub("", text)
+    text = _ZH_REPEATS.sub(r"\1", text)
+    text = _LOOP_PHRASE.sub(r"\1\1", _LOOP_CHAR.sub(r"\1\1\1", text))
+    return _ZH_LEADING.sub("", text).strip()
 
 
 def normalize_lang(lang: str | None) -> str | None:
@@ -102,7 +126,8 @@ class WhisperSTT(SpeechToText):
         compute_type: str = "int8",
         cpu_threads: int = 2,
         num_workers: int = 1,
-        beam_size: int = 1,
+        beam_size: int = 5,
+        device: str = "cpu",
         domain_prompt: bool = True,
         languages: Sequence[str] = ("zh", "en"),
         vad: bool = True,
@@ -114,6 +139,7 @@ class WhisperSTT(SpeechToText):
         self.cpu_threads = cpu_threads
         self.num_workers = num_workers
         self.beam_size = beam_size
+        self.device = device
         self.domain_prompt = domain_prompt
         self.languages = tuple(languages)
         self.vad = vad
@@ -124,11 +150,12 @@ class WhisperSTT(SpeechToText):
         self.load_seconds: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> WhisperSTT:
+    def from_settings(cls, settings: Any, model: str | None = None, **overrides: Any) -> WhisperSTT:
         """Build from lui's ``Settings`` (whisper_model, whisper_compute_type, whisper_threads, ...)."""
-        path = resolve_whisper_model(settings.whisper_model, settings.cache_dir)
+        path = resolve_whisper_model(model or settings.whisper_model, settings.cache_dir)
         kwargs = dict(compute_type=settings.whisper_compute_type, cpu_threads=settings.whisper_threads,
-                      num_workers=max(1, settings.stt_workers))
+                      num_workers=max(1, settings.stt_workers), beam_size=settings.stt_beam_size,
+                      device=settings.stt_device)
         return cls(path, **(kwargs | overrides))
 
     # -- loading -----------------------------------------------------------------------------
@@ -155,7 +182,7 @@ class WhisperSTT(SpeechToText):
             raise VoiceError("stt-unavailable", "faster-whisper is not installed: pip install 'lui[voice]'.") from exc
         started = time.perf_counter()
         try:
-            model = WhisperModel(str(path), device="cpu", compute_type=self.compute_type,
+            model = WhisperModel(str(path), device=self.device, compute_type=self.compute_type,
                                  cpu_threads=self.cpu_threads, num_workers=self.num_workers)
         except (RuntimeError, ValueError, OSError) as exc:
             raise VoiceError("stt-unavailable", f"Could not load the Whisper model at {path}: {exc}. "
@@ -168,7 +195,8 @@ class WhisperSTT(SpeechToText):
         return bool(self._get_model().model.is_multilingual)
 
     # -- transcription -----------------------------------------------------------------------
-    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
+                   hotwords: str | None = None) -> Transcript:
         audio = _as_float_mono(audio)
         total_ms = duration_ms(audio)
         lang = normalize_lang(lang)
@@ -181,7 +209,7 @@ class WhisperSTT(SpeechToText):
             return Transcript("", lang, total_ms, True)
         if lang is None:
             lang = self._detect_language(model, speech)
-        hotwords = self.hotwords(lang)
+        hotwords = hotwords or self.hotwords(lang)
         initial_prompt = " ".join(p for p in (ZH_PROMPT if lang == "zh" else None, prompt) if p) or None
         try:
             segments, _info = model.transcribe(
@@ -193,7 +221,7 @@ class WhisperSTT(SpeechToText):
         except (RuntimeError, ValueError) as exc:
             raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
         if lang == "zh":
-            text = to_simplified(text)
+            text = clean_zh(text)
         if self._is_spurious(text, [initial_prompt, hotwords]):
             text = ""
         return Transcript(text, lang, total_ms, not text)
@@ -228,6 +256,8 @@ class WhisperSTT(SpeechToText):
         if _HALLUCINATION.search(text):
             return True
         norm = _NON_WORD.sub("", text.lower())
+        if len(norm) >= 3 and _NON_WORD.sub("", ZH_PROMPT).startswith(norm):  # "以下是" for a short 谢谢
+            return True
         for p in prompts:
             ref = _NON_WORD.sub("", (p or "").lower())
             if norm and ref and norm in ref and len(norm) >= 0.6 * len(ref):

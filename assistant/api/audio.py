@@ -14,13 +14,17 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from assistant.nlu.consent import consent
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
+from voice.correct import PinyinCorrector, sounds_alike
 from voice.errors import VoiceError
+from voice.factory import make_stt
+from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
-from voice.stt import WhisperSTT
+from voice.stt import Transcript
 
 if TYPE_CHECKING:
     from assistant.api.ws import Connection
@@ -36,13 +40,60 @@ class VoiceGateway:
         self.assistant = assistant
         self.pool = pool
         self._live: dict[Connection, set[Utterance]] = {}  # utterances not yet finished or closed
+        self.corrector = PinyinCorrector() if settings.stt_correct else None
 
     @classmethod
     def create(cls, settings: Settings, assistant: Assistant) -> VoiceGateway:
-        stt = WhisperSTT.from_settings(settings)  # VoiceError "stt-unavailable" names the setting
+        stt = make_stt(settings)  # VoiceError "stt-unavailable" names the setting
         stt.load()  # load weights at start-up, not in the first speaker's turn
-        return cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
+        gateway = cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
                                                           max_queue=settings.stt_max_queue))
+        if gateway.corrector is not None:
+            gateway.corrector.correct("预热一下")  # lexicon pinyin and jieba's dictionary, at start-up
+        return gateway
+
+    async def context(self, session, lang: str | None) -> SpeechContext:
+        """What this session's next utterance is likely to hold: the dialogue state (a payment
+        waiting, an account question) and the user's account labels (浦东新房子, 静安老房子)."""
+        try:
+            bills = await self.assistant.pools.run("db", self.assistant.billing.bills, session.user_id)
+            labels = [b.account_label for b in bills]
+        except Exception:  # the ledger is unreachable: recognise without the account names
+            log.warning("account labels unavailable for speech context", exc_info=True)
+            labels = []
+        state = session.state
+        return speech_context(lang or state.lang, awaiting_confirmation=state.confirmation is not None,
+                              awaiting_slot=state.awaiting_slot, choices=state.choices, account_labels=labels)
+
+    async def transcribe(self, session, audio, lang: str | None) -> Transcript:
+        """The final transcript of an utterance: biased by the dialogue state, corrected to the domain
+        lexicon (Mandarin), each correction logged."""
+        s = self.settings
+        context = await self.context(session, lang) if session is not None and (
+            s.stt_context_bias or s.stt_correct) else SpeechContext(lang)
+        if s.stt_context_bias and (context.prompt or context.hotwords):
+            transcript = await self.pool.transcribe(audio, lang=lang, prompt=context.prompt,
+                                                    hotwords=context.hotword_text())
+            if echoes_hotwords(transcript.text, context.hotwords):
+                log.info("the biased transcript %r only repeats the hotwords: decoding without them", transcript.text)
+                transcript = await self.pool.transcribe(audio, lang=lang)
+            elif context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
+                # A prompt that expects 确认 can make Whisper write 确认 for a mumbled 取消: a yes
+                # heard with the bias must also be what the plain decode heard, or it is not a yes.
+                plain = await self.pool.transcribe(audio, lang=lang)
+                if consent(plain.text, spoken=True) != "yes" and not sounds_alike(plain.text, transcript.text):
+                    log.info("a biased yes (%r) is not what was heard without bias (%r): asking again",
+                             transcript.text, plain.text)
+                    transcript = plain
+        else:
+            transcript = await self.pool.transcribe(audio, lang=lang)
+        if self.corrector is None or transcript.lang != "zh" or not transcript.text:
+            return transcript
+        text, fixes = await asyncio.to_thread(self.corrector.correct, transcript.text, context)
+        if not fixes:
+            return transcript
+        log.info("transcript corrected: %s", ", ".join(f"{f.heard}->{f.term}" for f in fixes))
+        return Transcript(text, transcript.lang, transcript.duration_ms, transcript.no_speech)
 
     def start(self, conn: Connection, message: AudioStart) -> Utterance:
         utterance = Utterance(self, conn, message)
@@ -105,7 +156,12 @@ class Utterance:
 
     @property
     def whisper_lang(self) -> str | None:
-        return self.lang if self.lang in ("zh", "en") else None
+        if self.lang in ("zh", "en"):
+            return self.lang
+        session = self.conn.session
+        if session is not None and session.elder and session.state.lang in ("zh", "en"):
+            return session.state.lang  # elder mode: the language once heard stays fixed, no detection
+        return None
 
     async def feed(self, data: bytes) -> None:
         """Take one binary frame. It is decoded by a background pump (one worker-thread hop per batch):
@@ -201,7 +257,7 @@ class Utterance:
             audio = await self._in_thread(self.stream.finish)
             if self.closed:
                 return
-            self._stt = asyncio.create_task(self.gateway.pool.transcribe(audio, lang=self.whisper_lang))
+            self._stt = asyncio.create_task(self.gateway.transcribe(self.conn.session, audio, self.whisper_lang))
             try:
                 transcript = await self._stt
             except asyncio.CancelledError:

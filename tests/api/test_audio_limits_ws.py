@@ -31,7 +31,8 @@ class ScriptedSTT(SpeechToText):
         self.started = threading.Event()
         self.calls = 0
 
-    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
+                   hotwords: str | None = None) -> Transcript:
         self.calls += 1
         self.started.set()
         if self.gate is not None:

@@ -21,7 +21,7 @@ class GatedSTT(SpeechToText):
         self.ran: list[str] = []
         self.threads: set[str] = set()
 
-    def transcribe(self, audio, *, lang=None, prompt=None) -> Transcript:
+    def transcribe(self, audio, *, lang=None, prompt=None, hotwords=None) -> Transcript:
         self.threads.add(threading.current_thread().name)
         self.started.release()
         if not self.gate.wait(timeout=10):

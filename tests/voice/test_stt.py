@@ -107,6 +107,8 @@ def test_prompt_echo_is_not_a_transcript():
     assert WhisperSTT._is_spurious("Bills: electricity bill, water bill.", ["Bills: electricity bill, water bill."])
     assert not WhisperSTT._is_spurious("electricity bill", ["Bills: electricity bill, water bill, gas bill, phone."])
     assert WhisperSTT._is_spurious("字幕由Amara.org社区提供", [None])
+    assert WhisperSTT._is_spurious("以下是", [None])  # the start of ZH_PROMPT, heard for a short 谢谢
+    assert not WhisperSTT._is_spurious("以下", [None]) and not WhisperSTT._is_spurious("确认", ["确认还是取消？"])
 
 
 @pytest.mark.slow

@@ -1,0 +1,46 @@
+"""The Mandarin voice eval's set and scoring (no speech synthesis here: evals.voice_zh's pure parts)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from assistant.nlu.data import load_examples
+from evals.voice_report import Record
+from evals.voice_zh import VOICES, add_noise, normalise_zh, plan, split_for_pause
+from evals.voice_zh_report import score_cer
+from tests.conftest import REPO
+
+
+def test_normalised_cer_ignores_script_numerals_and_punctuation():
+    assert normalise_zh("《幫我交電費》，一百二十元！") == normalise_zh("帮我交电费 120元") == "帮我交电费120元"
+    rec = Record(0, "帮我交电费，一百块", "pay_bill", {}, 1.0, 100, transcript="幫我交電費100塊。")
+    score_cer(rec)
+    assert rec.cer_edits == 0 and rec.cer_raw_edits > 0
+
+
+def test_the_set_is_the_dev_split_spoken_by_many_voices_with_elder_variants():
+    dev = load_examples(REPO / "evals" / "data" / "intent_dev.jsonl", strict=False)
+    specs = plan(dev, VOICES, ("normal", "slow", "pause", "noise"))
+    assert specs == plan(dev, VOICES, ("normal", "slow", "pause", "noise"))  # deterministic
+    zh_dev = {ex.text for ex in dev if ex.lang == "zh"}
+    assert {s.example.text for s in specs} == zh_dev and len(specs) >= 2 * len(zh_dev)  # every line, twice
+    assert len({s.voice for s in specs}) >= 6 and "zf_xiaoni" not in {s.voice for s in specs}
+    variants = Counter(s.variant for s in specs)
+    assert variants["normal"] == len(zh_dev) and min(variants[v] for v in ("slow", "pause", "noise")) >= 100
+    assert all(0.6 <= s.pause_s <= 1.2 for s in specs if s.variant == "pause")
+    assert all(10 <= s.snr_db <= 20 for s in specs if s.variant == "noise")
+
+
+def test_pause_splits_at_a_word_boundary():
+    assert split_for_pause("帮我交电费") in (("帮我交", "电费"), ("帮我", "交电费"))
+    assert split_for_pause("晚安") is None
+
+
+def test_noise_is_at_the_asked_snr():
+    t = np.arange(16000) / 16000
+    speech = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    noisy = add_noise(speech, 15.0, seed=1)
+    snr = 10 * np.log10(np.mean(speech ** 2) / np.mean((noisy - speech) ** 2))
+    assert abs(snr - 15.0) < 1.0

@@ -1,0 +1,185 @@
+"""Pinyin-level correction of Mandarin transcripts against the domain lexicon.
+
+Whisper base mostly hears the right syllables and writes the wrong characters: 取消 -> 取笑,
+公积金 -> 攻击金, 燃气费 -> 人气费, 浦东 -> 普通. A span of the transcript whose toneless pinyin
+matches a lexicon term (same number of syllables, a small phonetic distance) is replaced by the
+term, and every replacement is returned so the caller can log it.
+
+Guards against over-correction:
+
+* a span that is itself a lexicon term, or holds a numeral (一元 is not 医院), is never replaced;
+* an inexact match (a near syllable: 人气费/燃气费) needs a term of 3+ syllables sharing a
+  character with the span, or a context term (the user's account labels: 普通 -> 浦东 only for a
+  user who has 浦东); and it must start and end on word boundaries (普通话 stays 普通话);
+* two-syllable general terms need the exact syllables (取笑 is 取消), and a catalogue term does not
+  replace a common word (买点 stays, though the catalogue has 买电); particles (吗, 呢 ...) stay;
+* while a payment waits, nothing is corrected to a consent word (确认, 取消 ...): a near miss is
+  asked again instead of guessed (assistant/nlu/consent.py), money moves only on a clear yes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from voice.lexicon import CONSENT_TERMS, CORE_TERMS, SpeechContext, base_terms
+
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z",
+             "c", "s", "y", "w")
+_NEAR_INITIALS = {frozenset(p) for p in (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("l", "r"), ("f", "h"),
+                                         ("d", "t"), ("b", "p"), ("g", "k"), ("j", "q"), ("q", "x"), ("j", "x"))}
+_NEAR_FINALS = {frozenset(p) for p in (("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"),
+                                       ("uan", "uang"), ("u", "uo"), ("o", "uo"), ("en", "an"), ("e", "o"),
+                                       ("ong", "eng"), ("i", "ie"), ("ei", "ui"))}
+_RUN = re.compile(r"[\u3400-\u9fff]+")
+_NUMERALS = set("零〇一二两三四五六七八九十百千万亿元块毛角")
+_PARTICLES = set("吗呢吧啊呀嘛了的么哦")  # a question or a tone: never rewritten into a content character
+_COMMON_WORD_FREQ = 100  # jieba's count above which a two-character span is a real word
+
+
+@dataclass(frozen=True)
+class Replacement:
+    heard: str
+    term: str
+    position: int
+    distance: float
+
+
+@lru_cache(maxsize=65536)
+def _split(syllable: str) -> tuple[str, str]:
+    for initial in _INITIALS:
+        if syllable.startswith(initial) and len(syllable) > len(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def syllable_distance(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    (ia, fa), (ib, fb) = _split(a), _split(b)
+    if ia == ib and frozenset((fa, fb)) in _NEAR_FINALS:
+        return 0.5
+    if fa == fb and frozenset((ia, ib)) in _NEAR_INITIALS:
+        return 0.5
+    return 1.0
+
+
+@lru_cache(maxsize=4096)
+def pinyin(text: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    return tuple(lazy_pinyin(text))
+
+
+class PinyinCorrector:
+    """Corrects transcripts against ``terms`` (default: the domain lexicon) plus a context's terms."""
+
+    def __init__(self, terms: Iterable[str] | None = None):
+        self.terms = tuple(dict.fromkeys(terms if terms is not None else base_terms()))
+        self._known = set(self.terms)
+
+    def correct(self, text: str, context: SpeechContext | None = None) -> tuple[str, list[Replacement]]:
+        context = context or SpeechContext()
+        extra = tuple(t for t in context.terms if _RUN.fullmatch(t))
+        candidates = [(t, False) for t in self.terms] + [(t, True) for t in extra]
+        if context.awaiting == "confirmation":
+            candidates = [(t, ctx) for t, ctx in candidates if t not in CONSENT_TERMS]
+        known = self._known | set(extra) | CONSENT_TERMS
+        replacements: list[Replacement] = []
+        out = []
+        last = 0
+        for match in _RUN.finditer(text):
+            fixed, found = self._correct_run(match.group(0), candidates, known, match.start())
+            out.append(text[last:match.start()] + fixed)
+            last = match.end()
+            replacements += found
+        out.append(text[last:])
+        return "".join(out), replacements
+
+    def _correct_run(self, run: str, candidates, known: set[str], offset: int) -> tuple[str, list[Replacement]]:
+        syl = pinyin(run)
+        if len(syl) != len(run):  # pypinyin keeps one syllable per character for Chinese text
+            return run, []
+        bounds = None
+        found: list[Replacement] = []
+        taken = [False] * len(run)
+        # longest terms first, so 公积金贷款 wins over 公积金
+        for term, is_context in sorted(candidates, key=lambda c: -len(c[0])):
+            n = len(term)
+            if n < 2 or n > len(run):
+                continue
+            target = pinyin(term)
+            if len(target) != n:
+                continue
+            for start in range(len(run) - n + 1):
+                span = run[start:start + n]
+                if span == term or any(taken[start:start + n]) or span in known or _NUMERALS & set(span):
+                    continue
+                if any(run[i:j] in known for i in range(start, start + n) for j in range(i + 2, start + n + 1)
+                       if (i, j) != (start, start + n) and run[i:j] not in term):
+                    continue  # a known word inside the span that the term does not contain: leave it
+                cost = 0.0
+                for a, b in zip(syl[start:start + n], target, strict=True):
+                    cost += syllable_distance(a, b)
+                    if cost > 1.0:
+                        break
+                if not self._acceptable(cost, n, is_context, span, term):
+                    continue
+                diff = [(a, b) for a, b in zip(span, term, strict=True) if a != b]
+                if any(a in _PARTICLES for a, _ in diff) or all({a, b} == {"缴", "交"} for a, b in diff):
+                    continue  # particles stay; 缴 and 交 are the same verb
+                if n == 2 and not is_context and term not in CORE_TERMS and _word_freq(span) >= _COMMON_WORD_FREQ:
+                    continue  # 买点 stays 买点 (the catalogue's 买电 is not worth rewriting a common word)
+                bounds = bounds if bounds is not None else _word_bounds(run)
+                if start not in bounds or start + n not in bounds:
+                    continue
+                found.append(Replacement(span, term, offset + start, cost))
+                for i in range(start, start + n):
+                    taken[i] = True
+        if not found:
+            return run, []
+        chars = list(run)
+        for rep in sorted(found, key=lambda r: -r.position):
+            i = rep.position - offset
+            chars[i:i + len(rep.heard)] = list(rep.term)
+        return "".join(chars), sorted(found, key=lambda r: r.position)
+
+    @staticmethod
+    def _acceptable(cost: float, n: int, is_context: bool, span: str, term: str) -> bool:
+        if cost == 0.0:
+            return True
+        if is_context:
+            return cost <= 0.5
+        return n >= 3 and cost <= 0.5 and bool(set(span) & set(term))
+
+
+def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:
+    """Whether two transcripts are the same sounds: equal letters and digits, and Chinese characters
+    whose toneless pinyin differs by at most ``max_distance`` (确认/却认 yes, 确认/缺乡 no)."""
+    def key(text: str) -> tuple[str, str]:
+        norm = re.sub(r"[\W_]+", "", text.casefold())
+        return "".join(ch for ch in norm if not _RUN.match(ch)), "".join(_RUN.findall(norm))
+
+    (latin_a, han_a), (latin_b, han_b) = key(a), key(b)
+    if latin_a != latin_b or len(han_a) != len(han_b):
+        return False
+    return sum(syllable_distance(x, y) for x, y in zip(pinyin(han_a), pinyin(han_b), strict=False)) <= max_distance
+
+
+def _word_freq(word: str) -> int:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) or 0
+
+
+def _word_bounds(run: str) -> set[int]:
+    import jieba
+
+    bounds, pos = {0}, 0
+    for word in jieba.lcut(run, HMM=False):
+        pos += len(word)
+        bounds.add(pos)
+    return bounds
