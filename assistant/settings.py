@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
     turn_check_ms: int = 250
+    # elder mode asks the model only after this long a pause (the transcript is still made at
+    # turn_check_ms): on Kokoro Mandarin with 0.6-1.2 s mid-sentence pauses the model and the word check
+    # at 250 ms cut off many requests (evals.bench_turn); older people pause long mid-sentence
+    turn_elder_check_ms: int = 1300
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1

@@ -134,30 +134,41 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
            "final": next((e["text"] for e in events if e["type"] == "transcript.final"), None),
            "intent": next((e["name"] for e in events if e["type"] == "intent"), None),
            "reply_text": next((e["text"] for e in events if e["type"] == "reply"), None),
-           "cut_off": bool(second) and marks.get("transcript.final", 1e18) < marks.get("second_half", 0)}
+           # the server ended the turn before the second half: Whisper got less audio than the first half + pause
+           "cut_off": bool(second) and next((e.get("duration_ms", 0) for e in events if e["type"] == "transcript.final"),
+                                            10**9) < second / 16 + 200}
     for name, key in (("final_ms", "transcript.final"), ("reply_ms", "reply"), ("audio_ms", "audio")):
         out[name] = round((marks[key] - end) * 1000, 1) if end is not None and key in marks else None
     return out
 
 
-def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]]) -> dict:
+def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]], built: dict) -> dict:
     from assistant.api.app import create_app
+    from assistant.api.audio import VoiceGateway
     from assistant.api.server import ServerThread
+    from assistant.api.speech import SpeechGateway
+    from assistant.runtime import build_assistant
     from assistant.settings import Settings
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, whisper_model="base",
-                            turn_detector=detector, stt_endpoint_silence_ms=1500,
-                            stt_endpoint_elder_silence_ms=3000 if detector == "smart-turn" else 1500,
-                            session_starts_per_minute=10**6, user_turns_per_minute=10**6, tts="kokoro")
-        with ServerThread(create_app(settings), ws_ping_interval=None) as live:
-            rows = []
-            for ex, voice, variant, audio, second in clips:
-                row = asyncio.run(one_turn(live.ws, audio, second))
-                row.update(text=ex["text"], intent_gold=ex["intent"], voice=voice, variant=variant)
-                rows.append(row)
-                print(f"  {detector:10s} {variant:6s} {voice:11s} final {row['final_ms']} reply {row['reply_ms']} "
-                      f"audio {row['audio_ms']} cut {row['cut_off']}  {ex['text']} -> {row['final']}", flush=True)
+    settings = Settings(data_dir=built["dir"], cache_path=Settings().cache_dir, whisper_model="base",
+                        turn_detector=detector, stt_endpoint_silence_ms=1500,
+                        stt_endpoint_elder_silence_ms=3000 if detector == "smart-turn" else 1500,
+                        session_starts_per_minute=10**6, user_turns_per_minute=10**6, tts="kokoro")
+    if "assistant" not in built:  # built once, outside the server's start-up deadline
+        built["assistant"] = build_assistant(settings)
+        built["speech"] = SpeechGateway.create(settings)
+    assistant = built["assistant"]
+    assistant.settings = settings
+    voice = VoiceGateway.create(settings, assistant)
+    with ServerThread(create_app(settings, assistant, voice=voice, speech=built["speech"]), ws_ping_interval=None) as live:
+        rows = []
+        for ex, voice_name, variant, audio, second in clips:
+            row = asyncio.run(one_turn(live.ws, audio, second))
+            row.update(text=ex["text"], intent_gold=ex["intent"], voice=voice_name, variant=variant)
+            rows.append(row)
+            print(f"  {detector:10s} {variant:6s} {voice_name:11s} final {row['final_ms']} reply {row['reply_ms']} "
+                  f"audio {row['audio_ms']} cut {row['cut_off']}  {ex['text']} -> {row['final']}", flush=True)
+    voice.pool.close()
     return {"detector": detector, "rows": rows, **summary(rows)}
 
 
@@ -205,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             voice = VOICES[(i + (variant == "pause")) % len(VOICES)]
             clips.append((ex, voice, variant, *clip(tts, ex["text"], voice, variant)))
     result = {"machine": machine(), "clips": len(clips), "configs": []}
-    for detector in args.detectors.split(","):
-        result["configs"].append(run_config(detector, clips))
+    with tempfile.TemporaryDirectory() as tmp:
+        built: dict = {"dir": Path(tmp)}
+        for detector in args.detectors.split(","):
+            result["configs"].append(run_config(detector, clips, built))
+            save_result(result, args.json_out, echo=False)
     replies = sorted({r["reply_text"] for c in result["configs"] for r in c["rows"] if r["reply_text"]})[:12]
     result["tts"] = tts_rtf(tts, replies)
     print("\ndetector     end→final p50/p95   end→reply p50/p95   end→1st audio p50/p95   false cut-offs   intent")

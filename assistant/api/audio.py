@@ -118,15 +118,16 @@ class Utterance:
         self.end_reason: str | None = None  # "complete" / "silence" when the server heard the end
         self._spec: asyncio.Task | None = None  # the speculative transcription at the last pause
         self._spec_end = -1  # the speech end (16 kHz sample) it covers
-        silence_ms = s.stt_endpoint_silence_ms
+        silence_ms, check_ms = s.stt_endpoint_silence_ms, s.turn_check_ms
         if silence_ms and conn.session is not None and conn.session.mode == "elder":
             silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
+            check_ms = max(check_ms, s.turn_elder_check_ms)
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
                                       partial_every_s=s.stt_partial_every_s,
                                       endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
-                                      turn_check_ms=s.turn_check_ms, turn_recheck_ms=s.turn_recheck_ms,
+                                      turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
                                       turn_threshold=s.turn_threshold)
         except VoiceError as exc:
             self._error = exc
@@ -200,7 +201,7 @@ class Utterance:
                 self.end_reason = reason
                 return True, False, stream.speech_end(), False
         speech_end = stream.speech_end()
-        paused = speech_end >= 0 and stream.trailing_silence_ms() >= stream.turn_check_ms
+        paused = speech_end >= 0 and stream.trailing_silence_ms() >= self.gateway.settings.turn_check_ms
         return False, partial_possible and stream.should_emit_partial(time.monotonic()), speech_end, paused
 
     def _speculate(self, speech_end: int, paused: bool) -> None:
