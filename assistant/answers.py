@@ -49,7 +49,7 @@ async def query_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     return ReplyOut(voice.say("bills_summary", count=len(bills), lines=voice.join(lines)), quick_replies=quick, card=card)
 
 
-async def check_balance(turn: Turn) -> ReplyOut:
+async def check_balance(turn: Turn, slots: dict[str, Any] | None = None) -> ReplyOut:
     result = await turn.call_tool("check_balance", {})
     if not result.ok:
         return ReplyOut(turn.voice.say("tool_failed"))

@@ -1,4 +1,4 @@
-"""The ``lui`` command: serve, chat, token, ingest, seed."""
+"""The ``lui`` command: serve, chat, token, ingest, prepare, seed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 import sys
+
+log = logging.getLogger("lui")
 
 
 def _settings():
@@ -22,10 +24,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     host, port = args.host or settings.host, args.port or settings.port
+    workers = getattr(args, "workers", None) or settings.workers
+    options = server_options(settings)  # header deadline, keep-alive, header size, frame size (api/server.py)
+    if workers > 1:
+        if not settings.redis_url:
+            log.warning("serve: %d workers without LUI_REDIS_URL: rate limits and live-session caps hold per "
+                        "worker, and a session's turns are not serialised across workers", workers)
+        if settings.database_url is None:
+            log.warning("serve: %d workers on SQLite: fine on one machine, but PostgreSQL (LUI_DATABASE_URL) "
+                        "is the multi-worker default", workers)
+        # each worker process builds its own app from the environment (uvicorn spawns them)
+        options["http"] = "assistant.api.server:HeaderDeadlineProtocol"
+        uvicorn.run("assistant.cli:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=args.log_level, **options)
+        return 0
     app = create_app(settings)
-    # header deadline, keep-alive and header size limits, frame size cap (see assistant/api/server.py)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, **server_options(settings))
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, **options)
     return 0
+
+
+def worker_app():
+    """The app of one ``lui serve --workers N`` worker process (a uvicorn factory)."""
+    from assistant.api.app import create_app
+    from assistant.api.server import HeaderDeadlineProtocol
+    from assistant.logs import setup_logging
+
+    settings = _settings()
+    setup_logging(logging.INFO, settings.log_format)
+    HeaderDeadlineProtocol.header_timeout_s = settings.http_header_timeout_s  # this process's protocol class
+    return create_app(settings)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -51,6 +78,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return ingest_main(args.rest)
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from assistant.prepare import prepare
+
+    return prepare(_settings())
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from assistant.store.db import init_db, make_engine
     from assistant.store.seed import seed_demo
@@ -58,6 +91,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
     engine = make_engine(_settings().db_url)
     init_db(engine)
     print(f"inserted {seed_demo(engine)} demo rows")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from assistant.store.db import make_engine
+    from assistant.store.migrate import current, upgrade
+
+    engine = make_engine(_settings().db_url)
+    before = current(engine)
+    upgrade(engine, args.revision)
+    print(f"database at revision {current(engine)} (was {before or 'not under migrations'})")
     return 0
 
 
@@ -70,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--workers", type=int, help="worker processes behind the one port (default LUI_WORKERS or 1); "
+                   "share state through LUI_DATABASE_URL (PostgreSQL) and LUI_REDIS_URL")
     p.set_defaults(fn=cmd_serve)
     p = sub.add_parser("chat", help="talk to a running assistant from the terminal")
     p.add_argument("--url", default="ws://127.0.0.1:8000/ws")
@@ -85,8 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="index the service catalogue into Qdrant")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_ingest)
+    p = sub.add_parser("prepare", help="train and cache the router, index the catalogue, assemble models "
+                       "(once, with progress; scripts/setup.sh runs it)")
+    p.set_defaults(fn=cmd_prepare)
     p = sub.add_parser("seed", help="create the database and the demo users and bills")
     p.set_defaults(fn=cmd_seed)
+    p = sub.add_parser("migrate", help="upgrade the database schema (serve and seed also do this)")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(fn=cmd_migrate)
     args = parser.parse_args(argv)
     from assistant.logs import setup_logging
     from assistant.settings import Settings

@@ -10,15 +10,22 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.nlu.slots import parse_account, parse_amount, parse_bill_type
+from assistant.nlu.phone import find_phone, parse_contact
+from assistant.nlu.slots import INTENT_SLOTS, parse_account, parse_amount, parse_bill_type
 from assistant.nlu.types import TRANSACTIONAL, Context, Understanding
 
 
 class PendingConfirmation(BaseModel):
+    """A money-moving action waiting for the user's yes: what it does, to whom, for what, how much."""
+
     confirmation_id: str
-    bill_type: str
+    action: str = "pay_bill"  # the intent that prepared it: pay_bill / top_up_phone
+    payee: str = ""  # the biller or the carrier, as the confirmation named it
+    target_kind: str = "bill"  # bill / phone
+    target_id: str = ""  # the bill id / the mobile number
+    bill_type: str = ""  # a bill's type ("" for a top-up)
     amount_fen: int
-    account: str
+    account: str = ""  # a bill's account ("" for a top-up)
     expires_at: str
     summary: str
     details: dict[str, Any] = Field(default_factory=dict)  # what confirm.request showed, resent on resume
@@ -76,7 +83,14 @@ def fill_awaited_slot(state: DialogueState, text: str, u: Understanding) -> dict
         return None
     slot = state.awaiting_slot
     value: Any = None
-    if slot == "account":
+    extra: dict[str, Any] = {}
+    if slot == "amount" and len(state.choices) == 1 and u.intent == "confirm":  # "好" to the one amount offered
+        value = float(state.choices[0]["value"])
+    elif slot == "phone":  # a number; a saved contact ("给我妈"); or digits that are not a number: said so
+        value, bad = find_phone(text)
+        contact = None if value or bad else parse_contact(text)
+        extra = {"contact": contact} if contact else {"phone_error": bad} if bad else {}
+    elif slot == "account":
         value = _choice_for(text, state.choices) or u.slots.get("account") or parse_account(text)
     elif slot == "bill_type":
         value = u.slots.get("bill_type") or parse_bill_type(text)
@@ -84,11 +98,14 @@ def fill_awaited_slot(state: DialogueState, text: str, u: Understanding) -> dict
         value = u.slots.get("amount") or parse_amount(text)
     elif slot in u.slots:
         value = u.slots[slot]
-    if value is None:
+    if value is None and not extra:
         return None
     # a confident, different transactional request wins over a stray match ("查余额" while asked which account)
     if u.intent in TRANSACTIONAL and u.intent != state.pending_intent and u.confidence >= 0.75:
         return None
-    merged = {**state.pending_slots, **{k: v for k, v in u.slots.items() if k in ("amount", "account", "bill_type")}}
-    merged[slot] = value
+    carried = INTENT_SLOTS.get(state.pending_intent, ())
+    merged = {**state.pending_slots, **{k: v for k, v in u.slots.items() if k in carried}}
+    if value is not None:
+        merged[slot] = value
+    merged.update(extra)
     return merged

@@ -10,23 +10,20 @@ from typing import Any
 
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.consent import consent
+from assistant.nlu.intents import SPECS, spec
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
 from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
+from tools.phone import TOPUP_AMOUNTS, grouped
 from tools.registry import ToolResult
 
-SUGGESTIONS = {
-    "pay_bill": ("交费", "Pay a bill"),
-    "query_bill": ("查账单", "Check my bills"),
-    "check_balance": ("查余额", "Check balance"),
-    "translate": ("翻译", "Translate"),
-    "lookup_service": ("找服务", "Find a service"),
-    "human_handoff": ("人工客服", "Talk to a person"),
-}
-SOCIAL = {"greet": "greet", "thanks": "thanks", "goodbye": "goodbye", "human_handoff": "handoff"}
+# read from the intent table (assistant/nlu/intents.py)
+SUGGESTIONS = {s.name: s.suggestion for s in SPECS if s.suggestion}
+MENU = tuple(s.name for s in SPECS if s.in_menu)
+SOCIAL = {s.name: s.reply for s in SPECS if s.reply}
 
 
 def pick(turn: Turn, pair: tuple[str, str]) -> str:
@@ -42,13 +39,13 @@ def still_pending(turn: Turn, key: str = "still_pending") -> ReplyOut:
     "ask_consent": the answer was not a clear yes or no, so ask for 确认/取消 again."""
     voice, c = turn.voice, turn.state.confirmation
     assert c is not None
-    return ReplyOut(voice.say(key, bill=voice.bill_name(c.bill_type), amount=voice.money(c.amount_fen)),
-                    quick_replies=yes_no(turn))
+    what = voice.say("topup_noun") if c.target_kind == "phone" else voice.bill_name(c.bill_type)
+    return ReplyOut(voice.say(key, bill=what, amount=voice.money(c.amount_fen)), quick_replies=yes_no(turn))
 
 
 def sorry(turn: Turn) -> ReplyOut:
     return ReplyOut(turn.voice.say("out_of_scope"),
-                    quick_replies=[pick(turn, SUGGESTIONS[i]) for i in ("pay_bill", "query_bill", "check_balance")])
+                    quick_replies=[pick(turn, SUGGESTIONS[i]) for i in MENU])
 
 
 def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill | None:
@@ -151,54 +148,59 @@ async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding, answe
     if new_request or u.intent == "human_handoff" or answers_question:
         return None
     llm = turn.assistant.llm  # a long or compound request may still go up (the LLM never settles)
-    if llm is not None and llm.escalation_reason(text, u) in ("compound", "long", "service-word"):
+    if llm is not None and llm.may_be_new_request(text, u):
         return None
     return still_pending(turn, "ask_consent")
 
 
 async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
+    """Run the handler the intent table names for ``intent``."""
+    found = spec(intent)
+    if found is None or found.handler is None:
+        assert intent not in TRANSACTIONAL, intent
+        return ReplyOut(turn.voice.say("out_of_scope"))
+    return await found.resolve_handler()(turn, slots)
+
+
+async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     from assistant import answers
 
-    if intent == "pay_bill":
-        return await _pay_bill(turn, slots)
-    if intent == "query_bill":
-        return await answers.query_bill(turn, slots)
-    if intent == "check_balance":
-        return await answers.check_balance(turn)
-    if intent == "translate":
-        return await answers.translate(turn, slots)
-    if intent == "lookup_service":  # nothing in the catalogue matches: out of scope after all
-        return await answers.lookup_service(turn, slots) or await out_of_scope(
-            turn, unsupported_bill_request(slots.get("query", "")))
-    assert intent not in TRANSACTIONAL, intent
-    return ReplyOut(turn.voice.say("out_of_scope"))
+    # nothing in the catalogue matches: out of scope after all
+    return await answers.lookup_service(turn, slots) or await out_of_scope(
+        turn, unsupported_bill_request(slots.get("query", "")))
 
 
 def _reask(turn: Turn) -> str:
+    """The question for the slot we are waiting for (its reply key is in the intent table)."""
     state, voice = turn.state, turn.voice
-    if state.awaiting_slot == "amount":
-        return voice.say("ask_amount")
-    if state.awaiting_slot == "account":
-        return voice.say("ask_account", bill=voice.bill_name(state.pending_slots.get("bill_type")))
-    return voice.say("ask_bill_type_pay" if state.pending_intent == "pay_bill" else "ask_bill_type_query")
+    found = spec(state.pending_intent or "")
+    key = found.asks.get(state.awaiting_slot or "") if found is not None else None
+    return voice.say(key or "ask_bill_type_query", bill=voice.bill_name(state.pending_slots.get("bill_type")),
+                     menu=topup_menu(turn))
 
 
-def _ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
+def topup_menu(turn: Turn) -> str:
+    """The top-up amounts in a phrase: "10、20……或500" / "10, 20, ... or 500"."""
+    words = [str(a) for a in TOPUP_AMOUNTS]
+    return ("、".join(words[:-1]) + "或" if turn.lang == "zh" else ", ".join(words[:-1]) + " or ") + words[-1]
+
+
+def ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
     state = turn.state
     state.pending_intent, state.pending_slots, state.awaiting_slot, state.choices = intent, slots, slot, choices
     return ReplyOut(_reask(turn), quick_replies=[c["label"] for c in choices] or None)
 
 
-async def _pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     state = turn.state
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)
     if slots.get("amount_error"):  # a sign, an exponent or odd digit groups: ask for the amount again
         slots = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
-        return _ask(turn, "pay_bill", slots, "amount", [])
+        return ask(turn, "pay_bill", slots, "amount", [])
     if not slots.get("bill_type"):
         choices = [{"label": pick(turn, names), "value": key} for key, names in BILL_NAMES.items()]
-        return _ask(turn, "pay_bill", slots, "bill_type", choices)
+        return ask(turn, "pay_bill", slots, "bill_type", choices)
     args = {k: slots.get(k) for k in ("bill_type", "account", "amount")}
     result = await turn.call_tool("pay_bill", args)
     return await after_pay_bill(turn, slots, result)
@@ -208,10 +210,16 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     """What follows a ``pay_bill`` call, whoever made it (router or LLM): ask which account,
     say there is nothing to pay, explain a refusal, or send ``confirm.request`` and wait.
     Money never moves here."""
-    voice, state = turn.voice, turn.state
+    voice = turn.voice
     if not result.ok:
         owed = await _owed(turn, slots.get("bill_type"), slots.get("account"))
-        return await _refusal(turn, result.error or {}, owed)
+        if (result.error or {}).get("code") == "amount-mismatch" and owed > 0:  # offer what the bill owes
+            rest = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
+            ask(turn, "pay_bill", rest, "amount", [{"label": voice.money(owed), "value": str(owed / 100)}])
+            label = f"交{owed / 100:g}元" if turn.lang == "zh" else f"Pay ¥{owed / 100:g}"
+            return ReplyOut(voice.say("offer_amount", amount=voice.money(owed)), quick_replies=[label, pick(turn, (
+                "取消", "Cancel"))])
+        return await refusal(turn, result.error or {}, owed)
     data = result.data
     bill_name = voice.bill_name(slots["bill_type"])
     if data["status"] == "no_unpaid_bill":
@@ -219,20 +227,27 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     if data["status"] == "need_account":
         choices = [{"label": (a["account_label"] + " " if a["account_label"] else "") + voice.account(a["account"]),
                     "value": a["account"], "alias": a["account_label"]} for a in data["accounts"]]
-        return _ask(turn, "pay_bill", slots, "account", choices)
+        return ask(turn, "pay_bill", slots, "account", choices)
     bill = data["bill"]
     payee = bill["biller_name_zh"] if turn.lang == "zh" else bill["biller_name_en"]
     summary = voice.say("confirm_pay", payee=payee, bill=bill_name, amount=voice.money(data["amount_fen"]),
                         account=voice.account(bill["account"]))
-    details = {"payee": payee, "bill_type": bill["bill_type"], "account": voice.account(bill["account"]),
-               "amount_fen": data["amount_fen"], "amount": voice.money(data["amount_fen"]), "period": bill["period"]}
-    state.confirmation = PendingConfirmation(
-        confirmation_id=data["confirmation_id"], bill_type=bill["bill_type"], amount_fen=data["amount_fen"],
-        account=bill["account"], expires_at=data["expires_at"], summary=summary, details=details)
-    await turn.emit(ConfirmRequest(confirmation_id=data["confirmation_id"], summary=summary,
-                                   expires_at=data["expires_at"], details=details))
-    return ReplyOut(summary, quick_replies=yes_no(turn),
-                    card={"kind": "confirm", "confirmation_id": data["confirmation_id"]})
+    details = {"action": "pay_bill", "payee": payee, "bill_type": bill["bill_type"],
+               "account": voice.account(bill["account"]), "amount_fen": data["amount_fen"],
+               "amount": voice.money(data["amount_fen"]), "period": bill["period"]}
+    return await ask_to_confirm(turn, PendingConfirmation(
+        confirmation_id=data["confirmation_id"], action="pay_bill", payee=payee, target_kind="bill",
+        target_id=bill["id"], bill_type=bill["bill_type"], amount_fen=data["amount_fen"], account=bill["account"],
+        expires_at=data["expires_at"], summary=summary, details=details))
+
+
+async def ask_to_confirm(turn: Turn, pending: PendingConfirmation) -> ReplyOut:
+    """Any money-moving action, prepared: remember it, send ``confirm.request`` and wait for a clear yes."""
+    turn.state.confirmation = pending
+    await turn.emit(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
+                                   expires_at=pending.expires_at, details=pending.details))
+    return ReplyOut(pending.summary, quick_replies=yes_no(turn),
+                    card={"kind": "confirm", "confirmation_id": pending.confirmation_id})
 
 
 async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
@@ -251,7 +266,7 @@ REFUSAL_REPLIES = {
 }
 
 
-async def _refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
+async def refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
     """A refused payment in words; ``owed_fen`` is what the bill it was for owes now."""
     voice, code = turn.voice, error.get("code")
     if code == "insufficient-balance":
@@ -286,17 +301,21 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_don
             owed = pending.amount_fen
             if code == "amount-mismatch":  # another payment got there first: say what is left
                 owed = await _owed(turn, pending.bill_type, pending.account)
-        return await _refusal(turn, result.error or {}, owed)
+        return await refusal(turn, result.error or {}, owed)
     if not accept:
         return ReplyOut(voice.say("payment_cancelled"))
     receipt = result.data
     if receipt["already_done"] and not receipt_if_done:
         return ReplyOut(voice.say("already_paid"))
     # this payment's own balance afterwards, not whatever the wallet holds after later payments
-    return ReplyOut(voice.say("paid", amount=voice.money(receipt["amount_fen"]),
-                              balance=voice.money(receipt["balance_after_fen"])),
-                    card={"kind": "receipt", "payment_id": receipt["payment_id"], "amount_fen": receipt["amount_fen"],
-                          "done_at": receipt["done_at"], "bill_type": receipt["bill_type"]})
+    amount, balance = voice.money(receipt["amount_fen"]), voice.money(receipt["balance_after_fen"])
+    card = {"kind": "receipt", "payment_id": receipt["payment_id"], "amount_fen": receipt["amount_fen"],
+            "done_at": receipt["done_at"], "bill_type": receipt["bill_type"],
+            "target_kind": receipt.get("target_kind", "bill")}
+    if receipt.get("target_kind") == "phone":
+        phone = grouped(receipt["target_id"])
+        return ReplyOut(voice.say("topped_up", phone=phone, amount=amount, balance=balance), card={**card, "phone": phone})
+    return ReplyOut(voice.say("paid", amount=amount, balance=balance), card=card)
 
 
 async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:

@@ -29,27 +29,53 @@ def _step(name: str):
     log.info("start-up: %s done in %.1f s", name, time.perf_counter() - started)
 
 
-def build_assistant(settings: Settings) -> Assistant:
+def build_assistant(settings: Settings, *, lookup_later: bool = False) -> Assistant:
+    """Everything a turn needs. ``lookup_later``: leave service lookup to :func:`attach_retriever`
+    (``lui serve`` runs it after the server answers, so the first turn does not wait for it)."""
     check_secret(settings)
     register_secrets(settings.llm_api_key, settings.qdrant_api_key, settings.secret_key)  # never logged
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with _step("database"):
         engine = make_engine(settings.db_url)
-        init_db(engine)
-        if settings.seed_demo:
-            seed_demo(engine)
+        prepare_database(engine, settings.seed_demo)
     from assistant.nlu.router import build_router
 
     with _step("intent router (trained once, then loaded from the cache)"):
         router = build_router(settings)
         router.understand("warm up")  # the first call pays one-off start-up costs, not a user
     registry = build_registry()
-    with _step("service lookup"):
-        retriever = build_retriever(settings, router.embedder, registry)
+    retriever = None
+    if not lookup_later:
+        with _step("service lookup"):
+            retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
                      ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
                                        max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
                      translator=build_translator(settings), llm=build_llm(settings, registry))
+
+
+def prepare_database(engine, seed: bool, attempts: int = 6) -> None:
+    """Create the tables (and the demo rows); several workers starting at once on a fresh database
+    race to create the same tables: the loser sees "already exists" and simply tries again."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            init_db(engine)
+            if seed:
+                seed_demo(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            log.info("start-up: another worker is creating the database; trying again")
+            time.sleep(0.2 * (attempt + 1))
+
+
+def attach_retriever(assistant: Assistant) -> None:
+    """Build service lookup for an assistant built with ``lookup_later`` (blocking: run in a thread)."""
+    with _step("service lookup (in the background; the server already answers)"):
+        assistant.retriever = build_retriever(assistant.settings, assistant.router.embedder, assistant.registry)
 
 
 def build_retriever(settings: Settings, embedder, registry):

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     store_max_reply_chars: int = 4000  # per stored turn
     store_max_tool_calls: int = 20  # tool calls kept in one stored turn
 
+    # several workers: limits, live sessions and session ownership in Redis (none = this process's memory)
+    redis_url: str | None = None
+    session_lock_ttl_s: float = 30.0  # a session's owner lock lapses this long after its worker died
+    session_lock_wait_s: float = 30.0  # a turn waits this long for another worker's turn of its session
+    live_session_ttl_s: float = 60.0  # a dead worker's live-session slots lapse after this
+    workers: int = 1  # lui serve --workers: processes behind one port
+
     log_format: Literal["text", "json"] = "text"  # json: one object a line with session and turn ids
 
     # serving and security

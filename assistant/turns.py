@@ -29,6 +29,7 @@ from assistant.pools import Pools
 from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
 from assistant.replies import Voice
 from assistant.settings import Settings
+from assistant.shared import SessionBusy, SharedState
 from assistant.store.conversations import ConversationStore
 from tools.billing import Billing
 from tools.context import ToolContext
@@ -104,7 +105,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, router: Any, registry: ToolRegistry, billing: Billing,
                  conversations: ConversationStore, retriever: Any = None, translator: Any = None,
-                 llm: Any = None, pools: Pools | None = None):
+                 llm: Any = None, pools: Pools | None = None, shared: SharedState | None = None):
         self.settings = settings
         self.pools = pools or Pools.from_settings(settings)  # blocking work, by kind (assistant/pools.py)
         self.router = router
@@ -116,6 +117,11 @@ class Assistant:
         self.llm = llm  # assistant.llm tier (cascade + planner), None = router only
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
         self.metrics = Metrics()  # turns, stages, payments; the API layer adds errors and load
+        if shared is None:
+            from assistant.shared.memory import MemoryState
+
+            shared = MemoryState.from_settings(settings)
+        self.shared = shared  # limits and session ownership: this process, or Redis for several workers
 
     @property
     def live_sessions(self) -> int:
@@ -129,6 +135,8 @@ class Assistant:
         live = self._live.get(record.session_id)
         if live is not None:
             live.lang, live.mode = lang, mode
+            if self.shared.distributed and not live.lock.locked():  # another worker may have moved it on
+                live.state = DialogueState.model_validate(record.state)
             return live, True
         session = Session(record.session_id, user_id, lang, mode, DialogueState.model_validate(record.state))
         self._live[session.id] = session
@@ -205,47 +213,85 @@ class Assistant:
                    spoken: bool = False) -> None:
         started = time.perf_counter()
         async with session.lock:
-            if session.lang in ("zh", "en"):
-                lang = session.lang
-            elif spoken:  # "auto": the language of what the person just said or typed
-                lang = session.state.lang = detect_lang(text, session.state.lang or "zh")
-            else:  # a confirm or cancel button: answer in the language of the conversation
-                lang = session.state.lang or "zh"
-            turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
-            SESSION_ID.set(session.id)  # every log record of this turn names it (assistant/logs.py)
-            TURN_ID.set(turn.key)
-            u: Understanding | None = None
-            error: ErrorEvent | None = None
-            out: ReplyOut | None = None
             try:
-                out, u = await stages(turn)
-                await self.pools.run("db", self.save, session)
+                async with self.shared.session_lock(session.id):  # one worker at a time (Redis)
+                    if self.shared.distributed:
+                        await self._reload(session)
+                    await self._owned_run(session, emit, text, msg_id, stages, spoken, started)
+            except SessionBusy as exc:
+                self.metrics.turn(None, None, exc.code, {}, [])
+                await emit(ErrorEvent(code=exc.code, message=exc.message, retryable=True, id=msg_id))
+
+    async def _reload(self, session: Session) -> None:
+        """The session as the database has it: another worker may have run its last turn."""
+        try:
+            state = await self.pools.run("db", self.conversations.load_state, session.id)
+        except Exception:  # the turn itself will say whether the database is down
+            log.warning("could not reload the state of session %s", session.id, exc_info=True)
+            return
+        session.state = DialogueState.model_validate(state)
+
+    async def _owned_run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
+                         spoken: bool, started: float) -> None:
+        if session.lang in ("zh", "en"):
+            lang = session.lang
+        elif spoken:  # "auto": the language of what the person just said or typed
+            lang = session.state.lang = detect_lang(text, session.state.lang or "zh")
+        else:  # a confirm or cancel button: answer in the language of the conversation
+            lang = session.state.lang or "zh"
+        turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
+        SESSION_ID.set(session.id)  # every log record of this turn names it (assistant/logs.py)
+        TURN_ID.set(turn.key)
+        u: Understanding | None = None
+        error: ErrorEvent | None = None
+        out: ReplyOut | None = None
+        try:
+            out, u = await stages(turn)
+        except LuiError as exc:
+            error = ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+        except Exception:  # never let a bug end the session; the client gets a stable code
+            log.exception("turn failed in session %s", session.id)
+            error = ErrorEvent(code="internal", message="internal error; the session continues",
+                               retryable=True, id=msg_id)
+        turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        # logged before it is answered: a reply the client saw is always in the turn log; a turn that
+        # answers saves the session's state with its log row, in one transaction (one commit a turn)
+        logged = turn.understood or u
+        if out is not None:
+            try:
+                await asyncio.shield(self.pools.run("db", self._save_turn, session, text, logged, turn, out))
             except LuiError as exc:
-                error = ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
-            except Exception:  # never let a bug end the session; the client gets a stable code
-                log.exception("turn failed in session %s", session.id)
-                error = ErrorEvent(code="internal", message="internal error; the session continues",
-                                   retryable=True, id=msg_id)
-            turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-            # logged before it is answered: a reply the client saw is always in the turn log
-            logged = turn.understood or u
+                out, error = None, ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+            except Exception:
+                log.exception("could not save a turn of session %s", session.id)
+                out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
+                                              retryable=True, id=msg_id)
+        if out is None:
             await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
-            self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
-                              error.code if error else None, turn.timings, turn.tool_calls)
-            if out is not None:
-                await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
-                                 timings_ms=turn.timings, id=msg_id))
-            else:
-                assert error is not None
-                await emit(error)
+        self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
+                          error.code if error else None, turn.timings, turn.tool_calls)
+        if out is not None:
+            await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
+                             timings_ms=turn.timings, id=msg_id))
+        else:
+            assert error is not None
+            await emit(error)
+
+    def _save_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut) -> None:
+        """The answered turn's log row and the session's state, together; raises when not saved."""
+        self._append(session, text, u, turn, out, None, state=session.state)
 
     def _log_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn,
                   out: ReplyOut | None, error: ErrorEvent | None) -> None:
         try:
-            self.conversations.append_turn(
-                session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
-                slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
-                reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
-            )
+            self._append(session, text, u, turn, out, error)
         except Exception:  # the reply is already out; a logging failure must not break the session
             log.exception("could not persist a turn of session %s", session.id)
+
+    def _append(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut | None,
+                error: ErrorEvent | None, state: DialogueState | None = None) -> None:
+        self.conversations.append_turn(
+            session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
+            slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
+            reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
+            state=state)

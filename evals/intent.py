@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from assistant.nlu.data import load_examples
-from assistant.nlu.types import OUT_OF_SCOPE, Understanding
+from assistant.nlu.types import INTENTS, OUT_OF_SCOPE, Understanding
 from assistant.settings import Settings
 from evals.metrics import Scored, compute_metrics, confusion, outcome_metrics
 from evals.report import markdown_report, write_confusion_png
@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no examples in {args.data}", file=sys.stderr)
         return 2
 
-    config: dict = {"mode": args.mode, "data": str(args.data)}
+    config: dict = {"mode": args.mode, "data": str(args.data), "intents": list(INTENTS)}
+    unknown = sorted({e.intent for e in examples} - set(INTENTS))  # labels not in the intent table
+    if unknown:
+        print(f"warning: labels not in the intent table (always scored wrong): {', '.join(unknown)}", file=sys.stderr)
+        config["unknown_labels"] = unknown
     router = None
     if args.mode in ("router", "cascade"):
         from assistant.nlu.router import build_router

@@ -104,15 +104,35 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def run(url: str, clients: int, turns: int, budget_s: float) -> dict:
+async def hold_idle(url: str, n: int, users: int) -> tuple[list, int]:
+    """``n`` sessions that start and then say nothing (held open during the load)."""
+    async def one(i: int):
+        ws = await connect(url, open_timeout=120, ping_interval=None)
+        await ws.send(json.dumps({"type": "session.start", "user": f"load_{i % users:04d}", "lang": "zh"}))
+        event = json.loads(await asyncio.wait_for(ws.recv(), 120))
+        return ws if event.get("type") == "session.started" else None
+
+    opened = []
+    for start in range(0, n, 100):  # in waves: a thousand handshakes at once only measure the backlog
+        opened += await asyncio.gather(*[one(i) for i in range(start, min(n, start + 100))], return_exceptions=True)
+    held = [ws for ws in opened if ws is not None and not isinstance(ws, BaseException)]
+    return held, len(held)
+
+
+async def run(url: str, clients: int, turns: int, budget_s: float, idle: int = 0) -> dict:
     latencies: list[float] = []
     errors: Counter = Counter()
+    idle_ws, idle_held = await hold_idle(url, idle, max(clients, 1)) if idle else ([], 0)
     started = time.perf_counter()
     results = await asyncio.gather(*[client(url, i, turns, started + budget_s, latencies, errors)
                                      for i in range(clients)])
     elapsed = time.perf_counter() - started
+    still_open = sum(1 for ws in idle_ws if ws.state.name == "OPEN")
+    for ws in idle_ws:
+        await ws.close()
     n = len(latencies)
     return {
+        "idle_sessions": {"asked": idle, "held": idle_held, "open_after_load": still_open},
         "clients": clients, "held": sum(r["held"] for r in results), "payments": sum(r["paid"] for r in results),
         "turns": n, "seconds": round(elapsed, 1), "turns_per_s": round(n / elapsed, 1),
         "latency_ms": {q: round(percentile(latencies, v), 1) for q, v in (("p50", 50), ("p95", 95), ("p99", 99))},
@@ -126,8 +146,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--budget-s", type=float, default=120)
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/load.json"))
+    parser.add_argument("--workers", help="comma-separated worker counts (e.g. 1,2,4): real lui serve "
+                        "--workers N processes, clients in a separate process (see evals/load_workers.py)")
+    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres+redis"])
+    parser.add_argument("--idle", type=int, default=0, help="extra idle sessions held during the load")
+    parser.add_argument("--client", metavar="WS_URL", help=argparse.SUPPRESS)  # the client process
     args = parser.parse_args(argv)
     args.clients = min(args.clients, 2000)  # bounded
+    args.idle = min(args.idle, 5000)
+    if args.client:  # the client side of --workers: one JSON line on stdout
+        print(json.dumps(asyncio.run(run(args.client, args.clients, args.turns, args.budget_s, args.idle))))
+        return 0
+    if args.workers:
+        from evals.load_workers import run_workers
+
+        counts = [int(n) for n in args.workers.split(",")]
+        result = run_workers(counts, args.backend, args.clients, args.turns, args.idle, args.budget_s,
+                             Settings().cache_dir.resolve())
+        result["machine"] = machine()
+        save_result(result, args.json_out)
+        return 0 if all(not r["ledger"]["problems"] and r["payments"] == r["ledger"]["bills_paid"]
+                        for r in result["runs"]) else 1
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, user_turns_per_minute=10**6,
                             max_messages_per_s=10**4, max_sessions_per_user=10**4,

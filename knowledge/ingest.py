@@ -137,7 +137,7 @@ def ingest_with_settings(settings, embedder: Embedder | None = None, *, catalogu
     from knowledge.embedders import make_embedder
 
     embedder = embedder or make_embedder(settings.embedder)
-    store = ServiceStore.from_settings(settings)
+    store = ServiceStore.from_settings(settings, lock_wait_s=60.0)  # a worker may be copying it
     try:
         return ingest(embedder, store, catalogue_dir or DEFAULT_CATALOGUE_DIR, progress=progress, rebuild=rebuild)
     finally:

@@ -9,6 +9,7 @@ split only (see ``evals/retrieval.py``: ``python -m evals.retrieval --calibrate`
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,7 @@ from knowledge.embedders import Embedder
 from knowledge.sparse import SparseEncoder
 from knowledge.store import ScoredChunk, ServiceStore
 
+log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "sparse"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "sparse")
 
@@ -126,14 +128,34 @@ class ServiceRetriever:
         return SearchResult(hits, confident, mode, top_dense, top_sparse, (time.perf_counter() - started) * 1000)
 
 
-def open_retriever(settings, embedder: Embedder | None = None, *, ingest_catalogue: bool = True) -> ServiceRetriever:
+def open_retriever(settings, embedder: Embedder | None = None, *, ingest_catalogue: bool = True,
+                   lock_wait_s: float = 60.0) -> ServiceRetriever:
     """The retriever on the settings' store; ingests the packaged catalogue first (a no-op when
-    nothing changed) unless told not to. Raises VectorStoreUnavailable when the store is down."""
+    nothing changed) unless told not to. Raises VectorStoreUnavailable when the store is down.
+
+    With a Qdrant server (``LUI_QDRANT_URL``) every worker searches the server. Without one, the
+    local folder is opened only long enough to bring it up to date and copy the (small, read-only
+    at serve time) index into this process's memory, then closed: any number of workers, and
+    ``lui ingest`` while they serve, can share one data folder (Qdrant local mode locks a folder to
+    one open client). Workers pick up a new ingest when restarted.
+    """
     from knowledge.embedders import make_embedder
     from knowledge.ingest import ingest
 
     embedder = embedder or make_embedder(settings.embedder, threads=1)  # one query at a time: 1 BLAS thread
-    store = ServiceStore.from_settings(settings)
-    if ingest_catalogue:
-        ingest(embedder, store)
-    return ServiceRetriever(embedder, store)
+    if settings.qdrant_url:
+        store = ServiceStore.from_settings(settings)
+        if ingest_catalogue:
+            ingest(embedder, store)
+        return ServiceRetriever(embedder, store)
+    memory = ServiceStore.in_memory(where=f"in-memory copy of Qdrant local folder {settings.qdrant_path}")
+    folder = ServiceStore.from_settings(settings, lock_wait_s=lock_wait_s)
+    try:
+        if ingest_catalogue:
+            ingest(embedder, folder)
+        copied = folder.copy_into(memory)
+    finally:
+        folder.close()
+    log.info("service lookup: %d points copied from %s into memory", copied, settings.qdrant_path)
+    return ServiceRetriever(embedder, memory)
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -98,10 +99,48 @@ class ServiceStore:
         return cls(client, collection, where=where, serialise=not url)
 
     @classmethod
-    def from_settings(cls, settings: Any, collection: str = DEFAULT_COLLECTION) -> ServiceStore:
+    def in_memory(cls, collection: str = DEFAULT_COLLECTION, *, where: str = "in-memory Qdrant") -> ServiceStore:
+        """An empty store in this process's memory: nothing on disk, no lock another process could hold."""
+        return cls(QdrantClient(location=":memory:"), collection, where=where)
+
+    def copy_into(self, target: ServiceStore, batch: int = 256) -> int:
+        """Copy every point (vectors and payload) of this collection into ``target``; the number copied.
+
+        Used to give each worker its own read-only copy of the catalogue index (see
+        ``knowledge.retrieval.open_retriever``), so the local folder is only held for the copy."""
+        size = self.dense_size()
+        if size is None:
+            raise _unavailable(self.where, "read the collection", ValueError("not found"), self.collection)
+        target.ensure_collection(size)
+        copied, offset = 0, None
+        while True:
+            with self._guard("read points"):
+                points, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
+                                                    with_vectors=True, with_payload=True)
+            if points:
+                structs = [models.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in points]
+                with target._guard("write points"):
+                    target.client.upsert(target.collection, points=structs, wait=True)
+                copied += len(points)
+            if offset is None:
+                return copied
+
+    @classmethod
+    def from_settings(cls, settings: Any, collection: str = DEFAULT_COLLECTION, *,
+                      lock_wait_s: float = 0.0) -> ServiceStore:
+        """The server of ``LUI_QDRANT_URL``, else the local folder; a folder another process holds
+        briefly (a worker copying it, ``lui ingest`` writing it) is waited for up to ``lock_wait_s``."""
         if settings.qdrant_url:
             return cls.open(url=settings.qdrant_url, api_key=settings.qdrant_api_key, collection=collection)
-        return cls.open(path=settings.qdrant_path, collection=collection)
+        deadline, delay = time.monotonic() + lock_wait_s, 0.05
+        while True:
+            try:
+                return cls.open(path=settings.qdrant_path, collection=collection)
+            except VectorStoreUnavailable as exc:
+                if "already accessed" not in exc.message or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(1.0, delay * 2)
 
     @contextlib.contextmanager
     def _guard(self, action: str) -> Iterator[None]:

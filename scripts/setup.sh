@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(espeak-ng sox ffmpeg postgresql chromium fonts-wqy-microhei)
+# several workers: redis-server holds shared limits and session ownership (tests start their own)
+apt_packages+=(redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -67,3 +69,7 @@ PY
   echo "$turn_sha  $turn_dir/smart-turn-v3.2-cpu.onnx" | sha256sum -c --status \
     || { echo "setup: smart-turn-v3.2-cpu.onnx from pipecat-ai==1.14.0 has the wrong sha256" >&2; exit 1; }
 fi
+
+# prepare once what would make the first `lui serve` slow (router training, catalogue index, models),
+# with progress shown; cached under .lui/ (git-ignored), retrained only when data or code change
+.venv/bin/lui prepare

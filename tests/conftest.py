@@ -18,8 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory) -> Path:
-    """One cache for the whole run, so the router is trained once."""
-    return tmp_path_factory.mktemp("lui-cache")
+    """One cache for the whole run, so the router is trained once (``LUI_TEST_CACHE_PATH``: a cache
+    kept between runs, for quick local iterations)."""
+    kept = os.environ.get("LUI_TEST_CACHE_PATH")
+    return Path(kept) if kept else tmp_path_factory.mktemp("lui-cache")
 
 
 @pytest.fixture
@@ -71,6 +73,27 @@ def pg_url():
 
     try:
         with throwaway_postgres() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def wipe_pg(engine) -> None:
+    """Empty a scratch PostgreSQL database: every table, the migration version included."""
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis URL for the session (a real redis-server on a free port); fails (not skips) if none."""
+    from tests.redis_server import throwaway_redis
+
+    try:
+        with throwaway_redis() as url:
             yield url
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)

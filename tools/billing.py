@@ -3,6 +3,9 @@
 Amounts are integer fen everywhere in this API (``amount_fen``, ``balance_fen``); 100 fen = 1 yuan.
 Use :func:`yuan_to_fen` on an ``amount`` slot (yuan) and :func:`fen_to_yuan` for display.
 
+A payment pays for a target: one of the user's bills (``target_kind="bill"``) or a prepaid top-up
+of a mobile number (``"phone"``, :meth:`Billing.prepare_topup`); both follow the same rules.
+
 Money moves only in :meth:`Billing.confirm_payment`, in one database transaction made of
 conditional updates (payment pending -> done, wallet debited only if it holds enough, bill settled
 only if still owed) plus the audit row. Any step that does not match exactly one row rolls the whole
@@ -28,15 +31,17 @@ from assistant.store.db import session_scope
 from assistant.store.models import (
     AUDIT_PAYMENT_DONE,
     BILL_STATUSES,
-    BILL_TYPES,
     AuditLog,
     Bill,
     Biller,
+    Contact,
     Payment,
     Wallet,
     utc_from_ts,
 )
 from tools.errors import InvalidArgument, NotFound, PaymentRefused, RefusalCode, ToolError
+from tools.kinds import BILL_TYPES
+from tools.phone import TOPUP_AMOUNTS, TOPUP_AMOUNTS_FEN, is_mobile
 
 
 def yuan_to_fen(amount: Decimal | int | float | str) -> int:
@@ -98,6 +103,13 @@ class Account:
 
 
 @dataclass(frozen=True)
+class SavedNumber:
+    label: str  # "妈妈"
+    aliases: tuple[str, ...]  # ("我妈", "老妈", "mom")
+    phone: str
+
+
+@dataclass(frozen=True)
 class PendingPayment:
     """A prepared payment awaiting confirmation (``status`` may have moved on when replayed)."""
 
@@ -108,7 +120,9 @@ class PendingPayment:
     amount_fen: int
     created_at: datetime
     expires_at: datetime
-    bill: BillInfo
+    bill: BillInfo | None  # None for a phone top-up
+    target_kind: str = "bill"  # bill / phone
+    target_id: str = ""  # the bill id, or the mobile number topped up
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,10 @@ class Receipt:
     amount_fen: int
     balance_after_fen: int
     done_at: datetime
-    bill: BillInfo  # the bill as it is now (settled, or paid_fen raised by a part payment)
+    bill: BillInfo | None  # the bill as it is now (settled, or paid_fen raised); None for a top-up
     already_done: bool = False  # True when this confirmation had already been executed
+    target_kind: str = "bill"
+    target_id: str = ""
 
 
 def _bill_info(bill: Bill, biller: Biller) -> BillInfo:
@@ -206,6 +222,12 @@ class Billing:
             )
         return sorted(out, key=lambda a: a.account)
 
+    def contacts(self, user_id: str) -> list[SavedNumber]:
+        """The numbers the user saved for people ("妈妈"), for "给我妈充话费"."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(Contact).where(Contact.user_id == user_id).order_by(Contact.id)).all()
+            return [SavedNumber(c.label, tuple(c.aliases.split()), c.phone) for c in rows]
+
     # ---------------------------------------------------------------- prepare
     def prepare_payment(
         self, user_id: str, bill_id: str, amount_fen: int | None = None, *, idempotency_key: str
@@ -215,6 +237,20 @@ class Billing:
         ``amount_fen=None`` pays what is still owed. A part payment is allowed only on bills that
         allow it. Calling again with the same ``idempotency_key`` returns the same payment.
         """
+        return self._prepare(user_id, "bill", bill_id, amount_fen, idempotency_key,
+                             lambda s: self._new_payment(s, user_id, bill_id, amount_fen, idempotency_key))
+
+    def prepare_topup(self, user_id: str, phone: str, amount_fen: int, *, idempotency_key: str) -> PendingPayment:
+        """Check a prepaid top-up of a mainland mobile number and reserve a confirmation id; no money
+        moves here. The amount must be one of the menu's (:data:`tools.phone.TOPUP_AMOUNTS`)."""
+        if not is_mobile(phone):
+            raise InvalidArgument(f"not a mainland mobile number: {phone!r}")
+        return self._prepare(user_id, "phone", phone, amount_fen, idempotency_key,
+                             lambda s: self._new_topup(s, user_id, phone, amount_fen, idempotency_key))
+
+    def _prepare(self, user_id: str, target_kind: str, target_id: str, amount_fen: int | None,
+                 idempotency_key: str, insert: Callable[[Session], PendingPayment]) -> PendingPayment:
+        """The idempotent part of preparing: the same key returns the same payment, for the same target."""
         if not idempotency_key:
             raise InvalidArgument("idempotency_key is required")
         if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)):
@@ -223,7 +259,7 @@ class Billing:
             with session_scope(self.engine) as s:
                 existing = s.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
                 if existing is None:
-                    return self._new_payment(s, user_id, bill_id, amount_fen, idempotency_key)
+                    return insert(s)
         except IntegrityError:  # a parallel call with the same key inserted first
             with Session(self.engine) as s:
                 existing = s.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
@@ -231,7 +267,8 @@ class Billing:
                 raise
         if existing.user_id != user_id:  # told apart from nothing: no hint that the key exists
             raise PaymentRefused("idempotency-conflict", "idempotency key reused for another bill or amount")
-        if existing.bill_id != bill_id or (amount_fen is not None and amount_fen != existing.amount_fen):
+        if (existing.target_kind, existing.target_id) != (target_kind, target_id) or (
+                amount_fen is not None and amount_fen != existing.amount_fen):
             raise PaymentRefused("idempotency-conflict", "idempotency key reused for another bill or amount")
         if existing.status == "pending" and self._now() >= existing.expires_at:
             self._expire(existing)
@@ -254,6 +291,18 @@ class Billing:
             raise PaymentRefused("invalid-amount", "the amount must be positive")
         if amount != outstanding and not (bill.allow_partial and amount < outstanding):
             raise PaymentRefused("amount-mismatch", f"bill {bill_id} owes {outstanding} fen, not {amount}")
+        payment = self._insert(s, user_id, "bill", bill_id, amount, idempotency_key)
+        return self._view(payment, _bill_info(bill, biller))
+
+    def _new_topup(self, s: Session, user_id: str, phone: str, amount_fen: int, idempotency_key: str
+                   ) -> PendingPayment:
+        if amount_fen not in TOPUP_AMOUNTS_FEN:
+            raise PaymentRefused("invalid-amount", f"a top-up is one of {TOPUP_AMOUNTS} yuan, not {amount_fen} fen")
+        return self._view(self._insert(s, user_id, "phone", phone, amount_fen, idempotency_key), None)
+
+    def _insert(self, s: Session, user_id: str, target_kind: str, target_id: str, amount: int,
+                idempotency_key: str) -> Payment:
+        """The pending payment row and its audit row, once the balance covers the amount."""
         wallet = s.get(Wallet, user_id)
         if wallet is None or wallet.balance_fen < amount:
             raise PaymentRefused("insufficient-balance", "the balance is lower than the amount")
@@ -261,7 +310,9 @@ class Billing:
         payment = Payment(
             id=f"pay_{uuid.uuid4().hex[:20]}",
             user_id=user_id,
-            bill_id=bill_id,
+            target_kind=target_kind,
+            target_id=target_id,
+            bill_id=target_id if target_kind == "bill" else None,
             amount_fen=amount,
             status="pending",
             confirmation_id=f"cf_{secrets.token_urlsafe(16)}",
@@ -270,17 +321,11 @@ class Billing:
             expires_at=now + timedelta(seconds=self.confirm_ttl_s),
         )
         s.add(payment)
-        s.add(
-            AuditLog(
-                at=now,
-                user_id=user_id,
-                action="payment.prepared",
-                target=payment.id,
-                detail_json={"bill_id": bill_id, "amount_fen": amount},
-            )
-        )
+        detail = {"bill_id": target_id} if target_kind == "bill" else {"target_kind": target_kind, "target_id": target_id}
+        s.add(AuditLog(at=now, user_id=user_id, action="payment.prepared", target=payment.id,
+                       detail_json={**detail, "amount_fen": amount}))
         s.flush()
-        return self._view(payment, _bill_info(bill, biller))
+        return payment
 
     # ---------------------------------------------------------------- confirm / cancel
     def confirm_payment(self, user_id: str, confirmation_id: str) -> Receipt:
@@ -321,7 +366,7 @@ class Billing:
                 ).rowcount
                 if debited != 1:
                     raise PaymentRefused("insufficient-balance", "the balance is lower than the amount")
-                settled = s.exec(
+                settled = 1 if p.bill_id is None else s.exec(
                     sa.update(Bill)
                     .where(
                         Bill.id == p.bill_id, Bill.status == "unpaid", Bill.paid_fen + amt <= Bill.amount_fen
@@ -354,6 +399,8 @@ class Billing:
                 target=p.id,
                 detail_json={
                     "bill_id": p.bill_id,
+                    "target_kind": p.target_kind,
+                    "target_id": p.target_id,
                     "amount_fen": p.amount_fen,
                     "balance_after_fen": balance_after,
                     "confirmation_id": p.confirmation_id,
@@ -415,18 +462,18 @@ class Billing:
         self._transition(p, "failed", now, error_code=code)
         return code
 
-    def _load(self, payment_id: str) -> tuple[Payment, BillInfo]:
+    def _load(self, payment_id: str) -> tuple[Payment, BillInfo | None]:
         with Session(self.engine) as s:
             payment, bill, biller = s.exec(
                 select(Payment, Bill, Biller)
-                .join(Bill, Bill.id == Payment.bill_id)
-                .join(Biller, Biller.id == Bill.biller_id)
+                .outerjoin(Bill, Bill.id == Payment.bill_id)
+                .outerjoin(Biller, Biller.id == Bill.biller_id)
                 .where(Payment.id == payment_id)
             ).one()
-            return payment, _bill_info(bill, biller)
+            return payment, (_bill_info(bill, biller) if bill is not None else None)
 
     @staticmethod
-    def _view(p: Payment, bill: BillInfo) -> PendingPayment:
+    def _view(p: Payment, bill: BillInfo | None) -> PendingPayment:
         return PendingPayment(
             p.id,
             p.confirmation_id,
@@ -436,6 +483,8 @@ class Billing:
             p.created_at,
             p.expires_at,
             bill,
+            p.target_kind,
+            p.target_id,
         )
 
     def _pending_view(self, payment_id: str) -> PendingPayment:
@@ -445,7 +494,8 @@ class Billing:
         p, bill = self._load(payment_id)
         assert p.done_at is not None and p.balance_after_fen is not None
         return Receipt(
-            p.id, p.confirmation_id, p.amount_fen, p.balance_after_fen, p.done_at, bill, already_done
+            p.id, p.confirmation_id, p.amount_fen, p.balance_after_fen, p.done_at, bill, already_done,
+            p.target_kind, p.target_id,
         )
 
     # ---------------------------------------------------------------- consistency

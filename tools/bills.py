@@ -8,13 +8,12 @@ sends as ``confirm.request``; only a confirmation executes it (``Billing.confirm
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any
 
 from tools.billing import Account, BillInfo, PendingPayment, yuan_to_fen
 from tools.context import ToolContext
 from tools.errors import PaymentRefused
-
-BillType = Literal["electricity", "water", "gas", "phone", "internet", "property", "tv"]
+from tools.kinds import BillType
 
 
 def bill_view(bill: BillInfo) -> dict[str, Any]:
@@ -35,7 +34,9 @@ def pending_view(pending: PendingPayment) -> dict[str, Any]:
         "payment_id": pending.payment_id,
         "amount_fen": pending.amount_fen,
         "expires_at": pending.expires_at.isoformat(),
-        "bill": bill_view(pending.bill),
+        "target_kind": pending.target_kind,
+        "target_id": pending.target_id,
+        "bill": bill_view(pending.bill) if pending.bill is not None else None,
     }
 
 
@@ -102,8 +103,9 @@ def confirm_payment(ctx: ToolContext, confirmation_id: str) -> dict[str, Any]:
     return {
         "payment_id": receipt.payment_id, "amount_fen": receipt.amount_fen,
         "balance_after_fen": receipt.balance_after_fen, "done_at": receipt.done_at.isoformat(),
-        "already_done": receipt.already_done, "bill_type": receipt.bill.bill_type,
-        "bill_status": receipt.bill.status,
+        "already_done": receipt.already_done, "target_kind": receipt.target_kind, "target_id": receipt.target_id,
+        "bill_type": receipt.bill.bill_type if receipt.bill else None,
+        "bill_status": receipt.bill.status if receipt.bill else None,
     }
 
 

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from assistant.store.models import AUDIT_PAYMENT_DONE, AuditLog, Bill, Payment, Wallet
+from tools.kinds import TARGET_KINDS
+from tools.phone import TOPUP_AMOUNTS_FEN, is_mobile
 
 
 def ledger_check(engine: sa.Engine) -> list[str]:
@@ -17,7 +19,9 @@ def ledger_check(engine: sa.Engine) -> list[str]:
     Checks: no negative balance; each wallet's ``initial_fen`` minus its done payments equals
     its balance; no bill paid beyond its amount, each bill's ``paid_fen`` equals its done
     payments and its status matches; every done payment has exactly one ``payment.done``
-    audit row (and no such row exists for anything else); payments are on the payer's own bills.
+    audit row (and no such row exists for anything else); payments are on the payer's own bills;
+    each payment's target matches its kind (a bill payment names its bill, a top-up a mobile number
+    and a menu amount, and no bill). Top-ups count in the wallet sums like any payment.
     """
     done = Payment.status == "done"
     spent = (
@@ -91,6 +95,26 @@ def ledger_check(engine: sa.Engine) -> list[str]:
             )
         ):
             problems.append(f"audit: payment.done row for {target}, which is not a done payment")
+        for pid, kind, target, bill_id in s.exec(
+            select(Payment.id, Payment.target_kind, Payment.target_id, Payment.bill_id)
+            .where(
+                sa.or_(
+                    Payment.target_kind.not_in(TARGET_KINDS),
+                    sa.and_(Payment.target_kind == "bill", sa.or_(Payment.bill_id.is_(None),
+                                                                  Payment.bill_id != Payment.target_id)),
+                    sa.and_(Payment.target_kind != "bill", Payment.bill_id.is_not(None)),
+                )
+            )
+            .order_by(Payment.id)
+        ):
+            problems.append(f"payment {pid}: target {kind} {target} does not match its bill {bill_id}")
+        for pid, number, amount in s.exec(
+            select(Payment.id, Payment.target_id, Payment.amount_fen).where(Payment.target_kind == "phone")
+        ):
+            if not is_mobile(number):
+                problems.append(f"payment {pid}: top-up of {number!r}, not a mobile number")
+            if amount not in TOPUP_AMOUNTS_FEN:
+                problems.append(f"payment {pid}: top-up of {amount} fen, not a menu amount")
         for pid, payer, owner in s.exec(
             select(Payment.id, Payment.user_id, Bill.user_id)
             .join(Bill, Bill.id == Payment.bill_id)

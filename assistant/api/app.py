@@ -9,7 +9,9 @@ is read), the body's size and arrival time, its JSON, the request, the user, the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -17,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.api.limits import ConnectionLimits, UserLimits
+from assistant.api.limits import ConnectionLimits
 from assistant.api.web import mount_web
 from assistant.api.ws import Connection
 from assistant.auth import AuthError, bearer_token, verify_token
@@ -26,6 +28,7 @@ from assistant.logs import install_masking
 from assistant.metrics import CONTENT_TYPE as METRICS_TYPE
 from assistant.protocol import ErrorEvent, decode_json
 from assistant.settings import Settings
+from assistant.shared import build_shared_state
 from assistant.turns import Assistant
 
 log = logging.getLogger(__name__)
@@ -83,12 +86,19 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def lifespan(app: FastAPI):
         built = app.state.assistant is None
         if built:
-            from assistant.runtime import build_assistant
+            from assistant.runtime import attach_retriever, build_assistant
 
-            app.state.assistant = await asyncio.to_thread(build_assistant, settings)
+            app.state.assistant = await asyncio.to_thread(build_assistant, settings, lookup_later=True)
+            # service lookup loads while the server already answers (/readyz: "vector_store": "starting")
+            app.state.lookup_task = asyncio.create_task(asyncio.to_thread(attach_retriever, app.state.assistant))
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
             app.state.speech = await asyncio.to_thread(_build_speech, settings)
+        app.state.assistant.shared = app.state.limits  # session ownership: this process, or Redis
         yield
+        if app.state.lookup_task is not None:
+            with contextlib.suppress(BaseException):
+                await app.state.lookup_task
+        await app.state.limits.aclose()
         if built:
             app.state.assistant.pools.close()
             if app.state.speech is not None:
@@ -96,10 +106,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
     app.state.assistant = assistant
+    app.state.lookup_task = None  # service lookup still loading (see lifespan)
     app.state.voice = voice
     app.state.speech = speech
     app.state.settings = settings
-    app.state.limits = UserLimits.from_settings(settings)
+    app.state.limits = build_shared_state(settings)  # per-user limits: in memory, or Redis (LUI_REDIS_URL)
     app.state.connections = ConnectionLimits(settings.max_connections_per_ip, settings.max_connections)
 
     @app.get("/healthz")
@@ -117,6 +128,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             "voice": app.state.voice is not None,
             "speech": app.state.speech is not None,
             "auth": settings.auth,
+            "worker": os.getpid(),  # which worker answered, behind one port
         }
 
     @app.get("/readyz")
@@ -132,15 +144,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             parts["database"] = "ok"
         except Exception as exc:  # any failure: not ready, and why (no secrets: the class name)
             parts["database"] = f"down ({type(exc).__name__})"
+        if app.state.limits.distributed:
+            try:
+                await asyncio.wait_for(app.state.limits.ping(), timeout=2)
+                parts["redis"] = "ok"
+            except Exception as exc:  # limits let requests through meanwhile: degraded, not down
+                parts["redis"] = f"down ({type(exc).__name__})"
         parts["router"] = "ok" if a.router is not None else "down"
-        parts["vector_store"] = "ok" if a.retriever is not None else "down"
+        loading = app.state.lookup_task is not None and not app.state.lookup_task.done()
+        parts["vector_store"] = "ok" if a.retriever is not None else ("starting" if loading else "down")
         parts["voice"] = "ok" if app.state.voice is not None else "off"
         parts["llm"] = "configured" if a.llm is not None else "off"
         _, saturated = pool_loads(a, app.state.voice)
         for name in saturated:
             parts[f"pool:{name}"] = "saturated"
         ready = parts["database"] == "ok" and parts["router"] == "ok"
-        degraded = [k for k, v in parts.items() if v == "saturated" or v.startswith("down")]
+        degraded = [k for k, v in parts.items() if v in ("saturated", "starting") or v.startswith("down")]
         status = "ready" if ready and not degraded else ("degraded" if ready else "not-ready")
         return JSONResponse({"status": status, "degraded": degraded, "parts": parts},
                             status_code=200 if ready else 503)
@@ -195,7 +214,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 raise AuthError(f"no user {user[:64]!r}", code="unknown-user")
         except AuthError as exc:
             raise _refuse(400 if exc.code == "unknown-user" else 401, exc.code, exc.message) from exc
-        if not app.state.limits.allow_turn(user):  # before anything is written
+        if not await app.state.limits.allow_turn(user):  # before anything is written
             a.metrics.error("rate-limited")
             raise _refuse(429, "rate-limited", "too many requests; try again in a minute", retryable=True)
         try:

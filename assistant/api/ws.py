@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
-from assistant.api.limits import ConnectionLimits, TokenBucket, UserLimits, origin_allowed
+from assistant.api.limits import ConnectionLimits, TokenBucket, origin_allowed
 from assistant.auth import AuthError, verify_token
 from assistant.errors import LuiError
 from assistant.protocol import (
@@ -37,6 +38,7 @@ from assistant.protocol import (
     TextIn,
     parse_client_message,
 )
+from assistant.shared import SharedState, build_shared_state
 from assistant.turns import Assistant, Session
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ Job = Callable[[], Awaitable[None]]
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: UserLimits | None = None,
+    def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: SharedState | None = None,
                  connections: ConnectionLimits | None = None, speech=None):
         self.ws = websocket
         self.assistant = assistant
@@ -59,7 +61,8 @@ class Connection:
         self.voice = voice  # assistant.api.audio.VoiceGateway, when speech-to-text is available
         self.speech = speech  # assistant.api.speech.SpeechGateway, when text-to-speech is available
         self.speaker = None  # assistant.api.speech.Speaker, when the session asked for spoken replies
-        self.limits = limits or UserLimits.from_settings(self.settings)
+        self.limits = limits or build_shared_state(self.settings)
+        self.slot = uuid.uuid4().hex  # this connection's live-session slot (shared across workers)
         self.connections = connections
         self.ip = websocket.client.host if websocket.client else "unknown"
         rate = self.settings.max_messages_per_s
@@ -164,7 +167,7 @@ class Connection:
             if self.voice is not None:  # audio work (decoding, transcription) stops at once
                 self.voice.disconnected(self)
             if self.session is not None:
-                self.limits.close(self.session.user_id)
+                await self.limits.close_session(self.session.user_id, self.slot)
             # what the client sent before leaving (a confirmation!) is still carried out, in order,
             # and its state saved; only the answers go nowhere. Bounded in time.
             with contextlib.suppress(TimeoutError):
@@ -235,7 +238,7 @@ class Connection:
         session = self.session
         if self.speaker is not None and isinstance(message, TextIn | ConfirmIn | CancelIn | AudioStart):
             self.speaker.stop()  # barge-in: the person speaks, types, answers or cancels
-        if isinstance(message, TextIn | ConfirmIn | AudioEnd) and not self.limits.allow_turn(session.user_id):
+        if isinstance(message, TextIn | ConfirmIn | AudioEnd) and not await self.limits.allow_turn(session.user_id):
             await self.send(ErrorEvent(code="rate-limited", message="too many requests; try again in a minute",
                                        retryable=True))
             return
@@ -270,15 +273,15 @@ class Connection:
         except AuthError as exc:
             await self.refuse(exc.code, exc.message, CLOSE_UNAUTHORIZED)
             return
-        if not self.limits.allow_start(user):
+        if not await self.limits.allow_start(user):
             await self.send(ErrorEvent(code="rate-limited", retryable=True,
                                        message="too many session starts; try again in a minute"))
             return
         old = self.session
         took_slot = old is None or old.user_id != user  # a restart for the same user keeps its slot
-        if took_slot and not self.limits.open(user):
+        if took_slot and not await self.limits.open_session(user, self.slot):
             if old is not None:
-                self.limits.close(old.user_id)
+                await self.limits.close_session(old.user_id, self.slot)
                 self.session = None
             await self.refuse("too-many-sessions", f"at most {self.settings.max_sessions_per_user} live sessions "
                               "per user", CLOSE_TOO_MANY_SESSIONS, retryable=True)
@@ -288,11 +291,11 @@ class Connection:
                 self.assistant.open_session, user, message.lang, message.mode, message.session_id)
         except LuiError as exc:
             if took_slot:
-                self.limits.close(user)
+                await self.limits.close_session(user, self.slot)
             await self.send(ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable))
             return
         if took_slot and old is not None:  # a second session.start on this connection replaces the first
-            self.limits.close(old.user_id)
+            await self.limits.close_session(old.user_id, self.slot)
         self.session = session
         if self.speaker is not None:
             self.speaker.stop()

@@ -71,6 +71,13 @@ class LLMTier:
             return "service-word"
         return None
 
+    def may_be_new_request(self, text: str, u: Understanding) -> bool:
+        """While a payment waits: whether an utterance that is not a clear yes or no may be a new request
+        for the LLM to read (it never settles the payment): compound, long, or naming a service."""
+        reason = self.escalation_reason(text, u)
+        return reason in ("compound", "long", "service-word") or (
+            reason == "unsure" and bool(SERVICE_WORDS.search(text) or parse_bill_type(text)))
+
     def should_escalate(self, text: str, u: Understanding) -> bool:
         return self.escalation_reason(text, u) is not None
 

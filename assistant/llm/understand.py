@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assistant.llm.client import Completion, LLMClient
 from assistant.llm.errors import LLMError
 from assistant.llm.redact import redact_message, redact_text
+from assistant.nlu.intents import llm_description, spec
 from assistant.nlu.langs import language_code
 from assistant.nlu.slots import INTENT_SLOTS
 from assistant.nlu.text import detect_lang
@@ -35,15 +36,10 @@ SLOT_DOCS = {
     "target_lang": ("string", "for translate: ISO 639-1 code of the language wanted (en, zh, ja ...)"),
     "source_lang": ("string", "for translate: ISO 639-1 code of the original language, if said"),
     "query": ("string", "for lookup_service: what service or how-to the user is looking for"),
+    "phone": ("string", "for top_up_phone: the 11-digit mainland mobile number to top up, digits only"),
+    "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
 }
-INTENT_DOCS = (
-    "pay_bill: pay a utility/phone/property bill; query_bill: how much is owed, bill details or history; "
-    "check_balance: wallet balance; translate: translate words; lookup_service: find an app service or how to "
-    "do something in the app (invoices, medical insurance, social security, transit code ...); greet, thanks, "
-    "goodbye; confirm / deny: yes or no to a question; cancel: abandon the current request; human_handoff: "
-    "wants a human agent; out_of_scope: anything else, including transfers to other people, which this app "
-    "cannot do here."
-)
+INTENT_DOCS = llm_description()  # from the intent table
 
 
 def route_tool() -> dict[str, Any]:
@@ -77,6 +73,8 @@ class RouteSlots(BaseModel):
     target_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     source_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     query: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
+    contact: str | None = Field(default=None, max_length=20)
 
     @field_validator("target_lang", "source_lang", mode="before")
     @classmethod
@@ -85,7 +83,12 @@ class RouteSlots(BaseModel):
             return language_code(value.strip().casefold()) or value.strip().casefold()
         return value or None
 
-    @field_validator("account", "text", "query", mode="before")
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> Any:
+        return "".join(ch for ch in str(value) if ch.isdigit()) if value else None
+
+    @field_validator("account", "text", "query", "contact", mode="before")
     @classmethod
     def _str(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else (value or None)
@@ -122,7 +125,7 @@ def to_understanding(route: RouteArgs, text: str, lang: str | None) -> Understan
     slots = {k: v for k, v in route.slots.model_dump().items() if v is not None and k in wanted}
     if "amount" in slots and float(slots["amount"]).is_integer():
         slots["amount"] = int(slots["amount"])
-    if route.intent == "lookup_service":
+    if (found := spec(route.intent)) is not None and found.query_from_text:
         slots["query"] = (route.slots.query or text).strip()
     return Understanding(intent=route.intent, confidence=round(route.confidence, 4), slots=slots, source="llm",
                          lang=(lang if lang in ("zh", "en") else detect_lang(text)))  # type: ignore[arg-type]

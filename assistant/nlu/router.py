@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from assistant.nlu.data import Example
+from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
 from assistant.nlu.text import detect_lang, normalise_text
 from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
@@ -92,7 +93,7 @@ class IntentRouter:
         if cache_dir is None:
             return cls.train(examples, embedder)
         key = hashlib.sha256(
-            repr((ROUTER_VERSION, embedder.name, [(e.text, e.intent) for e in examples])).encode()
+            repr((ROUTER_VERSION, _code_hash(), embedder.name, [(e.text, e.intent) for e in examples])).encode()
         ).hexdigest()[:16]
         path = Path(cache_dir) / f"router-{key}.pkl"
         if path.is_file():
@@ -139,7 +140,7 @@ class IntentRouter:
             intent = OUT_OF_SCOPE
             confidence = 1.0 - confidence
         slots = extract_slots(text, intent) if intent != OUT_OF_SCOPE else {}
-        if intent == "lookup_service":
+        if (found := spec(intent)) is not None and found.query_from_text:
             slots["query"] = text.strip()
         alternatives = tuple((self.labels[i], round(float(probs[i]), 4)) for i in order[:3])
         return Understanding(
@@ -197,6 +198,14 @@ def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
         if score > best_score + 1e-9:
             best_score, best_t = score, float(t)
     return round(best_t, 2)
+
+
+def _code_hash() -> str:
+    """The router's own code and text normalisation: an edit there retrains the cached router."""
+    from assistant.nlu import text
+
+    blob = b"".join(Path(f).read_bytes() for f in (__file__, text.__file__))
+    return hashlib.sha256(blob).hexdigest()[:12]
 
 
 def build_router(settings) -> IntentRouter:

@@ -6,8 +6,10 @@ import re
 
 from assistant.nlu.accounts import parse_account
 from assistant.nlu.bill_types import parse_bill_type
+from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
+from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
@@ -23,18 +25,13 @@ __all__ = [
     "parse_translation_text",
 ]
 
-# The slots each intent can carry; lookup_service's `query` is filled by the caller.
-INTENT_SLOTS: dict[str, tuple[str, ...]] = {
-    "pay_bill": ("bill_type", "amount", "account"),
-    "query_bill": ("bill_type", "account"),
-    "translate": ("text", "target_lang", "source_lang"),
-}
-_ALL_SLOTS = ("bill_type", "amount", "account", "text", "target_lang", "source_lang")
+# The slots each intent can carry (from the intent table); `query` is the whole utterance, filled by the caller.
+INTENT_SLOTS: dict[str, tuple[str, ...]] = {s.name: s.slots for s in SPECS if s.slots}
 _EDGE_PUNCTUATION = " \t\r\n\"'“”‘’「」『』,，。.!！?？~～、;；:：…"
 
 
 def _amount(text: str) -> int | float | None:
-    value = parse_amount(text)
+    value = parse_amount(without_phone(text))  # "给13812345678充100": the number is not an amount
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
@@ -47,18 +44,24 @@ _EXTRACTORS = {
     "text": parse_translation_text,
     "target_lang": parse_language,
     "source_lang": parse_source_language,
+    "phone": parse_phone,
+    "contact": parse_contact,
 }
 
 
 def extract_slots(text: str, intent: str | None = None) -> dict[str, object]:
     """The slots found in `text`, only those `intent` takes (all of them when intent is None)."""
-    names = _ALL_SLOTS if intent is None else INTENT_SLOTS.get(intent, ())
+    names = tuple(_EXTRACTORS) if intent is None else INTENT_SLOTS.get(intent, ())
     slots: dict[str, object] = {}
     for name in names:
+        if name not in _EXTRACTORS:  # `query`: the caller's
+            continue
         value = _EXTRACTORS[name](text)
         if value is not None:
             slots[name] = value
-    if "amount" in names and (problem := amount_problem(text)):  # "-10元", "1e1元", "1,5元": ask, never guess
+    if "phone" in names and "phone" not in slots and (bad := find_phone(text)[1]):  # 10 digits, 12...: ask again
+        slots["phone_error"] = bad
+    if "amount" in names and (problem := amount_problem(without_phone(text))):  # "-10元", "1e1元", "1,5元": ask, never guess
         slots["amount_error"] = problem
     if slots.get("source_lang") is not None and slots.get("source_lang") == slots.get("target_lang"):
         del slots["source_lang"]
@@ -81,6 +84,8 @@ def normalize_slot_value(name: str, value: object) -> object:
     if name == "account":
         if re.search(r"[a-z]", text):
             return re.sub(r"[^0-9a-z]", "", text)  # an alphanumeric account, as written
+        return re.sub(r"\D", "", text)
+    if name == "phone":
         return re.sub(r"\D", "", text)
     if name in ("target_lang", "source_lang"):
         return language_code(text) or text

@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TRANSACTIONAL = ("pay_bill", "query_bill", "check_balance", "translate", "lookup_service")
-DIALOGUE_ACTS = ("greet", "thanks", "goodbye", "confirm", "deny", "cancel", "human_handoff")
-OUT_OF_SCOPE = "out_of_scope"
-INTENTS: tuple[str, ...] = TRANSACTIONAL + DIALOGUE_ACTS + (OUT_OF_SCOPE,)
+from assistant.nlu.intents import SPECS, names
+from tools.kinds import BILL_TYPES
 
-BILL_TYPES = ("electricity", "water", "gas", "phone", "internet", "property", "tv")
-SLOT_NAMES = ("bill_type", "amount", "account", "text", "target_lang", "source_lang", "query")
+__all__ = ["BILL_TYPES", "DIALOGUE_ACTS", "INTENTS", "OUT_OF_SCOPE", "SLOT_NAMES", "TRANSACTIONAL", "Context",
+           "Lang", "Understanding"]
+
+# the label sets, read from the one intent table (assistant/nlu/intents.py)
+TRANSACTIONAL = names("transactional")
+DIALOGUE_ACTS = names("dialogue")
+OUT_OF_SCOPE = "out_of_scope"
+INTENTS: tuple[str, ...] = tuple(s.name for s in SPECS)
+
+SLOT_NAMES = ("bill_type", "amount", "account", "text", "target_lang", "source_lang", "query", "phone", "contact")
 
 Lang = Literal["zh", "en"]
 

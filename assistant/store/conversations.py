@@ -198,10 +198,13 @@ class ConversationStore:
         reply: str | None = None,
         error_code: str | None = None,
         timings: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | BaseModel | None = None,
     ) -> TurnRecord:
         """Log one finished turn with the next ``seq`` of its session. What is stored is bounded:
         the reply to ``max_reply_chars``, the tool calls to ``max_tool_calls`` of at most
-        ``max_call_chars`` each (whatever a model sent back)."""
+        ``max_call_chars`` each (whatever a model sent back). ``state``: the session's dialogue state
+        saved in the same transaction (one commit per turn instead of two)."""
+        state_values = {} if state is None else {"state_json": _json_safe(state, "the dialogue state")}
         if reply is not None and len(reply) > self.max_reply_chars:
             reply = reply[: self.max_reply_chars - 1] + "…"
         payload = _json_safe(
@@ -233,7 +236,7 @@ class ConversationStore:
                     s.exec(
                         sa.update(Conversation)
                         .where(Conversation.session_id == session_id)
-                        .values(updated_at=now)
+                        .values(updated_at=now, **state_values)
                     )
                     s.flush()
                     return _turn(turn)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from assistant.errors import LuiError
 from assistant.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -74,8 +74,10 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 
 def init_db(engine: sa.Engine) -> None:
-    """Create every table that does not exist yet (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the newest migration (idempotent; an existing database is upgraded in place)."""
+    from assistant.store.migrate import upgrade
+
+    upgrade(engine)
 
 
 @contextmanager

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-BILL_TYPES = ("electricity", "water", "gas", "phone", "internet", "property", "tv")
+from tools.kinds import BILL_TYPES as BILL_TYPES  # one list, shared with the tools and the understanding
+
 BILL_STATUSES = ("unpaid", "paid")
 PAYMENT_STATUSES = ("pending", "done", "cancelled", "expired", "failed")
 AUDIT_PAYMENT_DONE = "payment.done"  # exactly one such row per done payment (see ledger_check)
@@ -103,10 +104,14 @@ class Bill(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
+    __table_args__ = (sa.Index("ix_payments_target", "target_kind", "target_id"),)
 
     id: str = Field(primary_key=True, max_length=64)
     user_id: str = Field(foreign_key="users.id", index=True, max_length=64)
-    bill_id: str = Field(foreign_key="bills.id", index=True, max_length=64)
+    # what it pays for: target_kind "bill" (target_id = bill_id) or "phone" (a top-up; target_id = the number)
+    target_kind: str = Field(default="bill", max_length=8, sa_column_kwargs={"server_default": "bill"})
+    target_id: str = Field(max_length=64)
+    bill_id: str | None = Field(default=None, foreign_key="bills.id", index=True, max_length=64, nullable=True)
     amount_fen: int = Field(sa_type=sa.BigInteger)
     status: str = Field(default="pending", max_length=10)
     confirmation_id: str = Field(unique=True, max_length=64)
@@ -116,6 +121,19 @@ class Payment(SQLModel, table=True):
     done_at: datetime | None = _ts_field(default=None, nullable=True)
     balance_after_fen: int | None = Field(default=None, sa_type=sa.BigInteger)  # for replayed receipts
     error_code: str | None = Field(default=None, max_length=40)  # why it failed, when status=failed
+
+
+class Contact(SQLModel, table=True):
+    """A number the user saved for someone ("妈妈"), so "给我妈充话费" needs no number."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (sa.UniqueConstraint("user_id", "label", name="uq_contact_label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=64)
+    label: str = Field(max_length=40)  # how the user calls them: "妈妈"
+    aliases: str = Field(default="", max_length=200)  # other words for them, space-separated: "我妈 老妈 mom"
+    phone: str = Field(max_length=11)
 
 
 class Conversation(SQLModel, table=True):
@@ -160,4 +178,4 @@ class AuditLog(SQLModel, table=True):
     detail_json: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
-ALL_TABLES = (User, Wallet, Biller, Bill, Payment, Conversation, Turn, AuditLog)
+ALL_TABLES = (User, Wallet, Biller, Bill, Payment, Contact, Conversation, Turn, AuditLog)

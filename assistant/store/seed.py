@@ -7,6 +7,8 @@ Three people, bills of all seven types for November 2026, and paid October histo
   fee that may be paid in part; only the ¥25.00 TV bill fits his balance (try insufficient balance).
 - ``u_amy``  Amy (en), ¥1000.00: phone, internet and electricity.
 
+Each has saved numbers for family (``CONTACTS``: 李阿姨's 妈妈 and 儿子 ...), for "给我妈充话费".
+
 Seeding is idempotent: rows that exist already (by primary key) are left alone, never reset.
 The historical payments are real ``done`` payments with their audit rows, and each wallet's
 ``initial_fen`` is its balance plus that history, so ``Billing.ledger_check`` holds from the start.
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from assistant.store.models import AUDIT_PAYMENT_DONE, AuditLog, Bill, Biller, Payment, User, Wallet
+from assistant.store.models import AUDIT_PAYMENT_DONE, AuditLog, Bill, Biller, Contact, Payment, User, Wallet
 
 CURRENT, PREVIOUS = "2026-11", "2026-10"
 DUE_CURRENT, DUE_PREVIOUS = date(2026, 12, 15), date(2026, 11, 15)
@@ -87,6 +89,16 @@ PAID = [
 ]
 
 
+# saved numbers ("给我妈充话费"): user, label, other words for them, number
+CONTACTS = [
+    ("u_li", "妈妈", "我妈 老妈 妈 母亲 mom mother", "13812345678"),
+    ("u_li", "儿子", "我儿子 儿子 son", "13987654321"),
+    ("u_wang", "老伴", "我老伴 老伴儿 老婆 wife", "15612345678"),
+    ("u_wang", "女儿", "我女儿 闺女 daughter", "18912345678"),
+    ("u_amy", "mom", "妈妈 我妈 mother mum", "13612345678"),
+]
+
+
 def _demo_rows() -> list[list[SQLModel]]:
     """All demo rows, grouped in foreign-key order (each group is flushed before the next)."""
     spent = {uid: sum(p[5] for p in PAID if p[1] == uid) for uid, *_ in USERS}
@@ -136,6 +148,8 @@ def _demo_rows() -> list[list[SQLModel]]:
                 id=pay_id,
                 user_id=uid,
                 bill_id=bill_id,
+                target_kind="bill",
+                target_id=bill_id,
                 amount_fen=amt,
                 status="done",
                 confirmation_id=f"cf_seed_{key}",
@@ -160,7 +174,9 @@ def _demo_rows() -> list[list[SQLModel]]:
                 },
             )
         )
-    return [users, wallets + billers, bills, payments]
+    contacts = [Contact(id=i, user_id=u, label=label, aliases=aliases, phone=phone)
+                for i, (u, label, aliases, phone) in enumerate(CONTACTS, start=1)]
+    return [users, wallets + billers + contacts, bills, payments]
 
 
 def _pk(row: SQLModel) -> object:

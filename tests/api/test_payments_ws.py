@@ -90,7 +90,7 @@ async def test_double_confirmation_pays_once(connect_client, assistant):
     before = _balance(assistant, "u_amy")
     owed = _unpaid(assistant, "u_amy", "phone")[0].outstanding_fen
     client, _ = await connect_client(user="u_amy", lang="en")
-    request = of_type(await client.say("top up my phone bill"), "confirm.request")[0]
+    request = of_type(await client.say("pay my phone bill"), "confirm.request")[0]  # "top up" is top_up_phone now
     other, _ = await connect_client(user="u_amy", lang="en")
     confirm = {"type": "confirm", "confirmation_id": request["confirmation_id"], "accept": True}
     # twice on one socket and once from another connection, all at once

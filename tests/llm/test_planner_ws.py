@@ -187,3 +187,19 @@ async def test_model_can_never_confirm_a_payment(fake, tier, connect_client, ass
     session_id = assistant.conversations.audit_log(user_id="u_li", action="session.start")[0].target
     logged = [(t.source, t.intent) for t in assistant.conversations.turns(session_id)][:3]
     assert [source for source, _ in logged] == ["llm", "llm", "llm"] and logged[2][1] == "confirm"
+
+
+async def test_planner_top_up_ends_in_a_confirmation_and_pays_only_on_yes(fake, tier, connect_client, assistant):
+    before = balance(assistant, "u_li")
+    fake.script(tool_call("top_up_phone", {"contact": "妈妈", "amount": 50}))
+    client = await connect_client(user="u_li", lang="zh")
+    events = await client.say("我妈手机好像没话费了，帮我看看然后给她充五十")
+    assert _calls(events) == [("top_up_phone", {"contact": "妈妈", "amount": 50})]
+    request = of_type(events, "confirm.request")[0]
+    assert "138 1234 5678" in request["summary"] and "50.00元" in request["summary"]
+    offered = {t["function"]["name"]: t["function"] for t in fake.requests[0].body["tools"]}
+    assert set(offered["top_up_phone"]["parameters"]["properties"]) == {"amount", "phone", "contact"}
+    assert balance(assistant, "u_li") == before and done_payments(assistant, "u_li") == 0
+    await client.send(type="confirm", confirmation_id=request["confirmation_id"], accept=True)
+    assert "已给138 1234 5678充值" in (await client.until_terminal())[-1]["text"]
+    assert balance(assistant, "u_li") == before - 5_000 and assistant.billing.ledger_check() == []

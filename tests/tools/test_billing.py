@@ -8,45 +8,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
-from assistant.store import init_db, make_engine, seed_demo
 from assistant.store.models import AuditLog, Bill, Payment, Wallet
-from tools.billing import Billing, fen_to_yuan, yuan_to_fen
+from tools.billing import fen_to_yuan, yuan_to_fen
 from tools.errors import REFUSAL_CODES, InvalidArgument, NotFound, PaymentRefused
-
-T0 = 1_795_000_000.0  # 2026-11-18, an arbitrary fixed "now"
-
-
-class Clock:
-    def __init__(self, now: float = T0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("pg_url"))
-        SQLModel.metadata.drop_all(eng)
-    init_db(eng)
-    seed_demo(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def billing(engine, clock):
-    return Billing(engine, confirm_ttl_s=300, clock=clock)
 
 
 class refused:  # noqa: N801 - used like pytest.raises

@@ -131,7 +131,7 @@
   function renderCard(ev) {
     const d = ev.details || {};
     const id = ev.confirmation_id;
-    const rows = [['payee', d.payee], ['bill', d.bill_type && billName(d.bill_type)], ['account', d.account],
+    const rows = [['payee', d.payee], ['bill', d.bill_type && billName(d.bill_type)], ['account', d.account], ['phone', d.phone],
                   ['period', d.period]].filter((r) => r[1]);
     const card = el('li', { class: 'msg bot card', dataset: { confirmationId: id, state: 'pending' } },
       el('div', { class: 'card-head' }, el('span', { class: 'card-icon', 'aria-hidden': 'true' }, '¥'), tr('confirm_title')),

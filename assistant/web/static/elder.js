@@ -401,7 +401,7 @@
     page.details = d;
     page.awaiting = null;
     $('confirm-amount').textContent = d && d.amount_fen != null ? Lui.formatFen(d.amount_fen) : '';
-    $('confirm-detail').replaceChildren(...(d ? [d.payee, d.account] : []).filter(Boolean).map((x) => el('span', {}, x)));
+    $('confirm-detail').replaceChildren(...(d ? [d.payee, d.phone, d.account] : []).filter(Boolean).map((x) => el('span', {}, x)));
     $('confirm-summary').textContent = d ? '' : ev.summary;
     setConfirm('pending');
   });

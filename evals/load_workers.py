@@ -1,0 +1,83 @@
+"""``python -m evals.load --workers 1,2,4 --backend sqlite|postgres+redis``: the load test against
+real ``lui serve --workers N`` processes, with the clients in a separate process.
+
+For each worker count: a fresh data folder (and, for ``postgres+redis``, a throwaway PostgreSQL
+cluster and Redis server), the load users seeded, ``lui serve --workers N`` started on a free port,
+then ``python -m evals.load --client URL`` (its own process, so client CPU is not server CPU)
+runs the mixed text/payment load while holding ``--idle`` extra idle sessions. Reports turns/s,
+p50/p95/p99, errors, payments, idle sessions held and the ledger check, and each figure's ratio
+to the first worker count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant.store.db import make_engine
+from tools.billing import Billing
+
+LOAD_SETTINGS = {"user_turns_per_minute": 10**6, "max_messages_per_s": 10**4, "max_sessions_per_user": 10**4,
+                 "session_starts_per_minute": 10**6, "max_connections_per_ip": 10**5, "max_connections": 10**5,
+                 "session_start_timeout_s": 600}
+
+
+@contextlib.contextmanager
+def backend(kind: str, home: Path):
+    """(database URL, Redis URL or None) for one run."""
+    if kind == "sqlite":
+        yield f"sqlite:///{home / 'lui.db'}", None
+        return
+    from tests.pg import PgServer  # the suite's throwaway servers (Debian postgresql, redis-server)
+    from tests.redis_server import throwaway_redis
+
+    pg = PgServer()
+    pg.start()
+    try:
+        with throwaway_redis() as redis_url:
+            yield pg.url, redis_url
+    finally:
+        pg.remove()
+
+
+def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget_s: float, cache: Path) -> dict:
+    from evals.load import seed_load_users
+    from tests.workers import Worker, worker_env
+
+    with tempfile.TemporaryDirectory() as tmp, backend(kind, Path(tmp)) as (db_url, redis_url):
+        home = Path(tmp)
+        users = max(clients, 1)
+        seed_load_users(db_url, users)
+        env = worker_env(data_dir=home / "data", cache_path=cache, database_url=db_url, redis_url=redis_url,
+                         log_format="json", **LOAD_SETTINGS)
+        env["LUI_ALLOWED_ORIGINS"] = '["*"]'
+        with Worker(env, workers=workers, log_path=home / "serve.log") as served:
+            done = subprocess.run([sys.executable, "-m", "evals.load", "--client", served.ws, "--clients", str(clients),
+                                   "--turns", str(turns), "--idle", str(idle), "--budget-s", str(budget_s)],
+                                  env=env, capture_output=True, text=True, timeout=budget_s + 600)
+            if done.returncode != 0:
+                raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        engine = make_engine(db_url)
+        billing = Billing(engine)
+        problems = billing.ledger_check()
+        paid = sum(1 for i in range(users) if billing.bills(f"load_{i:04d}", "electricity", "paid"))
+        engine.dispose()
+    result |= {"workers": workers, "backend": kind, "ledger": {"problems": problems, "bills_paid": paid}}
+    return result
+
+
+def run_workers(counts: list[int], kind: str, clients: int, turns: int, idle: int, budget_s: float,
+                cache: Path) -> dict:
+    runs = [run_one(n, kind, clients, turns, idle, budget_s, cache) for n in counts]
+    base = runs[0]
+    for r in runs:
+        r["ratio_to_first"] = {
+            "turns_per_s": round(r["turns_per_s"] / max(base["turns_per_s"], 1e-9), 2),
+            "p95": round(r["latency_ms"]["p95"] / max(base["latency_ms"]["p95"], 1e-9), 2),
+        }
+    return {"backend": kind, "clients": clients, "idle": idle, "runs": runs}
