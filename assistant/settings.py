@@ -120,9 +120,10 @@ class Settings(BaseSettings):
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
     turn_check_ms: int = 250
     # elder mode asks the model only after this long a pause (the transcript is still made at
-    # turn_check_ms): on Kokoro Mandarin with 0.6-1.2 s mid-sentence pauses the model and the word check
-    # at 250 ms cut off many requests (evals.bench_turn); older people pause long mid-sentence
-    turn_elder_check_ms: int = 1300
+    # turn_check_ms): on Kokoro Mandarin with 0.6-1.2 s mid-sentence pauses (up to ~1.6 s of silence with
+    # Kokoro's own padding) the model and the word check cut off most requests at 250 ms and 5/5 at
+    # 1.3 s (evals.bench_turn); older people pause long mid-sentence, so 2 s (the fixed limit is 3 s)
+    turn_elder_check_ms: int = 2000
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1
