@@ -25,6 +25,7 @@ class SessionStart(_Msg):
     mode: Literal["standard", "elder"] = "standard"
     session_id: str | None = None
     user: str | None = Field(default=None, max_length=64)  # only honoured when auth is off
+    speech: bool = False  # send spoken replies (reply.audio.start, binary frames, reply.audio.end)
 
 
 class TextIn(_Msg):
@@ -81,6 +82,7 @@ class SessionStarted(_Event):
     mode: str
     resumed: bool = False
     user: str | None = None
+    speech: bool | None = None  # the session asked for spoken replies: whether the server will send them
 
 
 class TranscriptPartial(_Event):
@@ -139,6 +141,26 @@ class Reply(_Event):
     card: dict[str, Any] | None = None
     timings_ms: dict[str, float] | None = None
     id: str | None = None  # echoes the client's text id
+
+
+class ReplyAudioStart(_Event):
+    """A spoken reply follows as binary frames (``format`` pcm16: little-endian 16-bit mono)."""
+
+    type: Literal["reply.audio.start"] = "reply.audio.start"
+    id: str  # the turn's id: the reply's ``id`` when the client gave one
+    format: Literal["pcm16"] = "pcm16"
+    sample_rate: int
+
+
+class ReplyAudioEnd(_Event):
+    """The spoken reply is over: all of it (``interrupted`` absent), stopped (``cancel`` or new speech),
+    or cut short by a synthesis failure (``error`` names it; the text reply stands)."""
+
+    type: Literal["reply.audio.end"] = "reply.audio.end"
+    id: str
+    interrupted: bool | None = None
+    error: str | None = None
+    audio_ms: int | None = None  # how much audio was sent
 
 
 class ErrorEvent(_Event):

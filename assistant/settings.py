@@ -113,6 +113,31 @@ class Settings(BaseSettings):
     max_audio_cpu_s: float = 5.0  # CPU to decode and end-point one utterance (~0.1 s per 30 s); 0 = no cap
     # Kokoro text-to-speech files (model, vocab, voices), assembled by scripts/setup.sh (voice/kokoro_assets.py)
     kokoro_dir: Path = REPO_ROOT / ".cache" / "kokoro"
+    # spoken replies (session.start speech=true): "kokoro", "espeak" (robotic, tiny) or "off"
+    tts: Literal["kokoro", "espeak", "off"] = "kokoro"
+    tts_voice_zh: str = "zf_xiaobei"
+    tts_voice_en: str = "af_heart"
+    tts_speed: float = 1.0
+    tts_elder_speed: float = 0.85  # elder mode speaks slower
+    tts_workers: int = 1  # the synthesis pool: replies of all sessions queue here
+    tts_threads: int = 2  # onnxruntime threads per synthesis
+    tts_max_chars: int = 600  # a longer reply is spoken up to here (the text is sent whole)
+    # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
+    # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
+    turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
+    turn_check_ms: int = 250
+    # elder mode asks the model only after this long a pause (the transcript is still made at
+    # turn_check_ms): on Kokoro Mandarin with 0.6-1.2 s mid-sentence pauses (up to ~1.6 s of silence with
+    # Kokoro's own padding) the model and the word check cut off most requests at 250 ms and 5/5 at
+    # 1.3 s (evals.bench_turn); older people pause long mid-sentence, so 2 s (the fixed limit is 3 s)
+    turn_elder_check_ms: int = 2000
+    turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
+    turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
+    turn_threads: int = 1
+    # elder mode: the longest pause that the model's "not finished yet" keeps listening through
+    stt_endpoint_elder_silence_ms: int = 3000
+    # the smart-turn model, taken out of the pipecat-ai wheel by scripts/setup.sh (voice/turn.py)
+    smart_turn_dir: Path = REPO_ROOT / ".cache" / "smart-turn"
 
     @property
     def sqlite_path(self) -> Path:

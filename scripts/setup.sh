@@ -46,6 +46,30 @@ mkdir -p .cache/npm
 
 echo "setup: done (.venv ready)"
 
+# --- end-of-turn model (issue 12): smart-turn v3.2 (BSD-2-Clause) out of the pipecat-ai wheel, without
+# pipecat's dependencies, into .cache/smart-turn (gitignored; the server reads LUI_SMART_TURN_DIR, default
+# that folder). The wheel stays next to it: tests check our log-mel features against its _whisper_features.py.
+turn_dir=.cache/smart-turn
+turn_sha=2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f
+turn_wheel=pipecat_ai-1.14.0-py3-none-any.whl
+if ! echo "$turn_sha  $turn_dir/smart-turn-v3.2-cpu.onnx" | sha256sum -c --status 2>/dev/null \
+    || [ ! -f "$turn_dir/$turn_wheel" ]; then
+  mkdir -p "$turn_dir"
+  [ -f "$turn_dir/$turn_wheel" ] || .venv/bin/python -m pip download -q --no-deps pipecat-ai==1.14.0 -d "$turn_dir"
+  .venv/bin/python - "$turn_dir" "$turn_wheel" <<'PY'
+import os, sys, zipfile
+folder, wheel = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(os.path.join(folder, wheel)) as z:
+    data = z.read("pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx")
+tmp = os.path.join(folder, ".smart-turn.tmp")
+with open(tmp, "wb") as f:
+    f.write(data)
+os.replace(tmp, os.path.join(folder, "smart-turn-v3.2-cpu.onnx"))
+PY
+  echo "$turn_sha  $turn_dir/smart-turn-v3.2-cpu.onnx" | sha256sum -c --status \
+    || { echo "setup: smart-turn-v3.2-cpu.onnx from pipecat-ai==1.14.0 has the wrong sha256" >&2; exit 1; }
+fi
+
 # prepare once what would make the first `lui serve` slow (router training, catalogue index, models),
 # with progress shown; cached under .lui/ (git-ignored), retrained only when data or code change
 .venv/bin/lui prepare

@@ -147,4 +147,44 @@ def tiny_stt_pool(tmp_path_factory):
     pool.close()
 
 
+@pytest.fixture(scope="session")
+def base_stt_pool(shared_cache):
+    """The packaged multilingual Whisper base (Mandarin), loaded once, in a one-worker transcription pool."""
+    from voice.models import resolve_whisper_model
+    from voice.pool import TranscriptionPool
+    from voice.stt import WhisperSTT
+
+    stt = WhisperSTT(resolve_whisper_model("base", shared_cache), cpu_threads=2)
+    stt.load()
+    pool = TranscriptionPool(stt, workers=1, max_queue=4)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def smart_turn():
+    """The end-of-turn model as scripts/setup.sh sets it up (.cache/smart-turn, or LUI_SMART_TURN_DIR)."""
+    from voice.errors import VoiceError
+    from voice.turn import SmartTurn
+
+    try:
+        return SmartTurn.from_settings(Settings())
+    except VoiceError as exc:
+        pytest.fail(exc.message, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kokoro_tts():
+    """Kokoro text-to-speech as scripts/setup.sh assembles it (.cache/kokoro), loaded once."""
+    from voice.errors import VoiceError
+    from voice.kokoro import Kokoro
+
+    try:
+        tts = Kokoro(Settings(_env_file=None).kokoro_dir)
+        tts.load()
+    except VoiceError as exc:
+        pytest.fail(exc.message, pytrace=False)
+    return tts
+
+
 LiveServer = ServerThread

@@ -27,6 +27,8 @@ VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
     # text-to-speech (voice.kokoro): the model files are missing, or synthesis failed on this text
     "tts-unavailable": ("Text-to-speech is not available.", False),
     "tts-failed": ("Text-to-speech failed.", True),
+    # the end-of-turn model (voice.turn, smart-turn) is not set up
+    "turn-unavailable": ("The end-of-turn model is not available.", False),
 }
 
 

@@ -2,8 +2,10 @@
 
 ``AudioStream`` takes the bytes, enforces the size, duration and CPU limits as soon as a frame
 crosses them, decodes to 16 kHz as the bytes come (``pcm()``), paces partial transcripts
-(``should_emit_partial``) and detects the end of speech from the tail (``trailing_silence_ms`` /
-``should_end``).
+(``should_emit_partial``) and detects the end of the turn (``end_of_turn``): after a short pause
+(``turn_check_ms``, about 250 ms) the end-of-turn model (:class:`voice.turn.SmartTurn`) is asked
+once per pause whether the request is complete; it ends the turn if so. Otherwise, or without the
+model, a fixed pause (``endpoint_silence_ms``) ends it (``trailing_silence_ms`` / ``should_end``).
 
 Every format is decoded incrementally, so an utterance costs time linear in its bytes whatever
 the framing: ``pcm16`` and 16-bit PCM ``wav`` are converted frame by frame (a streaming resampler
@@ -16,13 +18,16 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from voice.audio import MAX_RATE, MIN_RATE, TARGET_RATE, Resampler, SampleBuffer, check_format
 from voice.decoder import StreamDecoder
 from voice.errors import VoiceError
+
+if TYPE_CHECKING:
+    from voice.turn import SmartTurn
 
 FRAME = TARGET_RATE // 50  # 20 ms analysis frames for the energy endpointer
 # the endpointer looks at the audio again after this much more of it (100 ms), however small the frames
@@ -43,12 +48,20 @@ class AudioStream:
         partial_every_s: float = 1.0,
         endpoint_silence_ms: int = 800,
         endpointer: Literal["energy", "silero"] = "energy",
+        turn: SmartTurn | None = None,
+        turn_check_ms: int = 250,
+        turn_recheck_ms: int = 0,
+        turn_threshold: float = 0.5,
     ):
         self.fmt, self.sample_rate = check_format(fmt, sample_rate)
         self.max_bytes, self.max_seconds, self.max_cpu_s = max_bytes, max_seconds, max_cpu_s
         self.partial_every_s = partial_every_s
         self.endpoint_silence_ms = endpoint_silence_ms
         self.endpointer = endpointer
+        self.turn, self.turn_check_ms, self.turn_threshold = turn, turn_check_ms, turn_threshold
+        self.turn_recheck_ms = turn_recheck_ms
+        self.turn_probabilities: list[float] = []  # what the end-of-turn model said, in order
+        self._asked = (-1, 0)  # (speech end, silence ms) when the model was last asked
         self._nbytes = 0
         self._raw = bytearray()  # pcm16 / PCM wav bytes (the WAV header included)
         self._error: VoiceError | None = None
@@ -194,10 +207,36 @@ class AudioStream:
         limit = self.endpoint_silence_ms if silence_ms is None else silence_ms
         return self.speech_started() and self.trailing_silence_ms() >= limit
 
-    def _analyze(self) -> int:
+    def end_of_turn(self) -> Literal["complete", "silence"] | None:
+        """Is the turn over? ``"complete"``: a pause of ``turn_check_ms`` and the end-of-turn model
+        says the request is finished (asked again every ``turn_recheck_ms`` of the same pause, 0 = once);
+        ``"silence"``: a pause of ``endpoint_silence_ms`` (the fallback, and the upper limit while the
+        model says "not finished"); None: keep listening."""
+        if not self.speech_started():
+            return None
+        silence = self.trailing_silence_ms()
+        if silence >= self.endpoint_silence_ms:
+            return "silence"
+        if self.turn is None or silence < self.turn_check_ms:
+            return None
+        end, asked_ms = self._asked
+        if end == self._last_speech_end and (not self.turn_recheck_ms or silence - asked_ms < self.turn_recheck_ms):
+            return None
+        self._asked = (self._last_speech_end, silence)
+        probability = self.turn.complete_probability(self.pcm())
+        self.turn_probabilities.append(probability)
+        return "complete" if probability >= self.turn_threshold else None
+
+    def speech_end(self, force: bool = False) -> int:
+        """The 16 kHz sample index where speech was last heard (-1: none); ``force``: from every sample
+        so far (else the analysis may lag by up to 100 ms of audio, like ``trailing_silence_ms``)."""
+        self._analyze(force=force)
+        return self._last_speech_end
+
+    def _analyze(self, force: bool = False) -> int:
         """Bring the speech/non-speech state up to date; return the number of 16 kHz samples."""
         audio = self.pcm()
-        if len(audio) - self._analyzed_at < ANALYSIS_STEP:  # re-analysed every 100 ms of new audio, not per call
+        if len(audio) - self._analyzed_at < (1 if force else ANALYSIS_STEP):  # re-analysed every 100 ms of new audio, not per call
             return len(audio)
         self._analyzed_at = len(audio)
         started = time.thread_time()

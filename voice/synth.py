@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 INSTALL = "apt-get install -y espeak-ng sox ffmpeg"
 
 
@@ -59,3 +61,30 @@ def to_wav(src: Path, out: Path, rate: int, channels: int = 1) -> Path:
 def duration_s(path: Path) -> float:
     return float(subprocess.run([need("sox"), "--i", "-D", str(path)], check=True, capture_output=True,
                                 text=True).stdout)
+
+
+def samples_16k(src: Path) -> np.ndarray:
+    """Any audio file sox reads -> float32 mono 16 kHz samples."""
+    raw = subprocess.run([need("sox"), str(src), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-L",
+                          "-t", "raw", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16000), dtype=np.float32)
+
+
+def to_pcm16_bytes(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def write_wav(out: Path, samples: np.ndarray, rate: int) -> Path:
+    """float32 mono -> 16-bit PCM WAV."""
+    import wave
+
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(to_pcm16_bytes(samples))
+    return out

@@ -77,7 +77,8 @@ async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(settings: Settings | None = None, assistant: Assistant | None = None, voice=None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None, voice=None,
+               speech=None) -> FastAPI:
     settings = settings or Settings()
     install_masking()  # however the app is served, uvicorn's and litellm's logs are masked too
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             # service lookup loads while the server already answers (/readyz: "vector_store": "starting")
             app.state.lookup_task = asyncio.create_task(asyncio.to_thread(attach_retriever, app.state.assistant))
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
+            app.state.speech = await asyncio.to_thread(_build_speech, settings)
         app.state.assistant.shared = app.state.limits  # session ownership: this process, or Redis
         yield
         if app.state.lookup_task is not None:
@@ -99,11 +101,14 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         await app.state.limits.aclose()
         if built:
             app.state.assistant.pools.close()
+            if app.state.speech is not None:
+                app.state.speech.close()
 
     app = FastAPI(title="lui", version="0.1.0", lifespan=lifespan)
     app.state.assistant = assistant
     app.state.lookup_task = None  # service lookup still loading (see lifespan)
     app.state.voice = voice
+    app.state.speech = speech
     app.state.settings = settings
     app.state.limits = build_shared_state(settings)  # per-user limits: in memory, or Redis (LUI_REDIS_URL)
     app.state.connections = ConnectionLimits(settings.max_connections_per_ip, settings.max_connections)
@@ -121,6 +126,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             "llm": settings.llm_model,
             "service_lookup": bool(a and a.retriever is not None),
             "voice": app.state.voice is not None,
+            "speech": app.state.speech is not None,
             "auth": settings.auth,
             "worker": os.getpid(),  # which worker answered, behind one port
         }
@@ -171,7 +177,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
         await Connection(websocket, app.state.assistant, app.state.voice, app.state.limits,
-                         app.state.connections).run()
+                         app.state.connections, speech=app.state.speech).run()
 
     turn_body = {"requestBody": {"required": True,
                                  "content": {"application/json": {"schema": TurnRequest.model_json_schema()}}}}
@@ -266,3 +272,12 @@ def _build_voice(settings: Settings, assistant: Assistant):
     except LuiError as exc:
         log.warning("voice unavailable: %s", exc.message)
         return None
+
+
+def _build_speech(settings: Settings):
+    """The spoken-reply gateway, or None when text-to-speech is off or not set up."""
+    try:
+        from assistant.api.speech import SpeechGateway
+    except ImportError:
+        return None
+    return SpeechGateway.create(settings)

@@ -1,9 +1,15 @@
 """The voice path of the websocket: ``audio.start`` → binary frames → ``audio.end`` → a text turn.
 
 Frames are decoded as they arrive (``voice.AudioStream``), partial transcripts are sent while the
-person speaks (only when the transcription pool is idle, so they never delay a final one), a long
-pause can end the utterance on its own, and the final transcript goes into the same turn loop as
-typed text. Every failure is an ``error`` event with a stable code; the session carries on.
+person speaks (only when the transcription pool is idle, so they never delay a final one), the
+server can end the utterance on its own (after a short pause the end-of-turn model says the request
+is complete, or a long pause), and the final transcript goes into the same turn loop as typed text.
+Every failure is an ``error`` event with a stable code; the session carries on.
+
+Decoding starts before the turn is known to be over: at the first short pause (``turn_check_ms``) the
+audio so far is transcribed speculatively (when the pool is idle), and sent as a partial transcript.
+If the turn then ends without more speech, that transcript is the final one, so the end of the turn
+waits only for what is left of it; if the person speaks on, it is dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from assistant.nlu.consent import consent
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
+from voice.audio import TARGET_RATE
 from voice.correct import PinyinCorrector, sounds_alike
 from voice.errors import VoiceError
 from voice.factory import make_stt
@@ -25,6 +32,7 @@ from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
 from voice.stt import Transcript
+from voice.turn import SmartTurn, sounds_unfinished
 
 if TYPE_CHECKING:
     from assistant.api.ws import Connection
@@ -35,10 +43,12 @@ log = logging.getLogger(__name__)
 class VoiceGateway:
     """One per process: the speech-to-text model, its bounded worker pool, and the open utterances."""
 
-    def __init__(self, settings: Settings, assistant: Assistant, pool: TranscriptionPool):
+    def __init__(self, settings: Settings, assistant: Assistant, pool: TranscriptionPool,
+                 turn: SmartTurn | None = None):
         self.settings = settings
         self.assistant = assistant
         self.pool = pool
+        self.turn = turn  # the end-of-turn model; None: a fixed pause ends the turn
         self._live: dict[Connection, set[Utterance]] = {}  # utterances not yet finished or closed
         self.corrector = PinyinCorrector() if settings.stt_correct else None
 
@@ -47,7 +57,8 @@ class VoiceGateway:
         stt = make_stt(settings)  # VoiceError "stt-unavailable" names the setting
         stt.load()  # load weights at start-up, not in the first speaker's turn
         gateway = cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
-                                                          max_queue=settings.stt_max_queue))
+                                                          max_queue=settings.stt_max_queue),
+                      turn=load_turn_detector(settings))
         if gateway.corrector is not None:
             gateway.corrector.correct("预热一下")  # lexicon pinyin and jieba's dictionary, at start-up
         return gateway
@@ -117,10 +128,22 @@ class VoiceGateway:
                 del self._live[utterance.conn]
 
 
+def load_turn_detector(settings: Settings) -> SmartTurn | None:
+    """The end-of-turn model, or None (a fixed pause ends turns) when it is off or not set up."""
+    if settings.turn_detector != "smart-turn":
+        return None
+    try:
+        return SmartTurn.from_settings(settings)
+    except VoiceError as exc:
+        log.warning("end-of-turn model unavailable, turns end on a %d ms pause: %s",
+                    settings.stt_endpoint_silence_ms, exc.message)
+        return None
+
+
 class Utterance:
     """One spoken turn in progress on one connection.
 
-    It ends with ``audio.end``, a long pause (end-pointing), ``cancel``, the client leaving
+    It ends with ``audio.end``, the end of the turn heard by the server (``end_reason``), ``cancel``, the client leaving
     (:meth:`close`), a crossed limit, or a timeout: no frame for ``audio_idle_timeout_s`` or no
     ``audio.end`` within ``audio_max_open_s`` (``audio-timeout``). Whenever it ends, its audio
     buffers and decoder are freed.
@@ -143,11 +166,20 @@ class Utterance:
         self._stopped = False  # no more frames are decoded (end of speech heard, an error, a timeout)
         self._over = False  # finish() is done: the audio can go
         self._started = self._last_frame = time.monotonic()
+        self.end_reason: str | None = None  # "complete" / "silence" when the server heard the end
+        self._spec: asyncio.Task | None = None  # the speculative transcription at the last pause
+        self._spec_end = -1  # the speech end (16 kHz sample) it covers
+        silence_ms, check_ms = s.stt_endpoint_silence_ms, s.turn_check_ms
+        if silence_ms and conn.session is not None and conn.session.mode == "elder":
+            silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
+            check_ms = max(check_ms, s.turn_elder_check_ms)
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
                                       partial_every_s=s.stt_partial_every_s,
-                                      endpoint_silence_ms=s.stt_endpoint_silence_ms or 10**9)
+                                      endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
+                                      turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
+                                      turn_threshold=s.turn_threshold)
         except VoiceError as exc:
             self._error = exc
         self._watchdog: asyncio.Task | None = None
@@ -184,8 +216,8 @@ class Utterance:
             while self._pending and self.stream is not None and not (self._stopped or self.closed or self._error):
                 data, self._pending = bytes(self._pending), bytearray()
                 try:  # decode, end-pointing and partial pacing in one hop
-                    ended, partial_due = await self._in_thread(self._take, data,
-                                                               self._partial is None and self._pool_idle())
+                    ended, partial_due, speech_end, paused = await self._in_thread(
+                        self._take, data, self._partial is None and self._pool_idle())
                 except VoiceError as exc:
                     self._fail(exc)
                     if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
@@ -197,40 +229,96 @@ class Utterance:
                     return
                 if self._stopped or self.closed:  # timed out or dropped meanwhile
                     return
-                if ended:  # a long pause ends the utterance without waiting for audio.end
+                if ended and self.end_reason == "complete" and not await self._sounds_finished(speech_end):
+                    ended = False  # "帮我交……": the model heard an ending, the words say more is coming
+                if ended:  # the end of the turn, heard without waiting for audio.end
                     self._stopped = True
                     if not self.ended:
                         self.ended = True
                         await self.conn.end_audio_turn(self)
                     return
-                if partial_due and not self.ended:
+                self._speculate(speech_end, paused)
+                if partial_due and not self.ended and self._spec is None:
                     self._partial = asyncio.create_task(self._send_partial())
         finally:
             self._pump = None
             if self._stopped or self.closed or self._error is not None:
                 self._pending = bytearray()
 
-    def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool]:
-        """(in a worker thread) Add a frame; has speech ended, and is a partial transcript due?"""
+    def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool, int, bool]:
+        """(in a worker thread) Add a frame. Is the turn over; is a partial transcript due; where did
+        speech last end (-1: not yet); has the person paused there for ``turn_check_ms``?"""
+        stream = self.stream
+        assert stream is not None
+        stream.feed(data)
+        if self.gateway.settings.stt_endpoint_silence_ms:
+            reason = stream.end_of_turn()
+            if reason is not None:
+                self.end_reason = reason
+                return True, False, stream.speech_end(), False
+        speech_end = stream.speech_end()
+        paused = speech_end >= 0 and stream.trailing_silence_ms() >= self.gateway.settings.turn_check_ms
+        return False, partial_possible and stream.should_emit_partial(time.monotonic()), speech_end, paused
+
+    def _speculate(self, speech_end: int, paused: bool) -> None:
+        """Start transcribing at a pause (pool idle); drop that transcription once speech goes on."""
+        if self.ended or self.stream is None:
+            return
+        if self._spec is not None and not _same_pause(speech_end, self._spec_end):  # spoken since: stale
+            self._spec.cancel()
+            self._spec, self._spec_end = None, -1
+        if paused and self._spec is None and self._partial is None and self._pool_idle():
+            self._start_spec(speech_end)
+
+    def _start_spec(self, speech_end: int) -> None:
         assert self.stream is not None
-        self.stream.feed(data)
-        if self.gateway.settings.stt_endpoint_silence_ms and self.stream.should_end():
-            return True, False
-        return False, partial_possible and self.stream.should_emit_partial(time.monotonic())
+        if self._spec is not None:
+            self._spec.cancel()
+        self._spec_end = speech_end
+        self._spec = asyncio.create_task(self._transcribe(self.stream.pcm(), partial=True))
+        self._spec.add_done_callback(_retrieve)
 
     def _pool_idle(self) -> bool:
         stats = self.gateway.pool.stats()
         return stats.running == 0 and stats.queued == 0
+
+    async def _sounds_finished(self, speech_end: int) -> bool:
+        """Does the transcript of this pause end like a finished request? It is the speculative one
+        (started now if need be), so a "yes" costs nothing: it becomes the final transcript."""
+        if self._spec is None or not _same_pause(speech_end, self._spec_end):
+            if self.stream is None or not self._pool_idle():
+                return True  # no transcription to spare: the model decides alone
+            self._start_spec(speech_end)
+        spec = self._spec
+        assert spec is not None
+        try:
+            transcript = await asyncio.shield(spec)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if spec.cancelled() and not (task is not None and task.cancelling()):
+                return True  # dropped (the utterance closed)
+            raise
+        except VoiceError:
+            return True
+        return not sounds_unfinished(transcript.text)
+
+    async def _transcribe(self, audio, partial: bool = False, biased: bool = True) -> Transcript:
+        """Biased by the dialogue state and corrected (``VoiceGateway.transcribe``) when the text may be
+        the final one; a plain decode for a partial shown while the person is still speaking."""
+        if biased:
+            transcript = await self.gateway.transcribe(self.conn.session, audio, self.whisper_lang)
+        else:
+            transcript = await self.gateway.pool.transcribe(audio, lang=self.whisper_lang)
+        if partial and transcript.text and not self.closed:  # finish() sends the final one after this
+            await self.conn.send(TranscriptPartial(text=transcript.text))
+        return transcript
 
     async def _send_partial(self) -> None:
         try:
             stream = self.stream
             if stream is None:
                 return
-            audio = await self._in_thread(stream.pcm)
-            transcript = await self.gateway.pool.transcribe(audio, lang=self.whisper_lang)
-            if transcript.text and not self.ended:
-                await self.conn.send(TranscriptPartial(text=transcript.text))
+            await self._transcribe(await self._in_thread(stream.pcm), partial=True, biased=False)
         except (VoiceError, asyncio.CancelledError):
             pass
         except Exception:
@@ -254,17 +342,24 @@ class Utterance:
                 raise self._error
             assert self.stream is not None
             started = time.perf_counter()
-            audio = await self._in_thread(self.stream.finish)
+            audio, speech_end = await self._in_thread(self._finish_stream)
             if self.closed:
                 return
-            self._stt = asyncio.create_task(self.gateway.transcribe(self.conn.session, audio, self.whisper_lang))
-            try:
-                transcript = await self._stt
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if self.closed and not (task is not None and task.cancelling()):
+            transcript = None
+            spec, self._spec = self._spec, None
+            if spec is not None and _same_pause(speech_end, self._spec_end):  # nothing said since that pause
+                self._stt = spec
+                with contextlib.suppress(VoiceError):  # e.g. stt-busy: transcribe afresh below
+                    transcript = await self._await_stt()
+                if self.closed:
+                    return
+            elif spec is not None:
+                spec.cancel()
+            if transcript is None:
+                self._stt = asyncio.create_task(self._transcribe(audio))
+                transcript = await self._await_stt()
+                if transcript is None:
                     return  # close() dropped the transcription: the client is gone
-                raise
             stt_ms = round((time.perf_counter() - started) * 1000, 2)
         except VoiceError as exc:
             await self.conn.send(ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable))
@@ -286,13 +381,30 @@ class Utterance:
         assert session is not None
         await self.gateway.assistant.text_turn(session, transcript.text, self.conn.send, stt_ms=stt_ms)
 
+    def _finish_stream(self) -> tuple:
+        assert self.stream is not None
+        audio = self.stream.finish()
+        return audio, self.stream.speech_end(force=True)
+
+    async def _await_stt(self) -> Transcript | None:
+        """The transcription in ``self._stt``; None when close() dropped it (the client left)."""
+        assert self._stt is not None
+        try:
+            return await self._stt
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self.closed and not (task is not None and task.cancelling()):
+                return None
+            raise
+
     def close(self) -> None:
         """Drop the utterance (``cancel``, the client left): stop decoding and transcribing, free the audio."""
         self.ended = self.closed = self._stopped = True
         self._pending = bytearray()
         self._stop_background()
-        if self._stt is not None:
-            self._stt.cancel()  # a queued transcription is dropped; a running one is thrown away
+        for task in (self._stt, self._spec):
+            if task is not None:
+                task.cancel()  # a queued transcription is dropped; a running one is thrown away
         self._release()
         self.gateway._forget(self)
 
@@ -352,3 +464,15 @@ class Utterance:
                                                                   or self._over or self.stream.closed):
             self.stream.close()
             self.stream = None
+
+
+def _same_pause(speech_end: int, spec_end: int) -> bool:
+    """Speech ends where it did (give or take 0.1 s: the energy threshold adapts as silence comes in;
+    anything said after a pause moves the end by more than the pause)."""
+    return spec_end >= 0 and abs(speech_end - spec_end) <= TARGET_RATE // 10
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """A speculative transcription may fail or be dropped unseen; its outcome is not an error to log."""
+    if not task.cancelled():
+        task.exception()

@@ -32,6 +32,7 @@ from assistant.protocol import (
     ErrorEvent,
     PingIn,
     Pong,
+    Reply,
     SessionStart,
     SessionStarted,
     TextIn,
@@ -53,11 +54,13 @@ Job = Callable[[], Awaitable[None]]
 
 class Connection:
     def __init__(self, websocket: WebSocket, assistant: Assistant, voice=None, limits: SharedState | None = None,
-                 connections: ConnectionLimits | None = None):
+                 connections: ConnectionLimits | None = None, speech=None):
         self.ws = websocket
         self.assistant = assistant
         self.settings = assistant.settings
         self.voice = voice  # assistant.api.audio.VoiceGateway, when speech-to-text is available
+        self.speech = speech  # assistant.api.speech.SpeechGateway, when text-to-speech is available
+        self.speaker = None  # assistant.api.speech.Speaker, when the session asked for spoken replies
         self.limits = limits or build_shared_state(self.settings)
         self.slot = uuid.uuid4().hex  # this connection's live-session slot (shared across workers)
         self.connections = connections
@@ -87,6 +90,18 @@ class Connection:
             self._answered = True
         if isinstance(event, ErrorEvent):
             self.assistant.metrics.error(event.code)
+        elif isinstance(event, Reply) and self.speaker is not None and self.session is not None:
+            self.speaker.say(event, elder=self.session.mode == "elder")
+
+    async def send_bytes(self, data: bytes) -> None:
+        """One binary frame (spoken reply audio); a no-op once the peer is gone."""
+        if self._closed:
+            return
+        async with self._send_lock:
+            try:
+                await self.ws.send_bytes(data)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self._closed = True
 
     async def refuse(self, code: str, message: str, close_code: int, retryable: bool = False) -> None:
         """Answer with an ``error`` event, then close the connection."""
@@ -147,6 +162,8 @@ class Connection:
                                                retryable=True))
         finally:
             self._closed = True  # sends become no-ops; queued turns are dropped
+            if self.speaker is not None:
+                self.speaker.stop()
             if self.voice is not None:  # audio work (decoding, transcription) stops at once
                 self.voice.disconnected(self)
             if self.session is not None:
@@ -219,6 +236,8 @@ class Connection:
             await self.send(ErrorEvent(code="no-session", message="send session.start first"))
             return
         session = self.session
+        if self.speaker is not None and isinstance(message, TextIn | ConfirmIn | CancelIn | AudioStart):
+            self.speaker.stop()  # barge-in: the person speaks, types, answers or cancels
         if isinstance(message, TextIn | ConfirmIn | AudioEnd) and not await self.limits.allow_turn(session.user_id):
             await self.send(ErrorEvent(code="rate-limited", message="too many requests; try again in a minute",
                                        retryable=True))
@@ -278,8 +297,16 @@ class Connection:
         if took_slot and old is not None:  # a second session.start on this connection replaces the first
             await self.limits.close_session(old.user_id, self.slot)
         self.session = session
+        if self.speaker is not None:
+            self.speaker.stop()
+        self.speaker = None
+        if message.speech and self.speech is not None:
+            from assistant.api.speech import Speaker
+
+            self.speaker = Speaker(self.speech, self.send, self.send_bytes)
         await self.send(SessionStarted(session_id=session.id, lang=session.lang, mode=session.mode,
-                                       resumed=resumed, user=user))
+                                       resumed=resumed, user=user,
+                                       speech=(self.speaker is not None) if message.speech else None))
         if resumed:  # the confirmation survives the reconnect (or its receipt, if it was paid meanwhile)
             await self.assistant.resume(session, self.send)
 

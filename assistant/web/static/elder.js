@@ -2,7 +2,11 @@
  * aloud, big Confirm / Cancel for payments, and a text box for when speaking does not work.
  *
  * Audio: MediaRecorder (Opus in WebM, else Ogg) → `audio.start` {format}, a binary frame every
- * 250 ms while the button is held, `audio.end` on release. */
+ * 250 ms while the button is held, `audio.end` on release.
+ * Spoken replies: the session asks for them (`speech: true`); the server's pcm16 frames between
+ * `reply.audio.start` and `reply.audio.end` are played with Web Audio as they come. When the server
+ * does not speak (no text-to-speech there, or it failed), the browser's speech synthesis reads the
+ * reply instead. Pressing the button, typing or answering stops the reply being spoken. */
 (function () {
   'use strict';
   const { LuiClient, t, speechLang, params, el } = window.Lui;
@@ -44,9 +48,10 @@
   const $ = (id) => document.getElementById(id);
   const q = params();
   const client = new LuiClient({ user: q.get('user') || 'u_li', lang: q.get('lang') || 'zh', mode: 'elder',
-                                 pingMs: Number(q.get('ping')) || 20000 });
+                                 pingMs: Number(q.get('ping')) || 20000, speech: q.get('speech') !== '0' });
   const page = { talk: 'idle', take: null, lastTake: null, pressed: false, spoken: [], confirmationId: null, details: null,
-                 awaiting: null, lastIntent: null, replied: false, streaming: false };
+                 awaiting: null, lastIntent: null, replied: false, streaming: false, serverSpeech: false,
+                 audio: null, audios: [], browserSpoken: [] };
   window.lui = client;
   window.luiElder = page;
   const tr = (key, fields) => t(TEXT, client.lang, key, fields);
@@ -121,8 +126,74 @@
     }
   }
 
+  // --- spoken replies: the server's audio through Web Audio, else the browser's voice --------------
+  const player = { ctx: null, analyser: null, at: 0, sources: [], meter: null };
+
+  function audioContext() {
+    if (!player.ctx) {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return null;
+      player.ctx = new AC();
+      player.analyser = player.ctx.createAnalyser();
+      player.analyser.fftSize = 2048;
+      player.analyser.connect(player.ctx.destination);
+    }
+    if (player.ctx.state === 'suspended') player.ctx.resume().catch(() => {});
+    return player.ctx;
+  }
+
+  function playFrame(buf) {
+    const take = page.audio;
+    if (!take || take.done || take.stopped) return; // after a barge-in the frames still in flight are dropped
+    take.frames += 1;
+    take.bytes += buf.byteLength;
+    const ctx = audioContext();
+    if (!ctx) return;
+    const pcm = new Int16Array(buf, 0, Math.floor(buf.byteLength / 2));
+    const buffer = ctx.createBuffer(1, pcm.length, take.rate);
+    const out = buffer.getChannelData(0);
+    for (let i = 0; i < pcm.length; i++) out[i] = pcm[i] / 32768;
+    const src = ctx.createBufferSource();
+    src.buffer = buffer;
+    src.connect(player.analyser);
+    player.at = Math.max(player.at, ctx.currentTime + 0.03);
+    src.start(player.at);
+    player.at += buffer.duration;
+    take.scheduledMs += buffer.duration * 1000;
+    src.onended = () => {
+      take.played += 1;
+      player.sources = player.sources.filter((s) => s !== src);
+    };
+    player.sources.push(src);
+    if (!player.meter) player.meter = setInterval(measure, 40);
+  }
+
+  /** How loud the output is while server audio plays (the test checks that it was audible). */
+  function measure() {
+    const take = page.audio;
+    if (!player.sources.length) { clearInterval(player.meter); player.meter = null; return; }
+    const data = new Float32Array(player.analyser.fftSize);
+    player.analyser.getFloatTimeDomainData(data);
+    let peak = 0;
+    for (const v of data) peak = Math.max(peak, Math.abs(v));
+    if (take) take.peak = Math.max(take.peak, peak);
+  }
+
+  function stopServerAudio() {
+    for (const src of player.sources) { try { src.stop(); } catch (err) { /* not started */ } }
+    player.sources = [];
+    player.at = 0;
+    if (page.audio && !page.audio.done) page.audio.stopped = true;
+  }
+
   function speak(text) {
     page.spoken.push(text);
+    if (page.serverSpeech) return; // the server's voice follows (reply.audio.*); browserSpeak if it fails
+    browserSpeak(text);
+  }
+
+  function browserSpeak(text) {
+    page.browserSpoken.push(text);
     if (!text || !('speechSynthesis' in window)) return;
     try {
       const u = new SpeechSynthesisUtterance(text);
@@ -138,6 +209,7 @@
   }
 
   function stopSpeaking() {
+    stopServerAudio();
     try { if ('speechSynthesis' in window) speechSynthesis.cancel(); } catch (err) { /* ignore */ }
   }
 
@@ -178,6 +250,7 @@
     if (!text) return;
     clearAlert();
     stopSpeaking();
+    if (page.serverSpeech) audioContext();
     showQuick([]);
     showTranscript(text, 'final');
     page.lastIntent = null;
@@ -197,6 +270,7 @@
     if (page.pressed) return;
     page.pressed = true;
     stopSpeaking();
+    if (page.serverSpeech) audioContext(); // a gesture: Web Audio may start now
     clearAlert();
     if (['paid', 'cancelled', 'failed'].includes($('confirm').dataset.state)) setConfirm('none');
     if (!client.ready) {
@@ -292,9 +366,26 @@
     }
   });
 
-  client.on('session.started', () => {
+  client.on('session.started', (ev) => {
+    page.serverSpeech = ev.speech === true;
     // the pending payment is live only if the server sends its confirm.request again (right away)
     if (['pending', 'working'].includes($('confirm').dataset.state)) setConfirm('none');
+  });
+
+  client.on('reply.audio.start', (ev) => {
+    stopServerAudio();
+    page.audio = { id: ev.id, rate: ev.sample_rate, frames: 0, bytes: 0, played: 0, scheduledMs: 0, peak: 0,
+                   done: false, stopped: false, error: null };
+    page.audios.push(page.audio);
+    audioContext();
+  });
+
+  client.on('binary', playFrame);
+
+  client.on('reply.audio.end', (ev) => {
+    const take = page.audio && page.audio.id === ev.id ? page.audio : null;
+    if (take) { take.done = true; take.error = ev.error || null; }
+    if (ev.error && (!take || !take.frames)) browserSpeak(page.spoken.at(-1)); // the server could not say it
   });
 
   client.on('transcript.partial', (ev) => { if (ev.text) showTranscript(ev.text + ' …', 'partial'); });

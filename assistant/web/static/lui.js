@@ -90,7 +90,8 @@
   class LuiClient {
     /**
      * @param {object} opts  url, user, lang ('zh'|'en'|'auto'), mode ('standard'|'elder'), token,
-     *   pingMs (keepalive interval), pongTimeoutMs, backoffMs ([first, max]), storage (sessionStorage)
+     *   pingMs (keepalive interval), pongTimeoutMs, backoffMs ([first, max]), storage (sessionStorage),
+     *   speech (ask for spoken replies: reply.audio.* events, and 'binary' events with the audio frames)
      */
     constructor(opts) {
       const o = opts || {};
@@ -99,6 +100,7 @@
       this.user = o.user || 'u_li';
       this.lang = o.lang || 'auto';
       this.mode = o.mode || 'standard';
+      this.speech = Boolean(o.speech);
       this.token = o.token || null;
       this.pingMs = o.pingMs || 20000;
       this.pongTimeoutMs = o.pongTimeoutMs || 10000;
@@ -110,7 +112,7 @@
       this.queue = [];
       this.events = []; // the last events received, newest last (for debugging and tests)
       this.stats = { connects: 0, sessions: 0, resumed: 0, sent: 0, received: 0, binary: 0, binaryBytes: 0,
-                     pings: 0, pongs: 0 };
+                     binaryIn: 0, binaryInBytes: 0, pings: 0, pongs: 0 };
       this._listeners = new Map();
       this._attempt = 0;
       this._timer = null;
@@ -153,7 +155,13 @@
         this._startPing();
       };
       ws.onmessage = (msg) => {
-        if (ws !== this.ws || typeof msg.data !== 'string') return;
+        if (ws !== this.ws) return;
+        if (typeof msg.data !== 'string') { // spoken reply audio, between reply.audio.start and .end
+          this.stats.binaryIn += 1;
+          this.stats.binaryInBytes += msg.data.byteLength || 0;
+          this._emit('binary', msg.data);
+          return;
+        }
         let event;
         try { event = JSON.parse(msg.data); } catch (err) { return; }
         this._dispatch(event);
@@ -230,6 +238,7 @@
 
     _startSession() {
       const start = { type: 'session.start', lang: this.lang, mode: this.mode, user: this.user };
+      if (this.speech) start.speech = true;
       if (this.token) start.token = this.token;
       if (this.sessionId) start.session_id = this.sessionId;
       this._setState('starting');

@@ -1,0 +1,108 @@
+"""Spoken replies on the websocket: ``reply.audio.start``, binary frames, ``reply.audio.end``.
+
+A session that sent ``session.start`` with ``speech: true`` hears every ``reply``: the text is cut
+into pieces (sentences; a long first one at its first comma, :func:`voice.tts.speakable_pieces`),
+each piece is synthesised in the ``tts`` pool and sent as soon as it is ready, so the first words
+play while the rest is made. One reply speaks at a time per connection: a ``cancel``, new speech
+(``audio.start``), a new text or a confirmation stops it (barge-in), and the stopped reply ends
+with ``reply.audio.end`` ``interrupted: true``. A synthesis failure ends it with ``error``; the text
+reply stands, so a turn still ends with exactly one ``reply``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel
+
+from assistant.errors import LuiError
+from assistant.pools import BoundedPool
+from assistant.protocol import Reply, ReplyAudioEnd, ReplyAudioStart
+from assistant.settings import Settings
+from voice.tts import Synthesizer, Voices, make_synthesizer, speakable_pieces, to_pcm16
+
+log = logging.getLogger(__name__)
+FRAME_S = 0.25  # audio per binary frame
+
+
+class SpeechGateway:
+    """One per process: the synthesizer and its bounded pool."""
+
+    def __init__(self, settings: Settings, synthesizer: Synthesizer, pool: BoundedPool | None = None):
+        self.settings = settings
+        self.synthesizer = synthesizer
+        self.pool = pool or BoundedPool("tts", settings.tts_workers)
+        self.voices = Voices(settings.tts_voice_zh, settings.tts_voice_en, settings.tts_speed,
+                             settings.tts_elder_speed)
+
+    @classmethod
+    def create(cls, settings: Settings) -> SpeechGateway | None:
+        """The gateway, or None (spoken replies off) when ``LUI_TTS=off`` or the model is not set up."""
+        try:
+            synthesizer = make_synthesizer(settings)
+        except LuiError as exc:
+            log.warning("spoken replies unavailable: %s", exc.message)
+            return None
+        return None if synthesizer is None else cls(settings, synthesizer)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class Speaker:
+    """The spoken replies of one connection, one at a time."""
+
+    def __init__(self, gateway: SpeechGateway, send: Callable[[BaseModel], Awaitable[None]],
+                 send_bytes: Callable[[bytes], Awaitable[None]]):
+        self.gateway = gateway
+        self._send, self._send_bytes = send, send_bytes
+        self._task: asyncio.Task | None = None
+
+    @property
+    def speaking(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def say(self, reply: Reply, elder: bool) -> None:
+        """Speak ``reply`` (stopping whatever this connection was saying)."""
+        self.stop()
+        if not speakable_pieces(reply.text, self.gateway.settings.tts_max_chars):
+            return
+        self._task = asyncio.create_task(self._speak(reply.text, reply.id or uuid.uuid4().hex[:12], elder))
+
+    def stop(self) -> None:
+        """Barge-in: the reply being spoken stops now (it ends with ``interrupted``)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+    async def _speak(self, text: str, audio_id: str, elder: bool) -> None:
+        gateway = self.gateway
+        voice, speed = gateway.voices.pick(text, elder)
+        started, sent_ms, error = False, 0.0, None
+        try:
+            for piece in speakable_pieces(text, gateway.settings.tts_max_chars):
+                samples, rate = await gateway.pool.run(gateway.synthesizer.synth, piece, voice, speed)
+                if not started:
+                    await self._send(ReplyAudioStart(id=audio_id, sample_rate=rate))
+                    started = True
+                pcm, step = to_pcm16(samples), 2 * max(1, int(rate * FRAME_S))
+                for at in range(0, len(pcm), step):
+                    await self._send_bytes(pcm[at : at + step])
+                sent_ms += 1000 * len(samples) / rate
+        except asyncio.CancelledError:
+            if started:  # tell the client to stop playing; then let the cancellation through
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._send(ReplyAudioEnd(id=audio_id, interrupted=True,
+                                                                  audio_ms=round(sent_ms))))
+            raise
+        except LuiError as exc:
+            error = exc.code
+        except Exception:  # a synthesizer bug must not end the connection
+            log.exception("speaking a reply failed")
+            error = "tts-failed"
+        if started or error:
+            await self._send(ReplyAudioEnd(id=audio_id, error=error, audio_ms=round(sent_ms)))

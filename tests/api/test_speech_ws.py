@@ -1,0 +1,167 @@
+"""Spoken replies over a real server and a real websocket client: reply.audio.start, binary pcm16
+frames, reply.audio.end; barge-in by cancel, new speech or text; a synthesis failure keeps the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import numpy as np
+import pytest
+from websockets.asyncio.client import connect
+
+from assistant.api.app import create_app
+from assistant.api.speech import SpeechGateway
+from tests.conftest import LiveServer
+
+
+class Listener:
+    """Protocol events and binary frames in arrival order."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.items: list[dict | bytes] = []
+
+    async def send(self, **message) -> None:
+        await self.ws.send(json.dumps(message, ensure_ascii=False))
+
+    async def until(self, pred, wait_s: float = 60) -> dict:
+        async with asyncio.timeout(wait_s):
+            while True:
+                raw = await self.ws.recv()
+                item = raw if isinstance(raw, bytes) else json.loads(raw)
+                self.items.append(item)
+                if isinstance(item, dict) and pred(item):
+                    return item
+
+    def events(self, kind: str) -> list[dict]:
+        return [e for e in self.items if isinstance(e, dict) and e["type"] == kind]
+
+    def audio_between(self, audio_id: str) -> bytes:
+        """The binary frames sent between this id's reply.audio.start and reply.audio.end."""
+        inside, out = False, bytearray()
+        for item in self.items:
+            if isinstance(item, bytes):
+                if inside:
+                    out += item
+            elif item.get("id") == audio_id and item["type"] in ("reply.audio.start", "reply.audio.end"):
+                inside = item["type"] == "reply.audio.start"
+        return bytes(out)
+
+
+class SlowSynth:
+    """A test double of the Synthesizer interface: a tone per piece; every piece after the first of a
+    reply waits until ``release`` is set, so a test can barge in while a reply is being spoken."""
+
+    def __init__(self, fail: bool = False):
+        self.release = threading.Event()
+        self.fail = fail
+        self.calls: list[tuple[str, str, float]] = []
+
+    def synth(self, text, voice, speed=1.0):
+        self.calls.append((text, voice, speed))
+        if self.fail:
+            raise RuntimeError("synthesizer broke")
+        if len(self.calls) > 1:
+            self.release.wait(20)
+        t = np.arange(8000, dtype=np.float32) / 16000
+        return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000
+
+
+@pytest.fixture
+def speech_server(settings, assistant):
+    servers = []
+
+    def _make(synthesizer, **changes):
+        changed = settings.model_copy(update=changes)
+        assistant.settings = changed
+        live = LiveServer(create_app(changed, assistant, speech=SpeechGateway(changed, synthesizer))).__enter__()
+        servers.append(live)
+        return live
+
+    yield _make
+    for live in servers:
+        live.__exit__(None, None, None)
+
+
+async def _open(live, **start) -> Listener:
+    ws = await connect(live.ws, max_size=2**24)
+    listener = Listener(ws)
+    await listener.send(type="session.start", user="u_li", **start)
+    await listener.until(lambda e: e["type"] == "session.started")
+    return listener
+
+
+async def test_a_spoken_reply_follows_the_reply_in_kokoro_mandarin(speech_server, kokoro_tts):
+    live = speech_server(kokoro_tts)
+    client = await _open(live, lang="zh", mode="elder", speech=True)
+    try:
+        assert client.events("session.started")[0]["speech"] is True
+        await client.send(type="text", text="我还有多少钱", id="t1")
+        end = await client.until(lambda e: e["type"] == "reply.audio.end")
+        kinds = [e["type"] if isinstance(e, dict) else "bytes" for e in client.items]
+        assert kinds.index("reply") < kinds.index("reply.audio.start") < kinds.index("bytes")
+        start = client.events("reply.audio.start")[0]
+        assert start == {"type": "reply.audio.start", "id": "t1", "format": "pcm16", "sample_rate": 24000}
+        assert end["id"] == "t1" and "interrupted" not in end and "error" not in end
+        pcm = np.frombuffer(client.audio_between("t1"), dtype="<i2").astype(np.float32) / 32768
+        assert abs(len(pcm) / 24000 * 1000 - end["audio_ms"]) < 5
+        reply = client.events("reply")[0]["text"]
+        assert len(pcm) / 24000 > 0.12 * len(reply)  # elder speed: at least ~8 characters a second, not a blip
+        assert np.sqrt(np.mean(pcm**2)) > 0.02  # audible, not silence
+    finally:
+        await client.ws.close()
+
+
+async def test_no_spoken_reply_unless_asked(speech_server):
+    synth = SlowSynth()
+    synth.release.set()
+    client = await _open(speech_server(synth), lang="zh")
+    try:
+        assert "speech" not in client.events("session.started")[0]
+        await client.send(type="text", text="我还有多少钱")
+        await client.until(lambda e: e["type"] == "reply")
+        await client.send(type="ping")
+        await client.until(lambda e: e["type"] == "pong")
+        assert not synth.calls and not client.events("reply.audio.start")
+        assert not any(isinstance(i, bytes) for i in client.items)
+    finally:
+        await client.ws.close()
+
+
+@pytest.mark.parametrize("barge_in", [{"type": "cancel"}, {"type": "audio.start", "format": "webm"},
+                                      {"type": "text", "text": "谢谢"}])
+async def test_cancel_or_new_speech_stops_the_spoken_reply(speech_server, barge_in):
+    synth = SlowSynth()
+    # a two-sentence reply: the second piece waits in the synthesizer until the test releases it
+    client = await _open(speech_server(synth), lang="zh", speech=True)
+    try:
+        await client.send(type="text", text="帮我把这个月电费交了", id="pay")
+        await client.until(lambda e: e["type"] == "reply")
+        await client.until(lambda e: e["type"] == "reply.audio.start")
+        assert len(synth.calls) >= 1
+        await client.send(**barge_in)
+        end = await client.until(lambda e: e["type"] == "reply.audio.end" and e["id"] == "pay")
+        assert end["interrupted"] is True and end["audio_ms"] == 500  # only the first piece was sent
+        synth.release.set()
+        await client.send(type="ping")
+        await client.until(lambda e: e["type"] == "pong")
+    finally:
+        synth.release.set()
+        await client.ws.close()
+
+
+async def test_a_synthesis_failure_keeps_the_text_reply(speech_server):
+    client = await _open(speech_server(SlowSynth(fail=True)), lang="en", speech=True)
+    try:
+        await client.send(type="text", text="what is my balance", id="b1")
+        reply = await client.until(lambda e: e["type"] == "reply")
+        assert reply["text"]
+        end = await client.until(lambda e: e["type"] == "reply.audio.end")
+        assert end == {"type": "reply.audio.end", "id": "b1", "error": "tts-failed", "audio_ms": 0}
+        assert not client.events("error") and not client.events("reply.audio.start")
+        await client.send(type="text", text="thanks")  # the session carries on
+        await client.until(lambda e: e["type"] == "reply")
+    finally:
+        await client.ws.close()

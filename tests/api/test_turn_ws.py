@@ -1,0 +1,102 @@
+"""The server ends a spoken turn by itself: soon after a finished request, not during a pause in the
+middle of one. Real speech (espeak-ng English, Kokoro Mandarin) streamed in real time as pcm16 over a
+real websocket; no ``audio.end`` is sent, so only the server's end-of-turn can answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from assistant.api.app import create_app
+from assistant.api.audio import VoiceGateway
+from tests.api.conftest import Client
+from tests.conftest import LiveServer, of_type
+from voice import synth
+
+CHUNK_S = 0.1
+
+
+@pytest.fixture
+def turn_server(settings, assistant, smart_turn):
+    """A server that ends turns with smart-turn; fixed-pause fallback 1.5 s (elder 3 s)."""
+    servers = []
+
+    def _make(pool):
+        changed = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "stt_endpoint_elder_silence_ms": 3000})
+        assistant.settings = changed
+        gateway = VoiceGateway(changed, assistant, pool, turn=smart_turn)
+        live = LiveServer(create_app(changed, assistant, voice=gateway)).__enter__()
+        servers.append(live)
+        return live
+
+    yield _make
+    for live in servers:
+        live.__exit__(None, None, None)
+
+
+async def _speak_live(client: Client, audio: np.ndarray, then_silence_s: float = 6.0) -> None:
+    """Stream 16 kHz audio as pcm16 at the pace it is spoken, then silence, as an open microphone does."""
+    audio = np.concatenate([audio, synth.silence(then_silence_s)])
+    await client.send(type="audio.start", format="pcm16", sample_rate=16000)
+    step = int(CHUNK_S * 16000)
+    began = time.monotonic()
+    for k, at in enumerate(range(0, len(audio), step)):
+        await client.send_raw(synth.to_pcm16_bytes(audio[at : at + step]))
+        await asyncio.sleep(max(0.0, began + (k + 1) * CHUNK_S - time.monotonic()))
+
+
+async def _turn(client: Client, audio: np.ndarray, then_silence_s: float) -> list[dict]:
+    """Speak, keep the microphone open, and return the turn's events (up to its reply or error)."""
+    mic = asyncio.create_task(_speak_live(client, audio, then_silence_s))
+    try:
+        return await client.until_terminal(wait_s=60)
+    finally:
+        mic.cancel()
+
+
+async def _connect(live, **start) -> Client:
+    from websockets.asyncio.client import connect
+
+    client = Client(await connect(live.ws, max_size=2**24))
+    await client.start(**start)
+    return client
+
+
+async def test_a_finished_request_ends_the_turn_without_audio_end(turn_server, tiny_stt_pool, tmp_path):
+    speech = synth.samples_16k(synth.speak("what is my balance", tmp_path / "b.wav", pad_s=0.2))
+    client = await _connect(turn_server(tiny_stt_pool), user="u_amy", lang="en")
+    try:
+        # 0.8 s of silence after the words: under the 1.5 s fixed pause, so only the model can end it
+        events = await _turn(client, speech, then_silence_s=0.8)
+        final = of_type(events, "transcript.final")
+        assert final and "balance" in final[0]["text"].lower(), events
+        assert [e["name"] for e in of_type(events, "intent")] == ["check_balance"]
+        assert events[-1]["type"] == "reply"
+    finally:
+        await client.ws.close()
+
+
+@pytest.mark.slow
+async def test_an_elder_pausing_mid_request_is_not_cut_off(turn_server, base_stt_pool, kokoro_tts):
+    """"帮我查一下……电费" with a 1 s pause, Kokoro Mandarin at elder speed: one turn, the whole request."""
+    from scipy.signal import resample_poly
+
+    def say(text: str) -> np.ndarray:
+        audio, rate = kokoro_tts.synth(text, "zf_xiaobei", 0.85)
+        assert rate == 24000
+        return resample_poly(audio, 2, 3).astype(np.float32)
+
+    audio = np.concatenate([synth.silence(0.3), say("帮我查一下"), synth.silence(1.0), say("电费。")])
+    client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
+    try:
+        events = await _turn(client, audio, then_silence_s=5.0)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1 and "电费" in finals[0]["text"], events
+        intents = of_type(events, "intent")
+        assert intents and intents[0]["slots"].get("bill_type") == "electricity", intents
+        assert events[-1]["type"] == "reply"
+    finally:
+        await client.ws.close()

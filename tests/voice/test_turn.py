@@ -1,0 +1,106 @@
+"""Semantic end of turn: smart-turn v3.2 on real (espeak-ng) speech, alone and inside AudioStream."""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+
+import numpy as np
+import pytest
+
+from assistant.settings import Settings
+from voice import synth
+from voice.errors import VoiceError
+from voice.stream import AudioStream
+from voice.turn import SMART_TURN_FILE, last_window, log_mel, smart_turn_path, sounds_unfinished
+
+COMPLETE = "I want to pay my electricity bill."
+HALF, REST = "I want to pay my", "electricity bill."
+FRAME_S = 0.02
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    d = tmp_path_factory.mktemp("turn-audio")
+    try:
+        return {text: synth.samples_16k(synth.speak(text, d / f"{i}.wav", pad_s=0.2))
+                for i, text in enumerate((COMPLETE, HALF, REST))}
+    except synth.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def test_features_match_pipecats_extractor(tmp_path):
+    """Our numpy log-mel equals the extractor shipped with the model (from the wheel setup.sh keeps)."""
+    folder = smart_turn_path(Settings().smart_turn_dir).parent
+    wheel = next(folder.glob("pipecat_ai-*.whl"))
+    source = tmp_path / "whisper_features.py"
+    with zipfile.ZipFile(wheel) as z:
+        source.write_bytes(z.read("pipecat/audio/turn/smart_turn/_whisper_features.py"))
+    spec = importlib.util.spec_from_file_location("whisper_features", source)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    rng = np.random.default_rng(7)
+    for n in (16000, 5 * 16000, 11 * 16000):
+        window = last_window((rng.standard_normal(n) * 0.1).astype(np.float32))
+        assert window.shape == (128000,)
+        ours = log_mel(window)
+        assert ours.shape == (80, 800) and ours.dtype == np.float32
+        np.testing.assert_allclose(ours, ref.compute_whisper_log_mel_features(window), atol=1e-5)
+
+
+def test_model_tells_finished_from_unfinished(smart_turn, speech):
+    assert smart_turn.complete_probability(speech[COMPLETE]) > 0.7
+    assert smart_turn.complete_probability(speech[HALF]) < 0.3
+
+
+def test_missing_or_altered_model_is_a_clear_error(tmp_path):
+    with pytest.raises(VoiceError) as missing:
+        smart_turn_path(tmp_path)
+    assert missing.value.code == "turn-unavailable" and "scripts/setup.sh" in missing.value.message
+    (tmp_path / SMART_TURN_FILE).write_bytes(b"not the model")
+    with pytest.raises(VoiceError, match="sha256"):
+        smart_turn_path(tmp_path)
+
+
+def _stream(turn, **kw) -> AudioStream:
+    return AudioStream("pcm16", 16000, endpoint_silence_ms=1500, turn=turn, turn_check_ms=250, **kw)
+
+
+def _feed_until_end(stream: AudioStream, audio: np.ndarray) -> str | None:
+    """Feed 20 ms frames until the stream says the turn is over; why it is (None: not over)."""
+    step = int(FRAME_S * 16000)
+    for i in range(0, len(audio), step):
+        stream.feed(synth.to_pcm16_bytes(audio[i : i + step]))
+        reason = stream.end_of_turn()
+        if reason is not None:
+            return reason
+    return None
+
+
+def test_a_finished_sentence_ends_after_a_short_pause(smart_turn, speech):
+    audio = np.concatenate([speech[COMPLETE], synth.silence(2.0)])
+    stream = _stream(smart_turn)
+    assert _feed_until_end(stream, audio) == "complete"
+    assert 250 <= stream.trailing_silence_ms() < 500  # not the 1.5 s fixed pause
+    # without the model the same audio waits for the fixed pause
+    stream = _stream(None)
+    assert _feed_until_end(stream, audio) == "silence"
+    assert stream.trailing_silence_ms() >= 1500
+
+
+def test_the_model_is_asked_once_per_pause(smart_turn, speech):
+    """"I want to pay my ... electricity bill": one question at the pause, one at the end, not one per frame;
+    the words of the pause are checked too (the websocket tests), as the model alone is often wrong there."""
+    stream = _stream(smart_turn)
+    _feed_until_end(stream, np.concatenate([speech[HALF], synth.silence(0.9)]))
+    assert len(stream.turn_probabilities) == 1
+    _feed_until_end(stream, np.concatenate([speech[REST], synth.silence(1.6)]))
+    assert len(stream.turn_probabilities) in (1, 2)  # 1: the model already said "complete" at the pause
+
+
+@pytest.mark.parametrize(("text", "unfinished"), [
+    ("帮我交", True), ("帮我交电费。", False), ("这个月的", True), ("这个月的水费多少？", False), ("我还有", True),
+    ("我还有多少钱", False), ("不要", False), ("对", False), ("是", False), ("I want to pay my", True),
+    ("I want to pay my electricity bill.", False), ("yes please", False), ("", False)])
+def test_sounds_unfinished(text, unfinished):
+    assert sounds_unfinished(text) is unfinished

@@ -1,0 +1,144 @@
+"""Semantic end-of-turn: is what the person said so far a finished request, or are they pausing mid-sentence?
+
+The model is smart-turn v3.2 (BSD-2-Clause, pipecat-ai): a Whisper-tiny encoder with a classifier, on the
+last 8 s of 16 kHz audio, 23 languages including Mandarin. ``scripts/setup.sh`` takes the ONNX file out of
+the ``pipecat-ai==1.14.0`` wheel (downloaded without its dependencies) into ``.cache/smart-turn/``;
+nothing is fetched at run time. The features are Whisper's log-mel spectrogram, computed here in numpy
+(the same computation as pipecat's ``_whisper_features.py`` and Hugging Face's WhisperFeatureExtractor with
+an 8 s window): 400-point periodic Hann window, hop 160, 80 Slaney mel bands, log10, clamped to 8 below
+the maximum, scaled to about [-1, 1]; the waveform is normalised to zero mean and unit variance first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from voice.audio import TARGET_RATE
+from voice.errors import VoiceError
+
+SMART_TURN_FILE = "smart-turn-v3.2-cpu.onnx"
+SMART_TURN_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
+SMART_TURN_PACKAGE = "pipecat-ai==1.14.0"
+WINDOW_S = 8
+N_FFT, HOP, N_MELS = 400, 160, 80
+
+
+def _mel_filters() -> np.ndarray:
+    """Slaney-scale, Slaney-normalised triangular filters, shape (n_fft//2+1, n_mels), 0..8 kHz."""
+
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) * 27.0 / np.log(6.4), 3.0 * f / 200.0)
+
+    def mel_to_hz(m):
+        m = np.asarray(m, dtype=np.float64)
+        return np.where(m >= 15.0, 1000.0 * np.exp((m - 15.0) * np.log(6.4) / 27.0), 200.0 * m / 3.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(TARGET_RATE / 2), N_MELS + 2))
+    bins = np.linspace(0, TARGET_RATE // 2, N_FFT // 2 + 1)
+    slopes = edges[None, :] - bins[:, None]
+    widths = np.diff(edges)
+    down = -slopes[:, :-2] / widths[:-1]
+    up = slopes[:, 2:] / widths[1:]
+    filters = np.maximum(0.0, np.minimum(down, up))
+    return filters * (2.0 / (edges[2:] - edges[:-2]))[None, :]
+
+
+_MEL = _mel_filters()
+_HANN = np.hanning(N_FFT + 1)[:-1]  # periodic, like torch.hann_window
+
+
+def last_window(audio: np.ndarray) -> np.ndarray:
+    """The last 8 s of 16 kHz audio, zeros in front when shorter (what the model was trained on)."""
+    n = WINDOW_S * TARGET_RATE
+    audio = np.asarray(audio, dtype=np.float32)
+    if len(audio) >= n:
+        return audio[-n:]
+    return np.concatenate([np.zeros(n - len(audio), dtype=np.float32), audio])
+
+
+def log_mel(window: np.ndarray) -> np.ndarray:
+    """Whisper log-mel features of exactly 8 s of 16 kHz audio: float32 (80, 800)."""
+    x = np.asarray(window, dtype=np.float32)
+    x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+    padded = np.pad(x.astype(np.float64), (N_FFT // 2, N_FFT // 2), mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    power = np.abs(np.fft.rfft(frames * _HANN, axis=-1)) ** 2  # (frames, bins)
+    mel = np.log10(np.maximum(power @ _MEL, 1e-10)).T[:, :-1]  # (80, 800): the last frame dropped
+    mel = np.maximum(mel, mel.max() - 8.0)
+    return ((mel + 4.0) / 4.0).astype(np.float32)
+
+
+def smart_turn_path(folder: Path) -> Path:
+    """The model file set up by scripts/setup.sh, checked by sha256; else ``turn-unavailable``."""
+    path = Path(folder).expanduser() / SMART_TURN_FILE
+    if not path.is_file():
+        raise VoiceError("turn-unavailable", f"The end-of-turn model {path} is missing. Run scripts/setup.sh (it "
+                         f"takes {SMART_TURN_FILE} out of `pip download {SMART_TURN_PACKAGE} --no-deps`), "
+                         "set LUI_SMART_TURN_DIR to the folder holding it, or set LUI_TURN_DETECTOR=silence "
+                         "to end turns on a fixed pause.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SMART_TURN_SHA256:
+        raise VoiceError("turn-unavailable", f"{path} has sha256 {digest}, expected {SMART_TURN_SHA256} (the file "
+                         f"from {SMART_TURN_PACKAGE}); run scripts/setup.sh again.")
+    return path
+
+
+class SmartTurn:
+    """Blocking: ``complete_probability(audio)`` in [0, 1]. Thread-safe (one ONNX session, one lock)."""
+
+    def __init__(self, path: Path, threads: int = 1):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise VoiceError("turn-unavailable", "onnxruntime is required for the end-of-turn model: "
+                             "pip install 'lui[voice]'.") from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings) -> SmartTurn:
+        return cls(smart_turn_path(settings.smart_turn_dir), threads=settings.turn_threads)
+
+    def complete_probability(self, audio: np.ndarray) -> float:
+        """How likely the speech in ``audio`` (16 kHz mono, ending now) is a finished turn."""
+        features = log_mel(last_window(audio))[None]
+        with self._lock:
+            out = self._session.run(None, {"input_features": features})[0]
+        return float(np.asarray(out).reshape(-1)[0])
+
+
+# Words a request does not end on: a verb still waiting for its object, a preposition, a particle that
+# introduces more ("帮我交……", "这个月的……", "I want to pay my ..."). Checked on the transcript of a pause
+# before a "complete" from the model ends the turn: the model alone hears many mid-sentence pauses in
+# Mandarin as finished.
+_UNFINISHED_ZH = tuple(sorted((
+    "的", "把", "给", "交", "缴", "查", "充", "付", "办", "帮", "帮我", "我要", "我想", "和", "跟", "还有", "有",
+    "然后", "那个", "这个", "就是", "一下", "在", "到", "从", "往", "被", "让", "请", "用", "去", "看看", "呃", "那",
+    "我", "上个", "这个月", "上个月",  # not 要/是/对/嗯: 不要, 是, 对 and 嗯 are whole answers
+), key=len, reverse=True))
+_UNFINISHED_EN = frozenset((
+    "the", "a", "an", "my", "your", "to", "and", "or", "for", "of", "in", "on", "at", "with", "from", "pay", "check",
+    "is", "are", "was", "um", "uh", "like", "i", "want", "need", "what's", "how", "much", "top", "last", "next",
+))
+_TRAILING = re.compile(r"[\s\W_]+$", re.UNICODE)
+
+
+def sounds_unfinished(text: str) -> bool:
+    """The transcript stops on a word that needs more after it (see the lists above)."""
+    text = _TRAILING.sub("", text or "")
+    if not text:
+        return False
+    if re.search(r"[\u3400-\u9fff]$", text):
+        return text.endswith(_UNFINISHED_ZH)
+    words = text.lower().split()
+    return bool(words) and words[-1] in _UNFINISHED_EN
