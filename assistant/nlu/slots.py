@@ -8,6 +8,7 @@ from assistant.nlu.accounts import parse_account
 from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
+from assistant.nlu.payment_source import parse_payment_source
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
@@ -23,9 +24,10 @@ __all__ = [
     "parse_translation_text",
 ]
 
-# The slots each intent can carry; lookup_service's `query` is filled by the caller.
+# The slots each intent can carry; lookup_service's `query` is filled by the caller. `pay_from` (where
+# the money should come from, nlu/payment_source.py) only adds a note: lui pays from the wallet.
 INTENT_SLOTS: dict[str, tuple[str, ...]] = {
-    "pay_bill": ("bill_type", "amount", "account"),
+    "pay_bill": ("bill_type", "amount", "account", "pay_from"),
     "query_bill": ("bill_type", "account"),
     "translate": ("text", "target_lang", "source_lang"),
 }
@@ -47,6 +49,7 @@ _EXTRACTORS = {
     "text": parse_translation_text,
     "target_lang": parse_language,
     "source_lang": parse_source_language,
+    "pay_from": parse_payment_source,
 }
 
 
