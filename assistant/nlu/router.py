@@ -201,10 +201,10 @@ def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
 
 def build_router(settings) -> IntentRouter:
     """The router the app runs: embedder and training data from ``Settings``, cached in data_dir."""
-    from assistant.nlu.data import load_examples
+    from assistant.nlu.data import load_training_examples
     from knowledge.embedders import make_embedder
 
+    examples = load_training_examples(settings.router_train_path)
     embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
-    examples = load_examples(settings.router_train_path)
     cache = settings.cache_dir if settings.router_cache else None
     return IntentRouter.load_or_train(examples, embedder, cache)
