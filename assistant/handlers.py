@@ -11,6 +11,7 @@ from typing import Any
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.consent import consent
 from assistant.nlu.intents import SPECS, spec
+from assistant.nlu.payment_source import WALLET
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
@@ -232,6 +233,8 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     payee = bill["biller_name_zh"] if turn.lang == "zh" else bill["biller_name_en"]
     summary = voice.say("confirm_pay", payee=payee, bill=bill_name, amount=voice.money(data["amount_fen"]),
                         account=voice.account(bill["account"]))
+    if slots.get("pay_from") not in (None, WALLET):  # a card or bank named: a note, never a reason to fail
+        summary += (" " if turn.lang == "en" else "") + voice.say("pay_from_wallet")
     details = {"action": "pay_bill", "payee": payee, "bill_type": bill["bill_type"],
                "account": voice.account(bill["account"]), "amount_fen": data["amount_fen"],
                "amount": voice.money(data["amount_fen"]), "period": bill["period"]}

@@ -2,6 +2,10 @@
 
     python -m evals.intent --data FILE.jsonl [--json-out METRICS.json] [--predictions OUT.jsonl]
                            [--mode router|llm|cascade]
+    python -m evals.intent --split challenge [...]   # or --split dev: the files of evals/data by name
+
+``--split challenge`` is the challenge set (``evals/challenge.py``: style × intent templates, for
+measuring only; the router refuses to train on it or on dev).
 
 ``router`` (the default) is the local router alone and runs offline. ``llm`` asks the LLM tier for
 every utterance (a forced ``route`` call); ``cascade`` is what a turn does: the router first, the LLM
@@ -31,12 +35,18 @@ from assistant.nlu.data import load_examples
 from assistant.nlu.types import INTENTS, OUT_OF_SCOPE, Understanding
 from assistant.settings import Settings
 from evals.metrics import Scored, compute_metrics, confusion, outcome_metrics
-from evals.report import markdown_report, write_confusion_png
+from evals.report import errors_by_intent, markdown_report, write_confusion_png
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SPLITS = {"train": DATA_DIR / "intent_train.jsonl", "dev": DATA_DIR / "intent_dev.jsonl",
+          "challenge": DATA_DIR / "intent_challenge.jsonl"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m evals.intent", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="labelled JSONL (text, lang, intent, slots)")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", type=Path, help="labelled JSONL (text, lang, intent, slots)")
+    data.add_argument("--split", choices=sorted(SPLITS), help="a data set of evals/data by name (dev, challenge)")
     parser.add_argument("--json-out", type=Path, help="write metrics JSON here")
     parser.add_argument("--predictions", type=Path, help="write one prediction per input line here")
     parser.add_argument("--mode", choices=["router", "llm", "cascade"], default="router",
@@ -49,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-outcome", action="store_true",
                         help="skip the outcome figures (they search the service catalogue for lookup_service)")
     parser.add_argument("--no-plot", action="store_true", help="skip the confusion-matrix PNG")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.data = args.data or SPLITS[args.split]
+    return args
 
 
 NEEDS_LLM = (
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         retriever = _catalogue_retriever(settings, router.embedder if router is not None else None, config)
         if retriever is not None:
             metrics.update(outcome_metrics(rows, _outcomes(retriever, predictions)))
+    errors = [p for p in predictions if p["intent"] != p["pred_intent"]]
+    metrics["errors_by_intent"] = errors_by_intent(errors)
     metrics["config"] = config
 
     out_dir = (args.json_out.parent if args.json_out else Path("evals/out"))
@@ -128,7 +142,6 @@ def main(argv: list[str] | None = None) -> int:
         labels, matrix = confusion(rows)
         write_confusion_png(labels, matrix, png, f"{args.data.name}: accuracy {metrics['accuracy']:.3f}")
         png_name = png.name
-    errors = [p for p in predictions if p["intent"] != p["pred_intent"]]
     report = args.report or out_dir / f"{stem}-report.md"
     report.write_text(markdown_report(metrics, errors, png_name), encoding="utf-8")
 

@@ -32,6 +32,15 @@ def write_confusion_png(labels: list[str], matrix: np.ndarray, path: Path, title
     plt.close(fig)
 
 
+def errors_by_intent(errors: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per language, per gold intent: how often each wrong label was predicted."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for e in errors:
+        wrong = out.setdefault(e["lang"], {}).setdefault(e["intent"], {})
+        wrong[e["pred_intent"]] = wrong.get(e["pred_intent"], 0) + 1
+    return {lang: dict(sorted(by_gold.items())) for lang, by_gold in sorted(out.items())}
+
+
 def markdown_report(metrics: dict[str, Any], errors: list[dict[str, Any]], png_name: str | None) -> str:
     cfg = metrics.get("config", {})
     lines = [
@@ -58,6 +67,11 @@ def markdown_report(metrics: dict[str, Any], errors: list[dict[str, Any]], png_n
         lines.append(f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |")
     if png_name:
         lines += ["", f"![confusion matrix]({png_name})"]
+    lines += ["", "## Errors per class", "", "| lang | gold | errors | predicted instead |", "|---|---|---|---|"]
+    for lang, by_gold in errors_by_intent(errors).items():
+        for gold, wrong in by_gold.items():
+            instead = ", ".join(f"{label} {n}" for label, n in sorted(wrong.items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {lang} | {gold} | {sum(wrong.values())} | {instead} |")
     lines += ["", f"## Errors ({len(errors)})", "", "| text | lang | gold | predicted | confidence |", "|---|---|---|---|---|"]
     for e in errors[:200]:
         text = e["text"].replace("|", "\\|")

@@ -27,7 +27,9 @@ def build_llm(settings: Settings, registry: ToolRegistry, **options) -> LLMTier 
     from assistant.llm.cascade import LLMTier
     from assistant.llm.client import LLMClient
 
-    options.setdefault("min_confidence", max(0.6, settings.router_min_confidence))
+    options.setdefault("min_confidence", settings.llm_escalate_below)
+    options.setdefault("long_chars_zh", settings.llm_long_chars_zh)
+    options.setdefault("long_chars_en", settings.llm_long_chars_en)
     return LLMTier(LLMClient.from_settings(settings), registry, **options)
 
 

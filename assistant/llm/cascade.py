@@ -42,6 +42,24 @@ SERVICE_WORDS = re.compile(
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def escalation_reason(text: str, intent: str, confidence: float, *, min_confidence: float, long_chars_zh: int,
+                      long_chars_en: int) -> str | None:
+    """The cascade's rule, for a router reading (``intent``, ``confidence``) of ``text``: why it goes to
+    the LLM ("compound", "long", "unsure", "service-word"), or None. Thresholds: see evals/calibrate.py."""
+    if intent in ("confirm", "deny", "cancel"):  # answers to our question stay on the router path
+        return None
+    if COMPOUND.search(text):
+        return "compound"
+    limit = long_chars_zh if _CJK.search(text) else long_chars_en
+    if len(text) > limit:
+        return "long"
+    if confidence < min_confidence:
+        return "unsure"
+    if intent == OUT_OF_SCOPE and (SERVICE_WORDS.search(text) or parse_bill_type(text)):
+        return "service-word"
+    return None
+
+
 class LLMTier:
     """The LLM tier behind the router: escalation rule, planner and classifier, router fallback."""
 
@@ -58,18 +76,8 @@ class LLMTier:
     # --- the escalation rule --------------------------------------------------------------------
     def escalation_reason(self, text: str, u: Understanding) -> str | None:
         """Why this utterance goes to the LLM ("compound", "long", "unsure", "service-word"), or None."""
-        if u.intent in ("confirm", "deny", "cancel"):  # answers to our question stay on the router path
-            return None
-        if COMPOUND.search(text):
-            return "compound"
-        limit = self.long_chars_zh if _CJK.search(text) else self.long_chars_en
-        if len(text) > limit:
-            return "long"
-        if u.confidence < self.min_confidence:
-            return "unsure"
-        if u.intent == OUT_OF_SCOPE and (SERVICE_WORDS.search(text) or parse_bill_type(text)):
-            return "service-word"
-        return None
+        return escalation_reason(text, u.intent, u.confidence, min_confidence=self.min_confidence,
+                                 long_chars_zh=self.long_chars_zh, long_chars_en=self.long_chars_en)
 
     def may_be_new_request(self, text: str, u: Understanding) -> bool:
         """While a payment waits: whether an utterance that is not a clear yes or no may be a new request

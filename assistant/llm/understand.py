@@ -38,6 +38,8 @@ SLOT_DOCS = {
     "query": ("string", "for lookup_service: what service or how-to the user is looking for"),
     "phone": ("string", "for top_up_phone: the 11-digit mainland mobile number to top up, digits only"),
     "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
+    "pay_from": ("string", "for pay_bill: where the user wants the money to come from, if said "
+                 "(wallet, bank_card, bank_account, credit_card, wechat, alipay); lui pays from the wallet"),
 }
 INTENT_DOCS = llm_description()  # from the intent table
 
@@ -75,6 +77,7 @@ class RouteSlots(BaseModel):
     query: str | None = Field(default=None, max_length=300)
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
     contact: str | None = Field(default=None, max_length=20)
+    pay_from: Literal["wallet", "bank_card", "bank_account", "credit_card", "wechat", "alipay"] | None = None
 
     @field_validator("target_lang", "source_lang", mode="before")
     @classmethod

@@ -19,6 +19,17 @@ class Example:
     slots: dict[str, Any] = field(default_factory=dict)
 
 
+# held-out files, measured on and never learnt from (evals/data/ANNOTATION.md)
+HELD_OUT = ("intent_dev.jsonl", "intent_challenge.jsonl")
+
+
+def load_training_examples(path: str | Path) -> list[Example]:
+    """``load_examples`` for the router to learn from; a held-out file is refused."""
+    if Path(path).name in HELD_OUT:
+        raise ConfigError(f"{Path(path).name} is held out for measuring; the router never trains on it")
+    return load_examples(path)
+
+
 def load_examples(path: str | Path, *, strict: bool = True) -> list[Example]:
     """Read one example per line. Unknown intents are an error when ``strict``."""
     path = Path(path)

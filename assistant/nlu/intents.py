@@ -42,7 +42,7 @@ class IntentSpec:
 SPECS: tuple[IntentSpec, ...] = (
     IntentSpec(
         "pay_bill", "transactional", "pay a utility/phone/property bill",
-        slots=("bill_type", "amount", "account"), handler="assistant.handlers:pay_bill", moves_money=True,
+        slots=("bill_type", "amount", "account", "pay_from"), handler="assistant.handlers:pay_bill", moves_money=True,
         suggestion=("交费", "Pay a bill"), in_menu=True,
         asks={"bill_type": "ask_bill_type_pay", "amount": "ask_amount", "account": "ask_account"}),
     IntentSpec(

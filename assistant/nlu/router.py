@@ -65,8 +65,12 @@ class IntentRouter:
         return self._model.config
 
     # --- training -------------------------------------------------------------------------
-    @classmethod
-    def train(cls, examples: Sequence[Example], embedder: Embedder, *, folds: int = 5) -> IntentRouter:
+    @staticmethod
+    def out_of_fold(
+        examples: Sequence[Example], embedder: Embedder, *, folds: int = 5
+    ) -> tuple[np.ndarray, RouterConfig, tuple[str, ...]]:
+        """Class probabilities of each training example from a router that never saw it (k-fold),
+        for the best grid point, with the config (and OOS threshold) chosen on them and the labels."""
         texts = [normalise_text(e.text) for e in examples]
         labels = np.array([e.intent for e in examples])
         dense = embedder.encode(texts)
@@ -81,7 +85,15 @@ class IntentRouter:
         accuracy, c, weight, oof = best
         threshold = _calibrate_oos_threshold(oof, labels)
         config = RouterConfig(c=c, dense_weight=weight, oos_threshold=threshold, cv_accuracy=accuracy)
-        vectorizer, classifier = _fit(texts, dense, labels, c, weight)
+        return oof, config, tuple(str(label) for label in _classes(labels))
+
+    @classmethod
+    def train(cls, examples: Sequence[Example], embedder: Embedder, *, folds: int = 5) -> IntentRouter:
+        _, config, _ = cls.out_of_fold(examples, embedder, folds=folds)
+        texts = [normalise_text(e.text) for e in examples]
+        dense = embedder.encode(texts)
+        vectorizer, classifier = _fit(texts, dense, np.array([e.intent for e in examples]), config.c,
+                                      config.dense_weight)
         log.info("router trained on %d examples: %s", len(texts), config)
         return cls(embedder, _Model(vectorizer, classifier, config))
 
@@ -210,10 +222,10 @@ def _code_hash() -> str:
 
 def build_router(settings) -> IntentRouter:
     """The router the app runs: embedder and training data from ``Settings``, cached in data_dir."""
-    from assistant.nlu.data import load_examples
+    from assistant.nlu.data import load_training_examples
     from knowledge.embedders import make_embedder
 
+    examples = load_training_examples(settings.router_train_path)
     embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
-    examples = load_examples(settings.router_train_path)
     cache = settings.cache_dir if settings.router_cache else None
     return IntentRouter.load_or_train(examples, embedder, cache)

@@ -59,6 +59,8 @@ def test_built_from_settings(tmp_path, fake):
     assert isinstance(tier, LLMTier) and tier.client.models == ("openai/primary", "openai/backup")
     assert tier.client.timeout_s == 3.0 and tier.client.api_base == fake.base_url
     assert tier.min_confidence >= settings.router_min_confidence
+    assert (tier.min_confidence, tier.long_chars_zh, tier.long_chars_en) == (
+        settings.llm_escalate_below, settings.llm_long_chars_zh, settings.llm_long_chars_en)  # the calibrated values
     assert isinstance(build_translator(settings), LLMTranslator)
 
 
