@@ -9,8 +9,8 @@ from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
-from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.payment_source import parse_payment_source
+from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
