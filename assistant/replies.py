@@ -124,6 +124,28 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "topped_up": ("已给{phone}充值{amount}，余额还有{balance}。", "Topped up {phone} with {amount}. Your balance is now {balance}.",
                   "充好了，给{phone}充了{amount}，还剩{balance}。", "Done. {phone} got {amount}. You have {balance} left."),
     "topup_noun": ("话费充值", "phone top-up"),
+    # payment history (payment_history); {period} is a phrase such as "上个月" / "last month"
+    "history_paid_when": ("{period}{bill}已经交过了，{when}交的，{amount}。", "Yes, you paid {bill} {period}: {amount} on {when}.",
+                          "{period}{bill}交过了，{when}交的，交了{amount}。", "Yes, {bill} is paid: {amount} on {when}."),
+    "history_last": ("最近一笔{bill}是{when}交的，{amount}。", "Your last {bill} payment was {amount} on {when}.",
+                     "上次交{bill}是{when}，交了{amount}。", "You last paid {bill} on {when}: {amount}."),
+    "history_summary": ("{period}您交了{count}笔，共{total}：{names}。",
+                        "{period_cap} you made {count} payment{s}, {total} in all: {names}.",
+                        "{period}您一共交了{count}笔，{total}：{names}。",
+                        "{period_cap} you paid {count} time{s}, {total} in all: {names}."),
+    "history_none": ("{period}没有{bill}的缴费记录。", "No {bill} payments {period}.",
+                     "{period}没有交过{bill}。", "You paid no {bill} {period}."),
+    "history_unpaid": ("{bill}还没交：{amount}，{due}前缴清。", "Your {bill} bill is not paid yet: {amount}, due {due}.",
+                       "{bill}还没交，要交{amount}，{due}前交。", "{bill} is not paid yet: {amount}, due {due}."),
+    "history_noun": ("账单", "bill"),
+    # reminders and next steps (assistant/suggest.py)
+    "reminder": ("您有{count}笔账单快到期了：{items}。", "You have {count} bill(s) due soon: {items}.",
+                 "有{count}笔费快到期了：{items}。", "{count} bill(s) due soon: {items}."),
+    "reminder_item": ("{bill}{amount}（{due}前）", "{bill} {amount} (due {due})"),
+    "next_due": ("{bill}也快到期了（{due}前，{amount}），要一起交吗？", "Your {bill} bill is due soon too ({amount}, {due}). Pay it now?",
+                 "{bill}也快到期了，{amount}，要一起交吗？", "{bill} is due soon too: {amount}. Pay it now?"),
+    "next_unpaid": ("这个户号的{bill}还没交（{amount}），要一起交吗？", "This home's {bill} bill is unpaid too ({amount}). Pay it now?",
+                    "{bill}还没交，{amount}，要一起交吗？", "{bill} is not paid yet: {amount}. Pay it now?"),
     "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
 }
 

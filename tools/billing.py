@@ -177,6 +177,10 @@ class Billing:
     def _now(self) -> datetime:
         return utc_from_ts(self._clock())
 
+    def now(self) -> datetime:
+        """The ledger's clock (what "this month" and "due soon" are measured from)."""
+        return self._now()
+
     # ---------------------------------------------------------------- reads
     def balance(self, user_id: str) -> Balance:
         with Session(self.engine) as s:

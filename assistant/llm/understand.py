@@ -38,6 +38,8 @@ SLOT_DOCS = {
     "query": ("string", "for lookup_service: what service or how-to the user is looking for"),
     "phone": ("string", "for top_up_phone: the 11-digit mainland mobile number to top up, digits only"),
     "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
+    "period": ("string", "for payment_history: this_month, last_month, this_year, last_year, recent, YYYY-MM, "
+               "YYYY or --MM (a month of no year said)"),
 }
 INTENT_DOCS = llm_description()  # from the intent table
 
@@ -75,6 +77,8 @@ class RouteSlots(BaseModel):
     query: str | None = Field(default=None, max_length=300)
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
     contact: str | None = Field(default=None, max_length=20)
+    period: str | None = Field(default=None, pattern=r"^(this_month|last_month|this_year|last_year|recent|"
+                               r"\d{4}(-\d{2})?|--\d{2})$")
 
     @field_validator("target_lang", "source_lang", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
+from assistant.nlu.period import parse_period
 from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
@@ -46,6 +47,7 @@ _EXTRACTORS = {
     "source_lang": parse_source_language,
     "phone": parse_phone,
     "contact": parse_contact,
+    "period": parse_period,
 }
 
 
