@@ -15,6 +15,7 @@ from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
+from assistant.suggest import answer_to_offer, next_step
 from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
 from tools.phone import TOPUP_AMOUNTS, grouped
@@ -97,6 +98,11 @@ def nothing_to_settle(turn: Turn, intent: str) -> ReplyOut:
 async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
     state = turn.state
     state.last_intent = u.intent
+
+    taken = answer_to_offer(turn, u)  # "好" to the next step the last reply offered
+    if taken is not None:
+        state.clear_pending()
+        return await run_intent(turn, *taken)
 
     merged = fill_awaited_slot(state, text, u)  # pure: the answer to a question we asked, or None
     if state.confirmation is not None:  # a payment waits: only a clear yes moves money (see nlu.consent)
@@ -315,7 +321,12 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_don
     if receipt.get("target_kind") == "phone":
         phone = grouped(receipt["target_id"])
         return ReplyOut(voice.say("topped_up", phone=phone, amount=amount, balance=balance), card={**card, "phone": phone})
-    return ReplyOut(voice.say("paid", amount=amount, balance=balance), card=card)
+    # one next step from the user's own bills, or none; a receipt replayed on resume offers nothing
+    step = None if receipt["already_done"] else await next_step(turn, receipt)
+    text = voice.say("paid", amount=amount, balance=balance)
+    if step is None:
+        return ReplyOut(text, card=card)
+    return ReplyOut(f"{text}{'' if turn.lang == 'zh' else ' '}{step[0]}", quick_replies=[step[1]], card=card)
 
 
 async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:

@@ -25,6 +25,7 @@ class SessionStart(_Msg):
     mode: Literal["standard", "elder"] = "standard"
     session_id: str | None = None
     user: str | None = Field(default=None, max_length=64)  # only honoured when auth is off
+    reminders: bool = False  # follow session.started with a reply naming bills due soon (when any are)
 
 
 class TextIn(_Msg):

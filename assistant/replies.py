@@ -144,7 +144,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "reminder_item": ("{bill}{amount}（{due}前）", "{bill} {amount} (due {due})"),
     "next_due": ("{bill}也快到期了（{due}前，{amount}），要一起交吗？", "Your {bill} bill is due soon too ({amount}, {due}). Pay it now?",
                  "{bill}也快到期了，{amount}，要一起交吗？", "{bill} is due soon too: {amount}. Pay it now?"),
-    "next_unpaid": ("这个户号的{bill}还没交（{amount}），要一起交吗？", "This home's {bill} bill is unpaid too ({amount}). Pay it now?",
+    "next_unpaid": ("{home}的{bill}还没交（{amount}），要一起交吗？", "The {bill} bill for {home} is unpaid too ({amount}). Pay it now?",
                     "{bill}还没交，{amount}，要一起交吗？", "{bill} is not paid yet: {amount}. Pay it now?"),
     "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
 }

@@ -279,6 +279,8 @@ class Connection:
                                        resumed=resumed, user=user))
         if resumed:  # the confirmation survives the reconnect (or its receipt, if it was paid meanwhile)
             await self.assistant.resume(session, self.send)
+        if message.reminders:  # bills due soon, in one reply (none when nothing is due)
+            await self.assistant.remind(session, self.send)
 
     # --- audio ------------------------------------------------------------------------------
     async def _audio_start(self, message: AudioStart) -> None:

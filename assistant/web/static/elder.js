@@ -44,7 +44,7 @@
   const $ = (id) => document.getElementById(id);
   const q = params();
   const client = new LuiClient({ user: q.get('user') || 'u_li', lang: q.get('lang') || 'zh', mode: 'elder',
-                                 pingMs: Number(q.get('ping')) || 20000 });
+                                 pingMs: Number(q.get('ping')) || 20000, reminders: true });
   const page = { talk: 'idle', take: null, lastTake: null, pressed: false, spoken: [], confirmationId: null, details: null,
                  awaiting: null, lastIntent: null, replied: false, streaming: false };
   window.lui = client;
