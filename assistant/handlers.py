@@ -218,13 +218,9 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     Money never moves here."""
     voice = turn.voice
     if not result.ok:
-        owed = await _owed(turn, slots.get("bill_type"), slots.get("account"))
+        owed, partial = await _owed_bill(turn, slots.get("bill_type"), slots.get("account"))
         if (result.error or {}).get("code") == "amount-mismatch" and owed > 0:  # offer what the bill owes
-            rest = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
-            ask(turn, "pay_bill", rest, "amount", [{"label": voice.money(owed), "value": str(owed / 100)}])
-            label = f"交{owed / 100:g}元" if turn.lang == "zh" else f"Pay ¥{owed / 100:g}"
-            return ReplyOut(voice.say("offer_amount", amount=voice.money(owed)), quick_replies=[label, pick(turn, (
-                "取消", "Cancel"))])
+            return await _offer_amount(turn, slots, owed, partial)
         return await refusal(turn, result.error or {}, owed)
     data = result.data
     bill_name = voice.bill_name(slots["bill_type"])
@@ -256,12 +252,35 @@ async def ask_to_confirm(turn: Turn, pending: PendingConfirmation) -> ReplyOut:
                     card={"kind": "confirm", "confirmation_id": pending.confirmation_id})
 
 
-async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
-    """What the bill a refused payment was for still owes (oldest unpaid of that type and account)."""
+async def _owed_bill(turn: Turn, bill_type: str | None, account: str | None) -> tuple[int, bool]:
+    """What the bill a refused payment was for still owes (oldest unpaid of that type and account), and
+    whether it may be paid in part."""
     bills = await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
     bills = sorted((b for b in bills if b.account == account or matches_account(b.account, account)),
                    key=lambda b: b.period)
-    return bills[0].outstanding_fen if bills else 0
+    return (bills[0].outstanding_fen, bills[0].allow_partial) if bills else (0, False)
+
+
+async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
+    return (await _owed_bill(turn, bill_type, account))[0]
+
+
+async def _offer_amount(turn: Turn, slots: dict[str, Any], owed: int, partial: bool) -> ReplyOut:
+    """A refused amount: offer what the bill owes ("好" takes it); a bill that may be paid in part also
+    takes any smaller amount, and offers what the balance covers when that is less."""
+    voice = turn.voice
+    rest = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
+    ask(turn, "pay_bill", rest, "amount", [{"label": voice.money(owed), "value": str(owed / 100)}])
+    label = f"交{owed / 100:g}元" if turn.lang == "zh" else f"Pay ¥{owed / 100:g}"
+    cancel = pick(turn, ("取消", "Cancel"))
+    if not partial:
+        return ReplyOut(voice.say("offer_amount", amount=voice.money(owed)), quick_replies=[label, cancel])
+    balance = (await turn.assistant.pools.run("db", turn.assistant.billing.balance, turn.session.user_id)).balance_fen
+    part = (balance // 100) * 100  # whole yuan the wallet covers
+    labels = [label]
+    if 0 < part < owed:
+        labels.append(f"先交{part / 100:g}元" if turn.lang == "zh" else f"Pay ¥{part / 100:g} for now")
+    return ReplyOut(voice.say("offer_amount_partial", amount=voice.money(owed)), quick_replies=[*labels, cancel])
 
 
 # one user-facing sentence per refusal code; anything else gets the generic one (never the ledger's text)

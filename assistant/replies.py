@@ -80,6 +80,11 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "refused_amount": ("金额和账单不符，这张账单应缴{amount}。", "That amount does not match the bill; it is {amount}."),
     "offer_amount": ("这张账单应缴{amount}，要交{amount}吗？", "That amount does not match the bill, which is {amount}. Pay {amount}?",
                      "这张账单要交{amount}，交{amount}行吗？", "The bill is {amount}. Shall I pay {amount}?"),
+    "offer_amount_partial": ("这张账单应缴{amount}，可以分次交：交{amount}，还是先交一部分？",
+                             "That amount does not match the bill, which is {amount}; it can be paid in part. "
+                             "Pay {amount}, or how much for now?",
+                             "这张账单要交{amount}，也可以先交一部分。交多少？",
+                             "The bill is {amount}. You can pay part of it. How much?"),
     "refused_paid": ("这张账单已经缴清了。", "That bill is already paid."),
     "refused_other": ("这笔缴费没有办成，没有扣款。", "The payment did not go through; nothing was charged."),
     "refused_busy": ("系统正忙，这次没有扣款，请再说一次“确认”。", "We were busy and nothing was charged; please confirm again."),
