@@ -15,7 +15,14 @@ from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
-from assistant.suggest import answer_to_offer, next_step
+from assistant.suggest import (
+    SAVE_CONTACT,
+    answer_to_offer,
+    ask_contact_name,
+    contact_name_answer,
+    next_step,
+    offer_to_remember,
+)
 from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
 from tools.phone import TOPUP_AMOUNTS, grouped
@@ -99,10 +106,16 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     state = turn.state
     state.last_intent = u.intent
 
-    taken = answer_to_offer(turn, u)  # "好" to the next step the last reply offered
+    taken = answer_to_offer(turn, text, u)  # "好" to the next step the last reply offered
     if taken is not None:
         state.clear_pending()
+        if taken[0] == SAVE_CONTACT:
+            return ask_contact_name(turn, taken[1])
         return await run_intent(turn, *taken)
+    if state.pending_intent == SAVE_CONTACT:  # "whose number is it?" (a clear new request moves on)
+        if u.intent not in TRANSACTIONAL or u.confidence < turn.assistant.settings.router_min_confidence:
+            return await contact_name_answer(turn, text, u)
+        state.clear_pending()
 
     merged = fill_awaited_slot(state, text, u)  # pure: the answer to a question we asked, or None
     if state.confirmation is not None:  # a payment waits: only a clear yes moves money (see nlu.consent)
@@ -339,7 +352,12 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_don
             "target_kind": receipt.get("target_kind", "bill")}
     if receipt.get("target_kind") == "phone":
         phone = grouped(receipt["target_id"])
-        return ReplyOut(voice.say("topped_up", phone=phone, amount=amount, balance=balance), card={**card, "phone": phone})
+        text = voice.say("topped_up", phone=phone, amount=amount, balance=balance)
+        offer = None if receipt["already_done"] else await offer_to_remember(turn, receipt["target_id"])
+        if offer is None:
+            return ReplyOut(text, card={**card, "phone": phone})
+        return ReplyOut(f"{text}{'' if turn.lang == 'zh' else ' '}{offer[0]}", quick_replies=[offer[1]],
+                        card={**card, "phone": phone})
     # one next step from the user's own bills, or none; a receipt replayed on resume offers nothing
     step = None if receipt["already_done"] else await next_step(turn, receipt)
     text = voice.say("paid", amount=amount, balance=balance)

@@ -151,6 +151,10 @@ MESSAGES: dict[str, tuple[str, ...]] = {
                  "{bill}也快到期了，{amount}，要一起交吗？", "{bill} is due soon too: {amount}. Pay it now?"),
     "next_unpaid": ("{home}的{bill}还没交（{amount}），要一起交吗？", "The {bill} bill for {home} is unpaid too ({amount}). Pay it now?",
                     "{bill}还没交，{amount}，要一起交吗？", "{bill} is not paid yet: {amount}. Pay it now?"),
+    "offer_save_number": ("要把{phone}存为常用号码吗？下次说名字就能充。", "Save {phone} so you can top it up by name next time?"),
+    "ask_contact_name": ("存成谁的号码？比如“妈妈”。", "Whose number is it? For example \"mom\"."),
+    "contact_saved": ("记住了：{who} {phone}，下次说“给{who}充话费”就行。", "Saved: {who}, {phone}. Next time say \"top up {who}\"."),
+    "contact_not_saved": ("好的，不存了。", "OK, not saved."),
     "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
 }
 

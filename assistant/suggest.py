@@ -4,7 +4,7 @@
   said in one sentence at session start (when the client asks for ``reminders``).
 - :func:`next_step`: after a completed payment, ONE offer as a quick reply: another bill of the same home
   due soon, else the same home's other unpaid bills (autopay is not offered: lui has none). After a
-  top-up, nothing is offered (saved numbers are made by the demo data, not by lui).
+  top-up to a number not saved yet, to remember it under a name (:func:`offer_to_remember`).
 
 An offer is remembered in the dialogue state (``offer``): "好" takes it (which only *prepares* the
 payment: money still waits for its own confirm.request and a clear yes); anything else drops it, and a
@@ -13,6 +13,7 @@ dropped offer is never made again in the session (``declined``).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +21,9 @@ from assistant.nlu.types import Understanding
 from assistant.turns import ReplyOut, Turn
 from tools.billing import BillInfo
 from tools.history import local_date
+from tools.phone import grouped
+
+SAVE_CONTACT = "save_contact"  # not an intent: the offer to remember a topped-up number
 
 
 def offer_key(bill: BillInfo) -> str:
@@ -104,7 +108,7 @@ async def reminder(turn: Turn) -> ReplyOut | None:
          "due_date": b.due_date.isoformat()} for b in bills]})
 
 
-def answer_to_offer(turn: Turn, u: Understanding) -> tuple[str, dict[str, Any]] | None:
+def answer_to_offer(turn: Turn, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:
     """The offer the last reply made, settled by this utterance: (intent, slots) when taken ("好");
     its own quick reply ("交水费") runs as the request it is. Anything else drops it, and a dropped
     offer is never made again this session. None: nothing to run here."""
@@ -112,9 +116,46 @@ def answer_to_offer(turn: Turn, u: Understanding) -> tuple[str, dict[str, Any]] 
     offer, state.offer = state.offer, None
     if offer is None:
         return None
-    if u.intent == "confirm" and state.confirmation is None and state.pending_intent is None:
+    pressed = text.strip() == offer.get("label")  # its own quick reply
+    if (pressed or u.intent == "confirm") and state.confirmation is None and state.pending_intent is None:
         return offer["intent"], dict(offer["slots"])
     if u.intent == offer["intent"] and u.slots.get("bill_type") == offer["slots"].get("bill_type"):
         return None  # taken in words: the request runs as understood
     state.declined = [*state.declined, offer["key"]]
     return None
+
+
+async def offer_to_remember(turn: Turn, phone: str) -> tuple[str, str] | None:
+    """After a top-up to a number the user has not saved: offer to remember it (once per session)."""
+    key = f"save_contact:{phone}"
+    saved = await turn.assistant.pools.run("db", turn.assistant.billing.contacts, turn.session.user_id)
+    if key in turn.state.declined or any(c.phone == phone for c in saved):
+        return None
+    label = "存下这个号码" if turn.lang == "zh" else "Save this number"
+    turn.state.offer = {"key": key, "intent": SAVE_CONTACT, "slots": {"phone": phone}, "label": label}
+    return turn.voice.say("offer_save_number", phone=grouped(phone)), label
+
+
+def ask_contact_name(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+    state = turn.state
+    state.pending_intent, state.pending_slots, state.awaiting_slot, state.choices = SAVE_CONTACT, slots, "who", []
+    return ReplyOut(turn.voice.say("ask_contact_name"))
+
+
+_NAME_NOISE = re.compile(r"存成|存为|存|是|就叫|叫|的号码|的手机|号码|\bnumber\b|\bit'?s\b|\bsave as\b|[吧啊呀呢哦]+$|[,，。.!！?？“”\"']",
+                         re.IGNORECASE)
+
+
+async def contact_name_answer(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+    """The answer to "whose number is it?": saved under that name; no / cancel leaves it unsaved."""
+    state, voice = turn.state, turn.voice
+    phone = state.pending_slots.get("phone", "")
+    if u.intent in ("deny", "cancel"):
+        state.clear_pending()
+        return ReplyOut(voice.say("contact_not_saved"))
+    who = " ".join(_NAME_NOISE.sub(" ", text).split())
+    if not who or len(who) > 12 or any(ch.isdigit() for ch in who):
+        return ReplyOut(voice.say("ask_contact_name"))
+    state.clear_pending()
+    await turn.assistant.pools.run("db", turn.assistant.billing.save_contact, turn.session.user_id, who, phone)
+    return ReplyOut(voice.say("contact_saved", who=who, phone=grouped(phone)))

@@ -72,10 +72,31 @@ async def test_the_offer_names_the_home_when_not_due_soon(settings, router):
     assert reply["quick_replies"] == ["交电费"]
 
 
-async def test_a_top_up_offers_no_bill(assistant):
+async def test_a_top_up_to_a_new_number_offers_to_remember_it(assistant):
     session, _ = assistant.open_session("u_amy", "en")
     reply = await paid(assistant, session, "top up 13312345678 with 50 yuan", "yes")
+    assert reply["text"].endswith("Save 133 1234 5678 so you can top it up by name next time?")
+    assert reply["quick_replies"] == ["Save this number"]
+    assert (await say(assistant, session, "Save this number"))[-1]["text"] == "Whose number is it? For example \"mom\"."
+    saved = (await say(assistant, session, "my brother"))[-1]["text"]
+    assert saved == 'Saved: my brother, 133 1234 5678. Next time say "top up my brother".'
+    assert any(c.phone == "13312345678" for c in assistant.billing.contacts("u_amy"))
+    events = await say(assistant, session, "top up my brother with 30 yuan")  # the saved number, by name
+    [request] = of_type(events, "confirm.request")
+    assert "133 1234 5678" in request["summary"]
+    assert "Topped up 133 1234 5678" in (await say(assistant, session, "yes"))[-1]["text"]
+    reply = await paid(assistant, session, "top up 13312345678 with 20 yuan", "yes")  # saved now: no offer
+    assert reply.get("quick_replies") is None
+
+
+async def test_a_saved_number_or_a_declined_offer_is_not_offered(assistant):
+    session, _ = assistant.open_session("u_li", "zh")
+    reply = await paid(assistant, session, "给13812345678充100")  # 妈妈's number, saved already
     assert reply.get("quick_replies") is None and session.state.offer is None
+    assert (await paid(assistant, session, "给13712345678充50"))["quick_replies"] == ["存下这个号码"]
+    assert (await say(assistant, session, "不用了"))[-1]["text"] == "好的。还有什么可以帮您？"
+    assert (await paid(assistant, session, "给13712345678充30")).get("quick_replies") is None
+    assert all(c.phone != "13712345678" for c in assistant.billing.contacts("u_li"))
 
 
 async def test_reminder_names_only_the_users_bills_due_soon(assistant):
