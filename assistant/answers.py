@@ -19,7 +19,8 @@ LANG_NAMES = {
 }
 
 
-def _due(turn: Turn, iso_date: str) -> str:
+def due_phrase(turn: Turn, iso_date: str) -> str:
+    """"12月15日" / "Dec 15"."""
     d = date.fromisoformat(iso_date)
     return f"{d.month}月{d.day}日" if turn.lang == "zh" else d.strftime("%b %d").replace(" 0", " ")
 
@@ -27,7 +28,7 @@ def _due(turn: Turn, iso_date: str) -> str:
 def _bill_line(turn: Turn, bill: dict[str, Any]) -> str:
     voice = turn.voice
     return voice.say("bill_line", bill=voice.bill_name(bill["bill_type"]), account=f"({voice.account(bill['account'])})",
-                     amount=voice.money(bill["outstanding_fen"]), due=_due(turn, bill["due_date"]))
+                     amount=voice.money(bill["outstanding_fen"]), due=due_phrase(turn, bill["due_date"]))
 
 
 async def query_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:

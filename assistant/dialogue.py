@@ -39,6 +39,8 @@ class DialogueState(BaseModel):
     confirmation: PendingConfirmation | None = None
     last_intent: str | None = None
     lang: str | None = None  # the language of the last utterance, for "auto" sessions
+    offer: dict[str, Any] | None = None  # the next step the last reply offered (assistant/suggest.py)
+    declined: list[str] = Field(default_factory=list)  # offers not taken this session: never made again
 
     def context(self) -> Context:
         return Context(

@@ -16,6 +16,14 @@ from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
+from assistant.suggest import (
+    SAVE_CONTACT,
+    answer_to_offer,
+    ask_contact_name,
+    contact_name_answer,
+    next_step,
+    offer_to_remember,
+)
 from assistant.turns import ReplyOut, Turn
 from tools.bills import matches_account
 from tools.phone import TOPUP_AMOUNTS, grouped
@@ -98,6 +106,17 @@ def nothing_to_settle(turn: Turn, intent: str) -> ReplyOut:
 async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
     state = turn.state
     state.last_intent = u.intent
+
+    taken = answer_to_offer(turn, text, u)  # "好" to the next step the last reply offered
+    if taken is not None:
+        state.clear_pending()
+        if taken[0] == SAVE_CONTACT:
+            return ask_contact_name(turn, taken[1])
+        return await run_intent(turn, *taken)
+    if state.pending_intent == SAVE_CONTACT:  # "whose number is it?" (a clear new request moves on)
+        if u.intent not in TRANSACTIONAL or u.confidence < turn.assistant.settings.router_min_confidence:
+            return await contact_name_answer(turn, text, u)
+        state.clear_pending()
 
     merged = fill_awaited_slot(state, text, u)  # pure: the answer to a question we asked, or None
     if state.confirmation is not None:  # a payment waits: only a clear yes moves money (see nlu.consent)
@@ -213,13 +232,9 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
     Money never moves here."""
     voice = turn.voice
     if not result.ok:
-        owed = await _owed(turn, slots.get("bill_type"), slots.get("account"))
+        owed, partial = await _owed_bill(turn, slots.get("bill_type"), slots.get("account"))
         if (result.error or {}).get("code") == "amount-mismatch" and owed > 0:  # offer what the bill owes
-            rest = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
-            ask(turn, "pay_bill", rest, "amount", [{"label": voice.money(owed), "value": str(owed / 100)}])
-            label = f"交{owed / 100:g}元" if turn.lang == "zh" else f"Pay ¥{owed / 100:g}"
-            return ReplyOut(voice.say("offer_amount", amount=voice.money(owed)), quick_replies=[label, pick(turn, (
-                "取消", "Cancel"))])
+            return await _offer_amount(turn, slots, owed, partial)
         return await refusal(turn, result.error or {}, owed)
     data = result.data
     bill_name = voice.bill_name(slots["bill_type"])
@@ -253,12 +268,35 @@ async def ask_to_confirm(turn: Turn, pending: PendingConfirmation) -> ReplyOut:
                     card={"kind": "confirm", "confirmation_id": pending.confirmation_id})
 
 
-async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
-    """What the bill a refused payment was for still owes (oldest unpaid of that type and account)."""
+async def _owed_bill(turn: Turn, bill_type: str | None, account: str | None) -> tuple[int, bool]:
+    """What the bill a refused payment was for still owes (oldest unpaid of that type and account), and
+    whether it may be paid in part."""
     bills = await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
     bills = sorted((b for b in bills if b.account == account or matches_account(b.account, account)),
                    key=lambda b: b.period)
-    return bills[0].outstanding_fen if bills else 0
+    return (bills[0].outstanding_fen, bills[0].allow_partial) if bills else (0, False)
+
+
+async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
+    return (await _owed_bill(turn, bill_type, account))[0]
+
+
+async def _offer_amount(turn: Turn, slots: dict[str, Any], owed: int, partial: bool) -> ReplyOut:
+    """A refused amount: offer what the bill owes ("好" takes it); a bill that may be paid in part also
+    takes any smaller amount, and offers what the balance covers when that is less."""
+    voice = turn.voice
+    rest = {k: v for k, v in slots.items() if k not in ("amount", "amount_error")}
+    ask(turn, "pay_bill", rest, "amount", [{"label": voice.money(owed), "value": str(owed / 100)}])
+    label = f"交{owed / 100:g}元" if turn.lang == "zh" else f"Pay ¥{owed / 100:g}"
+    cancel = pick(turn, ("取消", "Cancel"))
+    if not partial:
+        return ReplyOut(voice.say("offer_amount", amount=voice.money(owed)), quick_replies=[label, cancel])
+    balance = (await turn.assistant.pools.run("db", turn.assistant.billing.balance, turn.session.user_id)).balance_fen
+    part = (balance // 100) * 100  # whole yuan the wallet covers
+    labels = [label]
+    if 0 < part < owed:
+        labels.append(f"先交{part / 100:g}元" if turn.lang == "zh" else f"Pay ¥{part / 100:g} for now")
+    return ReplyOut(voice.say("offer_amount_partial", amount=voice.money(owed)), quick_replies=[*labels, cancel])
 
 
 # one user-facing sentence per refusal code; anything else gets the generic one (never the ledger's text)
@@ -317,8 +355,18 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_don
             "target_kind": receipt.get("target_kind", "bill")}
     if receipt.get("target_kind") == "phone":
         phone = grouped(receipt["target_id"])
-        return ReplyOut(voice.say("topped_up", phone=phone, amount=amount, balance=balance), card={**card, "phone": phone})
-    return ReplyOut(voice.say("paid", amount=amount, balance=balance), card=card)
+        text = voice.say("topped_up", phone=phone, amount=amount, balance=balance)
+        offer = None if receipt["already_done"] else await offer_to_remember(turn, receipt["target_id"])
+        if offer is None:
+            return ReplyOut(text, card={**card, "phone": phone})
+        return ReplyOut(f"{text}{'' if turn.lang == 'zh' else ' '}{offer[0]}", quick_replies=[offer[1]],
+                        card={**card, "phone": phone})
+    # one next step from the user's own bills, or none; a receipt replayed on resume offers nothing
+    step = None if receipt["already_done"] else await next_step(turn, receipt)
+    text = voice.say("paid", amount=amount, balance=balance)
+    if step is None:
+        return ReplyOut(text, card=card)
+    return ReplyOut(f"{text}{'' if turn.lang == 'zh' else ' '}{step[0]}", quick_replies=[step[1]], card=card)
 
 
 async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:

@@ -26,6 +26,7 @@ class SessionStart(_Msg):
     session_id: str | None = None
     user: str | None = Field(default=None, max_length=64)  # only honoured when auth is off
     speech: bool = False  # send spoken replies (reply.audio.start, binary frames, reply.audio.end)
+    reminders: bool = False  # follow session.started with a reply naming bills due soon (when any are)
 
 
 class TextIn(_Msg):

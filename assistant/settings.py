@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     token_ttl_s: int = 7 * 24 * 3600
     seed_demo: bool = True  # create demo users and bills on an empty database
     confirm_ttl_s: int = 300
+    reminder_days: int = 7  # bills due within this many days are offered (session start, after a payment)
     max_message_bytes: int = 64 * 1024
     max_text_chars: int = 1000
     max_audio_bytes: int = 4 * 1024 * 1024

@@ -208,6 +208,20 @@ class Assistant:
                 session.state.confirmation = None
                 await self.pools.run("db", self.save, session)
 
+    async def remind(self, session: Session, emit: Emit) -> None:
+        """Bills due soon, as one ``reply`` with quick replies; nothing when none are (assistant/suggest.py)."""
+        from assistant.suggest import reminder
+
+        async with session.lock:
+            lang = session.lang if session.lang in ("zh", "en") else session.state.lang or "zh"
+            try:
+                out = await reminder(Turn(self, session, emit, lang, key=uuid.uuid4().hex[:12]))
+            except Exception:  # a reminder is a courtesy: the session goes on without it
+                log.warning("could not build the reminder of session %s", session.id, exc_info=True)
+                return
+        if out is not None:
+            await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card))
+
     # --- the guard every turn runs in -----------------------------------------------------
     async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
                    spoken: bool = False) -> None:

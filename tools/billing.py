@@ -177,6 +177,10 @@ class Billing:
     def _now(self) -> datetime:
         return utc_from_ts(self._clock())
 
+    def now(self) -> datetime:
+        """The ledger's clock (what "this month" and "due soon" are measured from)."""
+        return self._now()
+
     # ---------------------------------------------------------------- reads
     def balance(self, user_id: str) -> Balance:
         with Session(self.engine) as s:
@@ -227,6 +231,18 @@ class Billing:
         with Session(self.engine) as s:
             rows = s.exec(select(Contact).where(Contact.user_id == user_id).order_by(Contact.id)).all()
             return [SavedNumber(c.label, tuple(c.aliases.split()), c.phone) for c in rows]
+
+    def save_contact(self, user_id: str, label: str, phone: str) -> SavedNumber:
+        """Remember ``phone`` as ``label``'s number (a label saved before gets the new number)."""
+        if not is_mobile(phone) or not label.strip():
+            raise InvalidArgument("a contact needs a name and an 11-digit mobile number")
+        with Session(self.engine) as s:
+            row = s.exec(select(Contact).where(Contact.user_id == user_id, Contact.label == label)).first()
+            row = row or Contact(user_id=user_id, label=label, phone=phone)
+            row.phone = phone
+            s.add(row)
+            s.commit()
+            return SavedNumber(row.label, tuple(row.aliases.split()), row.phone)
 
     # ---------------------------------------------------------------- prepare
     def prepare_payment(

@@ -309,6 +309,8 @@ class Connection:
                                        speech=(self.speaker is not None) if message.speech else None))
         if resumed:  # the confirmation survives the reconnect (or its receipt, if it was paid meanwhile)
             await self.assistant.resume(session, self.send)
+        if message.reminders:  # bills due soon, in one reply (none when nothing is due)
+            await self.assistant.remind(session, self.send)
 
     # --- audio ------------------------------------------------------------------------------
     async def _audio_start(self, message: AudioStart) -> None:

@@ -40,6 +40,8 @@ SLOT_DOCS = {
     "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
     "pay_from": ("string", "for pay_bill: where the user wants the money to come from, if said "
                  "(wallet, bank_card, bank_account, credit_card, wechat, alipay); lui pays from the wallet"),
+    "period": ("string", "for payment_history: this_month, last_month, this_year, last_year, recent, YYYY-MM, "
+               "YYYY or --MM (a month of no year said)"),
 }
 INTENT_DOCS = llm_description()  # from the intent table
 
@@ -78,6 +80,8 @@ class RouteSlots(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
     contact: str | None = Field(default=None, max_length=20)
     pay_from: Literal["wallet", "bank_card", "bank_account", "credit_card", "wechat", "alipay"] | None = None
+    period: str | None = Field(default=None, pattern=r"^(this_month|last_month|this_year|last_year|recent|"
+                               r"\d{4}(-\d{2})?|--\d{2})$")
 
     @field_validator("target_lang", "source_lang", mode="before")
     @classmethod

@@ -46,7 +46,7 @@ SPECS: tuple[IntentSpec, ...] = (
         suggestion=("交费", "Pay a bill"), in_menu=True,
         asks={"bill_type": "ask_bill_type_pay", "amount": "ask_amount", "account": "ask_account"}),
     IntentSpec(
-        "query_bill", "transactional", "how much is owed, bill details or history",
+        "query_bill", "transactional", "how much is owed now: unpaid bills, amounts and due dates",
         slots=("bill_type", "account"), handler="assistant.answers:query_bill",
         suggestion=("查账单", "Check my bills"), in_menu=True,
         asks={"bill_type": "ask_bill_type_query", "account": "ask_account"}),
@@ -67,6 +67,12 @@ SPECS: tuple[IntentSpec, ...] = (
         "not paying a phone bill", slots=("phone", "amount", "contact"), handler="assistant.topup:top_up_phone",
         moves_money=True, suggestion=("充话费", "Top up a phone"),
         asks={"phone": "ask_phone", "amount": "ask_topup_amount"}),
+    IntentSpec(
+        "payment_history", "transactional",
+        "what was already paid: past payments and top-ups, whether or when a bill was paid, money spent in a period "
+        "(上个月交了哪些, 电费交了没有, how much did I spend on bills this year)",
+        slots=("bill_type", "period", "account"), handler="assistant.history:payment_history",
+        suggestion=("缴费记录", "Payment history")),
     IntentSpec("greet", "dialogue", "greet", reply="greet"),
     IntentSpec("thanks", "dialogue", "thanks", reply="thanks"),
     IntentSpec("goodbye", "dialogue", "goodbye", reply="goodbye"),

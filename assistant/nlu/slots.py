@@ -10,6 +10,7 @@ from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
 from assistant.nlu.payment_source import parse_payment_source
+from assistant.nlu.period import parse_period
 from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
@@ -48,6 +49,7 @@ _EXTRACTORS = {
     "phone": parse_phone,
     "contact": parse_contact,
     "pay_from": parse_payment_source,
+    "period": parse_period,
 }
 
 

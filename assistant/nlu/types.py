@@ -17,7 +17,8 @@ DIALOGUE_ACTS = names("dialogue")
 OUT_OF_SCOPE = "out_of_scope"
 INTENTS: tuple[str, ...] = tuple(s.name for s in SPECS)
 
-SLOT_NAMES = ("bill_type", "amount", "account", "text", "target_lang", "source_lang", "query", "phone", "contact", "pay_from")
+SLOT_NAMES = ("bill_type", "amount", "account", "text", "target_lang", "source_lang", "query", "phone", "contact",
+              "pay_from", "period")
 
 Lang = Literal["zh", "en"]
 

@@ -132,3 +132,13 @@ def test_streamed_deltas_errors_and_keepalive(web_server, open_page):
     expect(error).to_have_attribute("data-code", "unknown-type")
     _say(page, "我还有多少钱")
     expect(_last_bot(page)).to_contain_text("500.00")
+
+
+def test_payment_history_shows_a_list_card(web_server, open_page):
+    page = open_page(f"{web_server.http}/?user=u_li&lang=zh")
+    _say(page, "我的缴费记录")
+    card = page.locator(".list-card[data-kind=history]")
+    expect(card).to_be_visible()
+    expect(card.locator(".list-row").first).to_contain_text("电费 · 尾号3456")
+    expect(card.locator(".list-row").first).to_contain_text("¥172.40")
+    expect(page.locator(".card")).to_have_count(0)  # not a confirmation card

@@ -24,7 +24,7 @@
   const lang = q.get('lang') || (option && option.dataset.lang) || 'zh';
 
   const client = new LuiClient({ user, lang, mode: q.get('mode') === 'elder' ? 'elder' : 'standard',
-                                 pingMs: Number(q.get('ping')) || 20000 });
+                                 pingMs: Number(q.get('ping')) || 20000, reminders: true });
   const ui = { streaming: null, typing: null, cards: new Map(), awaiting: null, lastIntent: null, inflight: 0,
                wasReady: false, dropped: false };
   window.lui = client;
@@ -147,6 +147,26 @@
     return card;
   }
 
+  /** A payment history or the bills due soon: one row per item (name, account, date, amount). */
+  function renderList(card) {
+    const history = card.kind === 'history';
+    const items = history ? card.items : card.bills;
+    const rows = items.map((i) => el('div', { class: 'list-row' },
+      el('dt', {}, (history ? i.name : billName(i.bill_type)) + ' · ' + i.account),
+      el('dd', {}, (history ? hhmmDate(i.done_at) : tr('due', { date: i.due_date })) + '  ' +
+        formatFen(history ? i.amount_fen : i.outstanding_fen))));
+    return el('li', { class: 'msg bot list-card', dataset: { kind: card.kind } },
+      el('div', { class: 'card-head' }, el('span', { class: 'card-icon', 'aria-hidden': 'true' }, history ? '≡' : '!'),
+        tr(history ? 'history_title' : 'reminder_title')),
+      history && card.total_fen ? el('div', { class: 'card-amount' }, formatFen(card.total_fen)) : null,
+      rows.length ? el('dl', { class: 'card-rows' }, rows) : null);
+  }
+
+  function hhmmDate(iso) {
+    const d = new Date(iso);
+    return (d.getMonth() + 1) + '/' + d.getDate();
+  }
+
   function setCardState(card, state, text) {
     card.dataset.state = state;
     for (const b of card.querySelectorAll('.card-actions button')) b.disabled = state !== 'pending';
@@ -264,6 +284,7 @@
     } else if (!prompt) {
       addMessage('bot', ev.text);
     }
+    if (ev.card && (ev.card.kind === 'history' || ev.card.kind === 'reminder')) append(renderList(ev.card));
     // the card carries Confirm / Cancel; its quick replies would only repeat them
     if (!prompt) showQuick(ev.quick_replies);
     turnEnded();

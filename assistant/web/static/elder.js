@@ -48,7 +48,8 @@
   const $ = (id) => document.getElementById(id);
   const q = params();
   const client = new LuiClient({ user: q.get('user') || 'u_li', lang: q.get('lang') || 'zh', mode: 'elder',
-                                 pingMs: Number(q.get('ping')) || 20000, speech: q.get('speech') !== '0' });
+                                 pingMs: Number(q.get('ping')) || 20000, speech: q.get('speech') !== '0',
+                                 reminders: true });
   const page = { talk: 'idle', take: null, lastTake: null, pressed: false, spoken: [], confirmationId: null, details: null,
                  awaiting: null, lastIntent: null, replied: false, streaming: false, serverSpeech: false,
                  audio: null, audios: [], browserSpoken: [] };

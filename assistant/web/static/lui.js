@@ -21,6 +21,7 @@
       card_working: '处理中…', card_paid: '已支付 {amount}', card_cancelled: '已取消，没有扣款',
       card_expired: '已过期，没有扣款', card_offline: '连接中断，恢复后可以继续确认',
       card_stale: '这笔确认已失效', card_failed: '没有办成',
+      history_title: '缴费记录', reminder_title: '快到期的账单', due: '{date} 前',
       error: '出错了：',
     },
     en: {
@@ -35,6 +36,7 @@
       card_working: 'Processing…', card_paid: 'Paid {amount}', card_cancelled: 'Cancelled, nothing charged',
       card_expired: 'Expired, nothing charged', card_offline: 'Connection lost; you can confirm once it is back',
       card_stale: 'No longer pending', card_failed: 'Not completed',
+      history_title: 'Payment history', reminder_title: 'Bills due soon', due: 'due {date}',
       error: 'Error: ',
     },
   };
@@ -102,6 +104,7 @@
       this.mode = o.mode || 'standard';
       this.speech = Boolean(o.speech);
       this.token = o.token || null;
+      this.reminders = Boolean(o.reminders); // a new session starts with the bills due soon (a reply)
       this.pingMs = o.pingMs || 20000;
       this.pongTimeoutMs = o.pongTimeoutMs || 10000;
       this.backoffMs = o.backoffMs || [500, 8000];
@@ -241,6 +244,7 @@
       if (this.speech) start.speech = true;
       if (this.token) start.token = this.token;
       if (this.sessionId) start.session_id = this.sessionId;
+      else if (this.reminders) start.reminders = true;
       this._setState('starting');
       this._raw(start);
     }
