@@ -63,6 +63,8 @@ def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill
         return parse_unsupported_bill(text)
     if u.intent == OUT_OF_SCOPE:  # "which bill?" → "房租" needs no pay word
         return parse_unsupported_bill(text) if turn.state.awaiting_slot == "bill_type" else unsupported_bill_request(text)
+    if u.intent == "lookup_service":  # "I want to pay my insurance premium" read as a look-up
+        return unsupported_bill_request(text)
     return None
 
 
@@ -80,6 +82,8 @@ def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
     """Below the clarify threshold, offer the likeliest intents as buttons; None when sure enough."""
     if u.confidence >= turn.assistant.settings.router_min_confidence:
         return None
+    if u.intent == "lookup_service" and len(u.alternatives) > 1 and u.alternatives[1][0] == OUT_OF_SCOPE:
+        return None  # a look-up or nothing we do: the catalogue search tells them apart (no match → sorry)
     options = [name for name, _ in u.alternatives if name in SUGGESTIONS][:3]
     if not options:
         return None

@@ -67,7 +67,7 @@ QUERY = {
     "zh": [
         ("terse", "{b}多少"), ("terse", "{b}账单"), ("terse", "{b}欠多少"),
         ("formal", "请问本期{b}应缴金额是多少"), ("formal", "烦请查询我的{b}账单明细"),
-        ("indirect", "不知道{b}交过没有"), ("indirect", "{b}什么时候到期来着"), ("indirect", "这个月{b}花得多不多"),
+        ("indirect", "{b}什么时候到期来着"), ("indirect", "这个月{b}花得多不多"),
         ("indirect", "我的{b}有多贵"),
         ("slip", "{s}多少钱"), ("slip", "查下{s}账单"), ("slip", "{s}欠了多少"),
         ("code-switched", "查下{b}的 bill"), ("code-switched", "{b}的 amount 是多少"), ("code-switched", "check 一下{b}"),
@@ -77,7 +77,7 @@ QUERY = {
     "en": [
         ("terse", "{b} amount?"), ("terse", "{b} total"), ("terse", "{b} due date"),
         ("formal", "Could you tell me the outstanding amount on my {b}"), ("formal", "I would like to review my {b}"),
-        ("indirect", "not sure if the {b} went through last month"), ("indirect", "when does my {b} fall due"),
+        ("indirect", "when does my {b} fall due"),
         ("indirect", "how pricey was the {b} this month"), ("indirect", "how costly is my {b}"),
         ("slip", "how much is my {s}"), ("slip", "whats my {s}"), ("slip", "show {s}"),
         ("code-switched", "my {b} 多少钱"), ("code-switched", "查一下 my {b}"), ("code-switched", "how much is the {b} 这个月"),
@@ -278,6 +278,48 @@ SIMPLE: dict[str, dict[str, list[tuple[str, str]]]] = {
     },
 }
 AMOUNTS = (50, 100, 120, 200, 88, 300, 66)
+# top-ups: (style, template); {p} a mobile number, {a} an amount from the menu
+TOPUP = {
+    "zh": [
+        ("terse", "充话费{a}"), ("terse", "{p}充{a}"), ("formal", "请为手机号{p}充值{a}元"),
+        ("formal", "烦请给我的手机充值{a}元话费"), ("indirect", "手机快停机了，充{a}块吧"),
+        ("indirect", "我手机没话费了"), ("source", "用余额给{p}充{a}元"), ("slip", "帮我冲{a}块话费"),
+        ("slip", "给{p}冲个话费"), ("code-switched", "帮我 top up {a}块话费"),
+        ("code-switched", "给手机 recharge 一下，{a}元"), ("elderly", "孩子，我手机里没钱打电话了，帮我充{a}块"),
+        ("elderly", "给我这个手机号{p}充点话费，{a}块就行"),
+    ],
+    "en": [
+        ("terse", "top up {a}"), ("terse", "recharge {p} {a}"), ("formal", "Please add {a} yuan of credit to {p}"),
+        ("formal", "I would like to recharge my mobile with {a} yuan"), ("indirect", "my phone is about to run out of credit"),
+        ("indirect", "I can't make calls, no credit left, put {a} on it"), ("source", "use my wallet to top up {p} with {a}"),
+        ("slip", "tpo up my phone {a}"), ("slip", "recharg {p} with {a} yuan"), ("code-switched", "top up 话费 {a}"),
+        ("code-switched", "充值 my phone {a} yuan"), ("elderly", "dear, my phone has no money for calls, add {a} please"),
+        ("elderly", "could you put {a} yuan on this number for me, {p}"),
+    ],
+}
+PHONES = ("13812345678", "15900001111", "18622223333", "13344445555", "17766667777")
+# payment history: (style, template, period slot or None); {b} a bill name, {s} its slip
+HISTORY = {
+    "zh": [
+        ("terse", "{b}交了没", None), ("terse", "上月{b}记录", "last_month"), ("formal", "请查询我上个月的缴费记录", "last_month"),
+        ("formal", "烦请列出今年已缴的{b}", "this_year"), ("indirect", "不知道{b}交过没有", None),
+        ("indirect", "上个月那笔{b}好像没交上吧", "last_month"), ("slip", "{s}交过了吗", None),
+        ("slip", "最近一笔{s}啥时候交的", "recent"), ("code-switched", "上个月交的 bills 有哪些", "last_month"),
+        ("code-switched", "{b}的 payment history 看一下", None),
+        ("elderly", "我记性不好，{b}到底交没交啊", None), ("elderly", "孩子，我今年都交过哪些钱了", "this_year"),
+    ],
+    "en": [
+        ("terse", "{b} paid?", None), ("terse", "payments last month", "last_month"),
+        ("formal", "Could you list the bills I paid this year", "this_year"),
+        ("formal", "I would like to see my payment history for the {b}", None),
+        ("indirect", "not sure if the {b} went through last month", "last_month"),
+        ("indirect", "I think I already paid the {b}, did I", None), ("slip", "did i pay teh {s}", None),
+        ("slip", "when did I last pay the {s}", "recent"), ("code-switched", "上个月 what did I pay", "last_month"),
+        ("code-switched", "{b} 交过了吗 already", None),
+        ("elderly", "dear, I can't remember whether I paid the {b}", None),
+        ("elderly", "what have I paid for this year, my memory is not what it was", "this_year"),
+    ],
+}
 
 
 def _bill_rows(lang: str, intent: str, templates, per_template: int) -> list[dict]:
@@ -295,6 +337,37 @@ def _bill_rows(lang: str, intent: str, templates, per_template: int) -> list[dic
     return rows
 
 
+def _topup_rows(lang: str) -> list[dict]:
+    rows = []
+    phones, amounts = cycle(PHONES), cycle((50, 100, 30, 20, 200))
+    for style, template in TOPUP[lang]:
+        for _ in range(2):
+            phone, amount = next(phones), next(amounts)
+            slots: dict[str, object] = {}
+            if "{p}" in template:
+                slots["phone"] = phone
+            if "{a}" in template:
+                slots["amount"] = amount
+            rows.append({"text": template.format(p=phone, a=amount), "lang": lang, "intent": "top_up_phone",
+                         "slots": slots, "style": style})
+    return rows
+
+
+def _history_rows(lang: str) -> list[dict]:
+    rows = []
+    bills = cycle(BILLS)
+    names, slips = (ZH_BILL, ZH_BILL_SLIP) if lang == "zh" else (EN_BILL, EN_BILL_SLIP)
+    for style, template, period in HISTORY[lang]:
+        for _ in range(2 if "{b}" in template or "{s}" in template else 1):
+            bill = next(bills)
+            slots: dict[str, object] = {"bill_type": bill} if ("{b}" in template or "{s}" in template) else {}
+            if period:
+                slots["period"] = period
+            rows.append({"text": template.format(b=names[bill], s=slips[bill]), "lang": lang,
+                         "intent": "payment_history", "slots": slots, "style": style})
+    return rows
+
+
 def build(exclude: set[str] = frozenset()) -> list[dict]:
     """The challenge rows, without any whose text (casefolded) is in ``exclude`` (train and dev)."""
     rows: list[dict] = []
@@ -302,6 +375,8 @@ def build(exclude: set[str] = frozenset()) -> list[dict]:
         rows += _bill_rows(lang, "pay_bill", PAY[lang], 3)
         rows += _bill_rows(lang, "query_bill", QUERY[lang], 3)
         rows += [{"text": t, "lang": lang, "intent": "check_balance", "slots": {}, "style": s} for s, t in BALANCE[lang]]
+        rows += _topup_rows(lang)
+        rows += _history_rows(lang)
         phrases = cycle(PHRASES[lang])
         for style, template, text_field, target in TRANSLATE[lang]:
             for _ in range(2):

@@ -66,7 +66,8 @@ async def test_a_lookup_that_matches_no_service_is_out_of_scope(assistant, text,
 async def test_a_bill_lui_does_not_pay_names_the_ones_it_does(assistant, text, lang, name, service):
     session, _ = assistant.open_session("u_li", lang)
     events = await say(assistant, session, text)
-    assert of_type(events, "intent")[0]["name"] in ("pay_bill", "query_bill", "out_of_scope")
+    # the router may read it as a look-up; the answer is still the bills lui pays, without a search
+    assert of_type(events, "intent")[0]["name"] in ("pay_bill", "query_bill", "out_of_scope", "lookup_service")
     assert not of_type(events, "tool.call") and not of_type(events, "confirm.request")  # no money, no bill looked up
     reply = events[-1]
     assert reply["type"] == "reply" and name in reply["text"] and PAYABLE[lang] in reply["text"]
