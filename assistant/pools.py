@@ -103,6 +103,13 @@ class BoundedPool:
                 self._waiting -= 1
 
 
+def db_threads(settings: Any) -> int:
+    """Database threads: ``pool_db_threads`` on SQLite, ``pool_db_threads_postgres`` on a server."""
+    if settings.db_url.startswith("sqlite"):
+        return settings.pool_db_threads
+    return settings.pool_db_threads_postgres
+
+
 class Pools:
     """The process's named pools (one set per :class:`~assistant.turns.Assistant`)."""
 
@@ -112,7 +119,7 @@ class Pools:
     @classmethod
     def from_settings(cls, settings: Any) -> Pools:
         return cls({"router": settings.pool_router_threads, "embed": settings.pool_embed_threads,
-                    "db": settings.pool_db_threads})
+                    "db": db_threads(settings)})
 
     def __getitem__(self, name: str) -> BoundedPool:
         return self._pools[name]

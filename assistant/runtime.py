@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from assistant.auth import check_secret
 from assistant.llm import build_llm, build_translator
 from assistant.logs import register_secrets
+from assistant.pools import db_threads
 from assistant.settings import Settings
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import init_db, make_engine
@@ -36,7 +37,9 @@ def build_assistant(settings: Settings, *, lookup_later: bool = False) -> Assist
     register_secrets(settings.llm_api_key, settings.qdrant_api_key, settings.secret_key)  # never logged
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with _step("database"):
-        engine = make_engine(settings.db_url)
+        # a server database keeps a connection for each database thread (and a few for the rest)
+        server = {} if settings.db_url.startswith("sqlite") else {"pool_size": db_threads(settings) + 4}
+        engine = make_engine(settings.db_url, **server)
         prepare_database(engine, settings.seed_demo)
     from assistant.nlu.router import build_router
 

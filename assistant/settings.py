@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     pool_router_threads: int = 2
     pool_embed_threads: int = 1
     pool_db_threads: int = 4
+    # the same on PostgreSQL, where a query mostly waits on the network (SQLite has one writer anyway);
+    # the engine keeps as many connections (plus a few), so none is opened per query
+    pool_db_threads_postgres: int = 16
     store_max_reply_chars: int = 4000  # per stored turn
     store_max_tool_calls: int = 20  # tool calls kept in one stored turn
 

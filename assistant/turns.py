@@ -8,11 +8,12 @@ and never lets an exception escape into the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ class Session:
     mode: str  # standard / elder
     state: DialogueState
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # this worker's last ownership of the session (SharedState.session_lock): while no other worker
+    # has owned it since, ``state`` is the newest and is not re-read from the database
+    owner: str | None = None
 
     @property
     def elder(self) -> bool:
@@ -205,8 +209,14 @@ class Assistant:
             await self.confirm(session, pending.confirmation_id, True, emit, receipt_if_done=True)
         else:
             async with session.lock:
-                session.state.confirmation = None
-                await self.pools.run("db", self.save, session)
+                try:  # owned like a turn, so the other workers know to re-read the state
+                    async with self._owned(session):
+                        current = session.state.confirmation
+                        if current is not None and current.confirmation_id == pending.confirmation_id:
+                            session.state.confirmation = None
+                            await self.pools.run("db", self.save, session)
+                except SessionBusy:  # a turn elsewhere owns it: that turn settles the confirmation
+                    pass
 
     async def remind(self, session: Session, emit: Emit) -> None:
         """Bills due soon, as one ``reply`` with quick replies; nothing when none are (assistant/suggest.py)."""
@@ -228,22 +238,31 @@ class Assistant:
         started = time.perf_counter()
         async with session.lock:
             try:
-                async with self.shared.session_lock(session.id):  # one worker at a time (Redis)
-                    if self.shared.distributed:
-                        await self._reload(session)
+                async with self._owned(session):
                     await self._owned_run(session, emit, text, msg_id, stages, spoken, started)
             except SessionBusy as exc:
                 self.metrics.turn(None, None, exc.code, {}, [])
                 await emit(ErrorEvent(code=exc.code, message=exc.message, retryable=True, id=msg_id))
 
-    async def _reload(self, session: Session) -> None:
-        """The session as the database has it: another worker may have run its last turn."""
+    @contextlib.asynccontextmanager
+    async def _owned(self, session: Session) -> AsyncIterator[None]:
+        """Own the session (one worker at a time, with Redis) with its newest state: re-read from the
+        database only when another worker owned it since this one last did."""
+        async with self.shared.session_lock(session.id, session.owner) as owned:
+            fresh = owned.fresh or not self.shared.distributed or await self._reload(session)
+            session.owner = owned.token if fresh else None
+            yield
+
+    async def _reload(self, session: Session) -> bool:
+        """The session as the database has it: another worker may have run its last turn. False when
+        the database did not answer (the state may be stale: re-read next turn)."""
         try:
             state = await self.pools.run("db", self.conversations.load_state, session.id)
         except Exception:  # the turn itself will say whether the database is down
             log.warning("could not reload the state of session %s", session.id, exc_info=True)
-            return
+            return False
         session.state = DialogueState.model_validate(state)
+        return True
 
     async def _owned_run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
                          spoken: bool, started: float) -> None:
@@ -280,7 +299,8 @@ class Assistant:
                 log.exception("could not save a turn of session %s", session.id)
                 out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
                                               retryable=True, id=msg_id)
-        if out is None:
+        if out is None:  # the state was not saved: the database's copy is the one to trust next turn
+            session.owner = None
             await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
         self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
                           error.code if error else None, turn.timings, turn.tool_calls)

@@ -16,7 +16,10 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import httpx
 
 from assistant.store.db import make_engine
 from tools.billing import Billing
@@ -56,6 +59,7 @@ def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget
                          log_format="json", **LOAD_SETTINGS)
         env["LUI_ALLOWED_ORIGINS"] = '["*"]'
         with Worker(env, workers=workers, log_path=home / "serve.log") as served:
+            all_ready(served.http, workers)
             done = subprocess.run([sys.executable, "-m", "evals.load", "--client", served.ws, "--clients", str(clients),
                                    "--turns", str(turns), "--idle", str(idle), "--budget-s", str(budget_s)],
                                   env=env, capture_output=True, text=True, timeout=budget_s + 600)
@@ -69,6 +73,22 @@ def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget
         engine.dispose()
     result |= {"workers": workers, "backend": kind, "ledger": {"problems": problems, "bills_paid": paid}}
     return result
+
+
+def all_ready(http: str, workers: int, timeout_s: float = 600) -> None:
+    """Wait until every worker behind the port has loaded service lookup (``Worker`` waits for the
+    first one): otherwise the load competes with the others' start-up and measures that."""
+    deadline, streak = time.monotonic() + timeout_s, 0
+    while streak < 4 * workers:  # answers come from whichever worker accepts: many in a row
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not every worker became ready within {timeout_s} s")
+        try:
+            with httpx.Client(timeout=5) as fresh:  # a new connection each time
+                ready = fresh.get(f"{http}/readyz").json().get("status") == "ready"
+        except (httpx.HTTPError, ValueError):
+            ready = False
+        streak = streak + 1 if ready else 0
+        time.sleep(0.05 if ready else 0.5)
 
 
 def run_workers(counts: list[int], kind: str, clients: int, turns: int, idle: int, budget_s: float,

@@ -1,21 +1,29 @@
 """Where a text turn's time goes: each blocking part of a turn timed alone, then cProfile of each.
 
     python -m evals.profile_turn [--n 300]
+    python -m evals.profile_turn --server [--clients 40 --turns 6] [--database-url postgresql+psycopg://...]
 
 A turn's work runs in pool threads (the router, the database), which cProfile on the event loop
 does not see, so the parts are called directly, in the order a turn calls them: the router's
 ``understand``, a tool's database read, and the turn's persistence (log row + dialogue state, one
 transaction). Uses a fresh SQLite file and the cached router (``lui prepare``).
+
+``--server``: the whole turn end to end instead: a real server in this process (its event loop and
+pool threads each profiled, the profiles merged) answering websocket clients of evals.load that run
+on the main thread (not profiled).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import io
 import pstats
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from assistant.runtime import build_assistant
@@ -28,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.profile_turn")
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--server", action="store_true", help="profile whole turns in a real server")
+    parser.add_argument("--clients", type=int, default=40)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
+    if args.server:
+        return profile_server(args)
     with tempfile.TemporaryDirectory() as tmp:
         a = build_assistant(Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir), lookup_later=True)
         session, _ = a.open_session("u_li", "auto")
@@ -52,6 +66,58 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(args.top)
             print("\n".join(line for line in text.getvalue().splitlines()[6:] if line.strip()))
         a.pools.close()
+    return 0
+
+
+def _print_top(stats: pstats.Stats, top: int, order: str) -> None:
+    text = io.StringIO()
+    stats.stream = text
+    stats.sort_stats(order).print_stats(top)
+    print("\n".join(line for line in text.getvalue().splitlines()[6:] if line.strip()))
+
+
+def profile_server(args) -> int:
+    """Every thread the server starts (uvicorn's event loop, the pools) gets its own profiler."""
+    from assistant.api.app import create_app
+    from assistant.api.server import ServerThread
+    from evals.load import client, seed_load_users
+    from evals.load_workers import LOAD_SETTINGS
+
+    profiles: list[cProfile.Profile] = []
+
+    def start_profiling(*_):  # the first event in each new thread: hand that thread to a profiler
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, database_url=args.database_url,
+                            **LOAD_SETTINGS)
+        seed_load_users(settings.db_url, args.clients)
+        latencies: list[float] = []
+        errors: Counter = Counter()
+        app = create_app(settings)
+        threading.setprofile(start_profiling)
+        with ServerThread(app, ws_ping_interval=None) as live:  # pool threads start later: still hooked
+            started = time.perf_counter()
+
+            async def load() -> None:
+                await asyncio.gather(*[client(live.ws, i, args.turns, started + 600, latencies, errors)
+                                       for i in range(args.clients)])
+
+            asyncio.run(load())
+            elapsed = time.perf_counter() - started
+        threading.setprofile(None)
+    for profile in profiles:
+        profile.disable()
+    print(f"== {len(latencies)} turns in {elapsed:.1f} s ({len(latencies) / elapsed:.1f}/s, clients in this "
+          f"process too), errors {dict(errors)}; {len(profiles)} server threads profiled")
+    stats = pstats.Stats(profiles[0])
+    for profile in profiles[1:]:
+        stats.add(profile)
+    for order in ("tottime", "cumulative"):
+        print(f"-- by {order}")
+        _print_top(stats, args.top, order)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from assistant.errors import LuiError
 
@@ -20,6 +21,18 @@ class SessionBusy(LuiError):
 
     code = "session-busy"
     retryable = True
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What :meth:`SharedState.session_lock` found when it took the session.
+
+    ``token`` names this ownership; pass it back as ``seen`` next time. ``fresh``: nobody else has
+    owned the session since the ownership named ``seen``, so the state this worker holds is the
+    newest and need not be re-read from the database."""
+
+    token: str | None
+    fresh: bool
 
 
 class SharedState(ABC):
@@ -47,8 +60,9 @@ class SharedState(ABC):
     async def close_session(self, user: str, slot: str) -> None:
         """Give the slot back (idempotent)."""
 
-    def session_lock(self, session_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def session_lock(self, session_id: str, seen: str | None = None) -> contextlib.AbstractAsyncContextManager[Owned]:
         """Own the session for one turn; raises :class:`SessionBusy` when it cannot be had in time.
+        ``seen``: the token of this worker's previous ownership of it (see :class:`Owned`).
         One process: every session object has its own asyncio lock already, so nothing to do."""
         return _nothing()
 
@@ -62,8 +76,8 @@ class SharedState(ABC):
 
 
 @contextlib.asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield
+async def _nothing() -> AsyncIterator[Owned]:
+    yield Owned(None, True)
 
 
 def build_shared_state(settings) -> SharedState:

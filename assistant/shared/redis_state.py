@@ -7,6 +7,9 @@
   (kill -9) lapse after ``live_session_ttl_s`` instead of holding the user out for ever.
 - Session ownership is a lock per session (``SET NX PX`` with a random token, released by a
   compare-and-delete script) renewed while the turn runs, so a crashed owner frees it on expiry.
+  Taking the lock also swaps the session's "last owner" key to the new token, in the same script
+  (one round trip): a worker whose previous token is still the last owner knows no other worker
+  touched the session since, and skips re-reading its state from the database.
 
 When Redis does not answer, limits let the request through (logged) and the session lock is
 skipped: payments stay safe either way (the ledger's conditional updates pay a confirmation once),
@@ -25,7 +28,7 @@ from collections.abc import AsyncIterator
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from assistant.shared import SessionBusy, SharedState
+from assistant.shared import Owned, SessionBusy, SharedState
 
 log = logging.getLogger(__name__)
 PREFIX = "lui:"
@@ -66,6 +69,15 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 60)
 return 1
 """
 
+# KEYS: lock, last owner; ARGV: token, lock ttl ms, last-owner ttl ms. {1, previous owner} or {0}
+TAKE_LOCK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local last = redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+return {1, last or ''}
+"""
+OWNER_TTL_MS = 86_400_000  # a session's last owner is forgotten after a day (then it is simply re-read)
+
 RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -94,6 +106,7 @@ class RedisState(SharedState):
         self._bucket = client.register_script(TOKEN_BUCKET)
         self._open = client.register_script(OPEN_SLOT)
         self._refresh = client.register_script(REFRESH_SLOT)
+        self._take_lock = client.register_script(TAKE_LOCK)
         self._release = client.register_script(RELEASE_LOCK)
         self._renew = client.register_script(RENEW_LOCK)
         self._slots: dict[str, str] = {}  # slot → user, held by this process (refreshed by the heartbeat)
@@ -152,22 +165,24 @@ class RedisState(SharedState):
 
     # ---- session ownership -----------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def session_lock(self, session_id: str) -> AsyncIterator[None]:
+    async def session_lock(self, session_id: str, seen: str | None = None) -> AsyncIterator[Owned]:
         key, token = f"{PREFIX}lock:session:{session_id}", secrets.token_hex(8)
+        keys = [key, f"{PREFIX}owner:session:{session_id}"]
         deadline, delay = time.monotonic() + self.lock_wait_s, 0.005
         try:
-            while not await self.client.set(key, token, nx=True, px=self.lock_ttl_ms):
+            while not (took := await self._take_lock(keys=keys, args=[token, self.lock_ttl_ms, OWNER_TTL_MS]))[0]:
                 if time.monotonic() + delay > deadline:
                     raise SessionBusy("this conversation is busy on another connection; try again")
                 await asyncio.sleep(delay)
                 delay = min(0.1, delay * 2)
         except (RedisError, OSError) as exc:  # no Redis: run unowned (the ledger still pays once)
             log.warning("redis unavailable for the session lock: %s", type(exc).__name__)
-            yield
+            yield Owned(None, False)
             return
+        last = took[1].decode() if isinstance(took[1], bytes) else took[1]
         renew = asyncio.create_task(self._keep(key, token))
         try:
-            yield
+            yield Owned(token, seen is not None and last == seen)
         finally:
             renew.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -211,35 +211,30 @@ class ConversationStore:
             {"slots": slots or {}, "tool_calls": self._bounded_calls(tool_calls or []), "timings": timings or {}},
             "the turn's slots, tool calls and timings",
         )
+        table = Turn.__table__
+        next_seq = (sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
+                    .where(table.c.session_id == session_id).scalar_subquery())
         for _ in range(5):  # two writers raced for the same seq: take the next one
             now = self._now()
+            row = {"session_id": session_id, "text": text, "intent": intent, "confidence": confidence,
+                   "slots_json": payload["slots"], "source": source, "tool_calls_json": payload["tool_calls"],
+                   "reply": reply, "error_code": error_code, "timings_json": payload["timings"], "created_at": now}
             try:
                 with session_scope(self.engine) as s:
-                    if s.get(Conversation, session_id) is None:
-                        raise StoreError(f"no session {session_id!r}", code="session-not-found")
-                    last = s.exec(select(sa.func.max(Turn.seq)).where(Turn.session_id == session_id)).one()
-                    turn = Turn(
-                        session_id=session_id,
-                        seq=(last or 0) + 1,
-                        text=text,
-                        intent=intent,
-                        confidence=confidence,
-                        slots_json=payload["slots"],
-                        source=source,
-                        tool_calls_json=payload["tool_calls"],
-                        reply=reply,
-                        error_code=error_code,
-                        timings_json=payload["timings"],
-                        created_at=now,
-                    )
-                    s.add(turn)
-                    s.exec(
+                    # two statements a turn (round trips on PostgreSQL): the session's row first (it
+                    # must exist; on PostgreSQL its row lock queues the session's other writers), then
+                    # the log row with the next seq computed in the INSERT
+                    updated = s.exec(
                         sa.update(Conversation)
                         .where(Conversation.session_id == session_id)
                         .values(updated_at=now, **state_values)
-                    )
-                    s.flush()
-                    return _turn(turn)
+                    ).rowcount
+                    if updated != 1:
+                        raise StoreError(f"no session {session_id!r}", code="session-not-found")
+                    turn_id, seq = s.exec(
+                        sa.insert(table).values(seq=next_seq, **row).returning(table.c.id, table.c.seq)
+                    ).one()
+                    return _turn(Turn(id=turn_id, seq=seq, **row))
             except IntegrityError:
                 continue
         raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
