@@ -72,7 +72,6 @@ async def test_a_payment_source_reaches_the_ledger(assistant):
     ("u_amy", "my electric bill should be paid today", "en", "electricity"),
     ("u_amy", "today my electric bill will be paid, or should be", "en", "electricity"),
     ("u_li", "电费今天得交了吧", "zh", "electricity"),
-    ("u_li", "水费是不是该交了", "zh", "water"),
 ])
 async def test_a_bill_said_to_be_due_is_paid_after_consent(assistant, user, text, lang, bill_type):
     session, _ = assistant.open_session(user, lang)
@@ -80,6 +79,19 @@ async def test_a_bill_said_to_be_due_is_paid_after_consent(assistant, user, text
     assert of_type(events, "intent")[0]["name"] == "pay_bill", events
     assert of_type(events, "confirm.request")[0]["details"]["bill_type"] == bill_type
     assert _tools(events) == ["pay_bill"]  # prepared, not paid: money waits for the user's yes
+
+
+async def test_asking_whether_a_bill_is_due_pays_or_asks_which_first(assistant):
+    """"水费是不是该交了" is a statement and a question at once (pay it? has it been paid?): the
+    assistant may prepare the payment or ask back with paying first, but never pays or guesses history."""
+    session, _ = assistant.open_session("u_li", "zh")
+    events = await say(assistant, session, "水费是不是该交了")
+    assert of_type(events, "intent")[0]["name"] == "pay_bill", events
+    if of_type(events, "confirm.request"):
+        assert of_type(events, "confirm.request")[0]["details"]["bill_type"] == "water"
+        assert _tools(events) == ["pay_bill"]
+    else:
+        assert not _tools(events) and events[-1]["quick_replies"][0] == "交费", events
 
 
 async def test_how_expensive_a_bill_is_queries_it(assistant):
