@@ -87,6 +87,21 @@ def wipe_pg(engine) -> None:
         conn.execute(sa.text("CREATE SCHEMA public"))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_engine(request, tmp_path):
+    """An empty database, once on an SQLite file and once on the suite's PostgreSQL (wiped, the
+    migration version table included); tests add the schema and data they need."""
+    from assistant.store.db import make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
+    else:
+        engine = make_engine(request.getfixturevalue("pg_url"))
+        wipe_pg(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """A Redis URL for the session (a real redis-server on a free port); fails (not skips) if none."""

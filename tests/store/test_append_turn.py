@@ -9,21 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from assistant.store import ConversationStore, init_db, make_engine
+from assistant.store import ConversationStore, init_db
 from assistant.store.db import StoreError
-from tests.conftest import wipe_pg
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("pg_url"))
-        wipe_pg(eng)
-    init_db(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(blank_engine):
+    init_db(blank_engine)
+    return blank_engine
 
 
 def test_a_turn_is_logged_in_two_statements_with_the_next_seq(engine):

@@ -12,19 +12,12 @@ from sqlmodel import SQLModel
 
 from assistant.store import init_db, make_engine
 from assistant.store.migrate import BASELINE, alembic_config, current, head
-from tests.conftest import wipe_pg
 from tools.billing import Billing
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("pg_url"))
-        wipe_pg(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(blank_engine):
+    return blank_engine
 
 
 def old_release_database(engine: sa.Engine) -> None:

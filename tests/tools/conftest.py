@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.store import init_db, make_engine, seed_demo
-from tests.conftest import wipe_pg
+from assistant.store import init_db, seed_demo
 from tools.billing import Billing
 
 T0 = 1_795_000_000.0  # 2026-11-18, an arbitrary fixed "now"
@@ -19,17 +18,11 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'lui.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("pg_url"))
-        wipe_pg(eng)
-    init_db(eng)
-    seed_demo(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(blank_engine):
+    init_db(blank_engine)
+    seed_demo(blank_engine)
+    return blank_engine
 
 
 @pytest.fixture
