@@ -1,8 +1,10 @@
-"""The challenge set is held out: written by its own templates, never a train or dev line, never learnt from."""
+"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand (blind);
+never a train or dev line, never learnt from."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -21,10 +23,35 @@ def _texts(name: str) -> set[str]:
     return {json.loads(line)["text"].strip().casefold() for line in lines if line.strip()}
 
 
-def test_no_challenge_line_is_in_train_or_dev():
-    held_out = _texts("intent_challenge.jsonl")
+def _bare(texts: set[str]) -> set[str]:
+    """The texts without punctuation and spaces ("balance?" and "balance" are one line)."""
+    return {re.sub(r"[\W_]+", "", t) for t in texts}
+
+
+@pytest.mark.parametrize("name", ["intent_challenge.jsonl", "intent_challenge2.jsonl"])
+def test_no_challenge_line_is_in_train_or_dev(name):
+    held_out = _texts(name)
     assert not held_out & _texts("intent_train.jsonl")
     assert not held_out & _texts("intent_dev.jsonl")
+
+
+def test_no_challenge2_line_is_in_train_dev_or_challenge_even_without_punctuation():
+    held_out = _bare(_texts("intent_challenge2.jsonl"))
+    for other in ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl"):
+        assert not held_out & _bare(_texts(other)), other
+
+
+def test_challenge2_covers_every_intent_in_both_languages_with_320_a_language_and_a_persona_each():
+    rows = [json.loads(line) for line in (CHALLENGE.parent / "intent_challenge2.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    examples = load_examples(CHALLENGE.parent / "intent_challenge2.jsonl")  # strict: every label is known
+    per_lang = Counter(e.lang for e in examples)
+    assert per_lang["zh"] >= 320 and per_lang["en"] >= 320
+    for lang in ("zh", "en"):
+        assert {e.intent for e in examples if e.lang == lang} == set(INTENTS)
+        oos = sum(e.intent == "out_of_scope" for e in examples if e.lang == lang) / per_lang[lang]
+        assert 0.2 <= oos <= 0.3
+    assert all(row["style"].startswith("persona-") for row in rows)
 
 
 def test_the_committed_file_is_what_the_templates_make():
@@ -41,7 +68,7 @@ def test_every_intent_in_both_languages_and_300_a_language():
 
 
 def test_the_router_refuses_to_learn_from_held_out_data(settings):
-    for name in ("intent_challenge.jsonl", "intent_dev.jsonl"):
+    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_dev.jsonl"):
         with pytest.raises(ConfigError, match="held out"):
             load_training_examples(CHALLENGE.parent / name)
         with pytest.raises(ConfigError, match="held out"):
@@ -51,4 +78,5 @@ def test_the_router_refuses_to_learn_from_held_out_data(settings):
 
 def test_the_harness_takes_a_split_by_name():
     assert intent.parse_args(["--split", "challenge"]).data == CHALLENGE
+    assert intent.parse_args(["--split", "challenge2"]).data == CHALLENGE.parent / "intent_challenge2.jsonl"
     assert intent.parse_args(["--data", "x.jsonl"]).data.name == "x.jsonl"
