@@ -1,5 +1,5 @@
-"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand (blind);
-never a train or dev line, never learnt from."""
+"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand as personas
+and challenge 3 by hand as scenario conversations (both blind); never a train or dev line, never learnt from."""
 
 from __future__ import annotations
 
@@ -28,30 +28,43 @@ def _bare(texts: set[str]) -> set[str]:
     return {re.sub(r"[\W_]+", "", t) for t in texts}
 
 
-@pytest.mark.parametrize("name", ["intent_challenge.jsonl", "intent_challenge2.jsonl"])
+@pytest.mark.parametrize("name", ["intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl"])
 def test_no_challenge_line_is_in_train_or_dev(name):
     held_out = _texts(name)
     assert not held_out & _texts("intent_train.jsonl")
     assert not held_out & _texts("intent_dev.jsonl")
 
 
-def test_no_challenge2_line_is_in_train_dev_or_challenge_even_without_punctuation():
-    held_out = _bare(_texts("intent_challenge2.jsonl"))
-    for other in ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl"):
+@pytest.mark.parametrize("name, earlier", [
+    ("intent_challenge2.jsonl", ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl")),
+    ("intent_challenge3.jsonl", ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl",
+                                 "intent_challenge2.jsonl")),
+])
+def test_no_blind_challenge_line_is_in_an_earlier_set_even_without_punctuation(name, earlier):
+    held_out = _bare(_texts(name))
+    for other in earlier:
         assert not held_out & _bare(_texts(other)), other
 
 
-def test_challenge2_covers_every_intent_in_both_languages_with_320_a_language_and_a_persona_each():
-    rows = [json.loads(line) for line in (CHALLENGE.parent / "intent_challenge2.jsonl").read_text(
+def test_no_line_is_twice_in_challenge3():
+    lines = (CHALLENGE.parent / "intent_challenge3.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"].strip().casefold() for line in lines if line.strip()]
+    assert len(texts) == len(set(texts))
+
+
+@pytest.mark.parametrize("name, style", [("intent_challenge2.jsonl", "persona-"),
+                                         ("intent_challenge3.jsonl", "scenario-")])
+def test_a_blind_challenge_covers_every_intent_in_both_languages_with_320_a_language_and_a_style_each(name, style):
+    rows = [json.loads(line) for line in (CHALLENGE.parent / name).read_text(
         encoding="utf-8").splitlines() if line.strip()]
-    examples = load_examples(CHALLENGE.parent / "intent_challenge2.jsonl")  # strict: every label is known
+    examples = load_examples(CHALLENGE.parent / name)  # strict: every label is known
     per_lang = Counter(e.lang for e in examples)
     assert per_lang["zh"] >= 320 and per_lang["en"] >= 320
     for lang in ("zh", "en"):
         assert {e.intent for e in examples if e.lang == lang} == set(INTENTS)
         oos = sum(e.intent == "out_of_scope" for e in examples if e.lang == lang) / per_lang[lang]
         assert 0.2 <= oos <= 0.3
-    assert all(row["style"].startswith("persona-") for row in rows)
+    assert all(row["style"].startswith(style) for row in rows)
 
 
 def test_the_committed_file_is_what_the_templates_make():
@@ -68,7 +81,7 @@ def test_every_intent_in_both_languages_and_300_a_language():
 
 
 def test_the_router_refuses_to_learn_from_held_out_data(settings):
-    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_dev.jsonl"):
+    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl", "intent_dev.jsonl"):
         with pytest.raises(ConfigError, match="held out"):
             load_training_examples(CHALLENGE.parent / name)
         with pytest.raises(ConfigError, match="held out"):
@@ -79,4 +92,5 @@ def test_the_router_refuses_to_learn_from_held_out_data(settings):
 def test_the_harness_takes_a_split_by_name():
     assert intent.parse_args(["--split", "challenge"]).data == CHALLENGE
     assert intent.parse_args(["--split", "challenge2"]).data == CHALLENGE.parent / "intent_challenge2.jsonl"
+    assert intent.parse_args(["--split", "challenge3"]).data == CHALLENGE.parent / "intent_challenge3.jsonl"
     assert intent.parse_args(["--data", "x.jsonl"]).data.name == "x.jsonl"
