@@ -1,0 +1,69 @@
+"""The package layers, read from the source: ``common`` at the bottom, the libraries ``tools``,
+``voice`` and ``knowledge`` above it, the app ``assistant`` on top. A module may import its own
+layer and the ones below, never one above, not even inside a function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("tools", "voice", "knowledge")
+# package -> the lui packages it must not import
+FORBIDDEN = {"common": ("assistant", *LIBRARIES), **{lib: ("assistant",) for lib in LIBRARIES}}
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+
+
+def imported_modules(path: Path, *, names: bool = False) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in a file that runs, at any depth (functions
+    included; ``if TYPE_CHECKING:`` blocks left out). ``names``: also ``module.name`` for each
+    name of a ``from module import name`` (it may be a submodule)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skipped = _type_checking_only(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+            if names:
+                found.extend((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+    return found
+
+
+def top_package(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{line}: imports {module}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, module in imported_modules(path)
+        if top_package(module) in forbidden
+    ]
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_lower_layer_never_imports_a_higher_one(package):
+    assert violations(package, FORBIDDEN[package]) == []
+
+
+def test_the_check_sees_imports_inside_functions(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from assistant.errors import LuiError\n    import assistant.nlu\n")
+    assert [m for _, m in imported_modules(module)] == ["assistant.errors", "assistant.nlu"]
