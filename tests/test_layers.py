@@ -1,6 +1,8 @@
 """The package layers, read from the source: ``common`` at the bottom, the libraries ``tools``,
 ``voice`` and ``knowledge`` above it, the app ``assistant`` on top. A module may import its own
-layer and the ones below, never one above, not even inside a function."""
+layer and the ones below, never one above, not even inside a function. Inside ``assistant`` the
+modules import each other without a cycle (an import inside a function hides one, it does not
+break it): the turn loop calls the handlers, the handlers never import the turn loop."""
 
 from __future__ import annotations
 
@@ -67,3 +69,66 @@ def test_the_check_sees_imports_inside_functions(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from assistant.errors import LuiError\n    import assistant.nlu\n")
     assert [m for _, m in imported_modules(module)] == ["assistant.errors", "assistant.nlu"]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def app_import_graph() -> dict[str, set[str]]:
+    """assistant module -> the assistant modules it imports. A package's lazy import of its own
+    backends (``assistant.shared`` -> ``assistant.shared.redis_state``) is how it picks one, not a
+    cycle between peers, so edges from a package into itself are left out."""
+    modules = {module_name(p): p for p in (ROOT / "assistant").rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        graph[name] = {
+            module for _, module in imported_modules(path, names=True)
+            if module in modules and module != name and not (is_package and module.startswith(name + "."))
+        }
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_app_modules_import_each_other_without_a_cycle():
+    graph = app_import_graph()
+    assert "assistant.turns" not in graph["assistant.handlers"]
+    assert "assistant.handlers" in graph["assistant.turns"]  # the graph is read at all
+    assert cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle_hidden_in_a_function():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -34,7 +34,7 @@ from tools.tables import (
 
 __all__ = [
     "ALL_TABLES", "AUDIT_PAYMENT_DONE", "BILL_STATUSES", "BILL_TYPES", "PAYMENT_STATUSES", "AuditLog", "Bill",
-    "Biller", "Contact", "Conversation", "Payment", "Turn", "UTCDateTime", "User", "Wallet", "utc_from_ts",
+    "Biller", "Contact", "Conversation", "Payment", "TurnRow", "UTCDateTime", "User", "Wallet", "utc_from_ts",
 ]
 
 
@@ -58,7 +58,9 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = ts_field()
 
 
-class Turn(SQLModel, table=True):
+class TurnRow(SQLModel, table=True):
+    """One stored turn (the turn in progress is :class:`assistant.turn_context.TurnContext`)."""
+
     __tablename__ = "turns"
     __table_args__ = (sa.UniqueConstraint("session_id", "seq", name="uq_turn_seq"),)
 
@@ -77,4 +79,4 @@ class Turn(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
-ALL_TABLES = (User, Wallet, Biller, Bill, Payment, Contact, Conversation, Turn, AuditLog)
+ALL_TABLES = (User, Wallet, Biller, Bill, Payment, Contact, Conversation, TurnRow, AuditLog)
