@@ -132,3 +132,17 @@ def test_the_app_modules_import_each_other_without_a_cycle():
 
 def test_the_cycle_check_finds_a_cycle_hidden_in_a_function():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_librarys_error_base_is_one_the_api_layer_turns_into_an_error_event():
+    from assistant.errors import LuiError
+    from knowledge.errors import KnowledgeError
+    from tools.errors import PaymentRefused, ToolError
+    from voice.errors import VoiceError
+
+    for base in (ToolError, VoiceError, KnowledgeError):
+        assert issubclass(base, LuiError), base  # ``except LuiError`` in assistant/api catches it
+    refused = PaymentRefused("insufficient-balance")
+    assert (refused.code, refused.message, refused.retryable) == ("insufficient-balance", "insufficient balance", False)
+    busy = VoiceError("stt-busy")
+    assert (busy.code, busy.retryable) == ("stt-busy", True)
