@@ -9,7 +9,7 @@ from typing import Any
 from assistant.nlu.text import detect_lang
 from assistant.nlu.unsupported_bills import UnsupportedBill
 from assistant.replies import UNSUPPORTED_BILL_NAMES
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 
 LANG_NAMES = {
     "en": ("英文", "English"), "zh": ("中文", "Chinese"), "ja": ("日语", "Japanese"), "ko": ("韩语", "Korean"),
@@ -19,19 +19,19 @@ LANG_NAMES = {
 }
 
 
-def due_phrase(turn: Turn, iso_date: str) -> str:
+def due_phrase(turn: TurnContext, iso_date: str) -> str:
     """"12月15日" / "Dec 15"."""
     d = date.fromisoformat(iso_date)
     return f"{d.month}月{d.day}日" if turn.lang == "zh" else d.strftime("%b %d").replace(" 0", " ")
 
 
-def _bill_line(turn: Turn, bill: dict[str, Any]) -> str:
+def _bill_line(turn: TurnContext, bill: dict[str, Any]) -> str:
     voice = turn.voice
     return voice.say("bill_line", bill=voice.bill_name(bill["bill_type"]), account=f"({voice.account(bill['account'])})",
                      amount=voice.money(bill["outstanding_fen"]), due=due_phrase(turn, bill["due_date"]))
 
 
-async def query_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def query_bill(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     voice = turn.voice
     result = await turn.call_tool("query_bill", {"bill_type": slots.get("bill_type"), "account": slots.get("account")})
     if not result.ok:
@@ -50,7 +50,7 @@ async def query_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     return ReplyOut(voice.say("bills_summary", count=len(bills), lines=voice.join(lines)), quick_replies=quick, card=card)
 
 
-async def check_balance(turn: Turn, slots: dict[str, Any] | None = None) -> ReplyOut:
+async def check_balance(turn: TurnContext, slots: dict[str, Any] | None = None) -> ReplyOut:
     result = await turn.call_tool("check_balance", {})
     if not result.ok:
         return ReplyOut(turn.voice.say("tool_failed"))
@@ -58,7 +58,7 @@ async def check_balance(turn: Turn, slots: dict[str, Any] | None = None) -> Repl
                     card={"kind": "balance", "balance_fen": result.data["balance_fen"]})
 
 
-async def translate(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def translate(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     voice = turn.voice
     text = slots.get("text")
     if not text:
@@ -75,7 +75,7 @@ async def translate(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
                               result=result.data["translation"]))
 
 
-async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut | None:
+async def lookup_service(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut | None:
     """The service the request is about; None when nothing in the catalogue matches well enough
     (the request is out of scope: the caller says so, see ``handlers.out_of_scope``)."""
     voice = turn.voice
@@ -115,7 +115,7 @@ def _catalogue_service(service_id: str, lang: str) -> dict[str, Any] | None:
             "needs": list(doc.needs), "steps": list(doc.steps)}
 
 
-async def unsupported_bill(turn: Turn, bill: UnsupportedBill, quick_replies: list[str] | None) -> ReplyOut:
+async def unsupported_bill(turn: TurnContext, bill: UnsupportedBill, quick_replies: list[str] | None) -> ReplyOut:
     """A bill lui does not pay: say which bills it does, and where this one is paid when the
     catalogue has a service for it."""
     voice = turn.voice

@@ -73,7 +73,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingest import main as ingest_main
+    from assistant.ingest import main as ingest_main
 
     return ingest_main(args.rest)
 

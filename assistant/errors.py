@@ -1,38 +1,16 @@
-"""The root of every error lui raises on purpose.
+"""The app's view of lui's coded errors.
 
-Each package (tools, knowledge, voice, assistant.llm ...) subclasses :class:`LuiError` once and
-gives each failure a stable ``code``; the API layer turns any of them into an ``error`` event with
-that code. Expected outcomes ("no intent matched", "bill not found") are return values, not errors.
+:class:`LuiError` is :class:`common.errors.CodedError`, the one root that the libraries' own bases
+(``tools.errors.ToolError``, ``voice.errors.VoiceError``, ``knowledge.errors.KnowledgeError``) and
+the app's (``assistant.llm.errors.LLMError``, ``assistant.store.db.StoreError`` ...) subclass, so the
+API layer turns any of them into an ``error`` event with its ``code``, ``message`` and ``retryable``.
+Expected outcomes ("no intent matched", "bill not found") are return values, not errors.
 """
 
 from __future__ import annotations
 
+from common.errors import CodedError, ConfigError, ModelNotFoundError
 
-class LuiError(Exception):
-    """An error with a stable, machine-readable code and a retry hint for clients."""
+LuiError = CodedError
 
-    code: str = "internal"
-    retryable: bool = False
-
-    def __init__(self, message: str, *, code: str | None = None, retryable: bool | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if retryable is not None:
-            self.retryable = retryable
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
-
-
-class ConfigError(LuiError):
-    """A setting is missing or wrong; the message names the setting and how to fix it."""
-
-    code = "config"
-
-
-class ModelNotFoundError(ConfigError):
-    """A model (embedder, whisper) could not be found locally. Nothing is downloaded at run time."""
-
-    code = "model-not-found"
+__all__ = ["ConfigError", "LuiError", "ModelNotFoundError"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant import answers
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.consent import consent
 from assistant.nlu.intents import SPECS, spec
@@ -24,7 +25,7 @@ from assistant.suggest import (
     next_step,
     offer_to_remember,
 )
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.bills import matches_account
 from tools.phone import TOPUP_AMOUNTS, grouped
 from tools.registry import ToolResult
@@ -35,15 +36,15 @@ MENU = tuple(s.name for s in SPECS if s.in_menu)
 SOCIAL = {s.name: s.reply for s in SPECS if s.reply}
 
 
-def pick(turn: Turn, pair: tuple[str, str]) -> str:
+def pick(turn: TurnContext, pair: tuple[str, str]) -> str:
     return pair[0] if turn.lang == "zh" else pair[1]
 
 
-def yes_no(turn: Turn) -> list[str]:
+def yes_no(turn: TurnContext) -> list[str]:
     return [pick(turn, ("确认", "Yes")), pick(turn, ("取消", "Cancel"))]
 
 
-def still_pending(turn: Turn, key: str = "still_pending") -> ReplyOut:
+def still_pending(turn: TurnContext, key: str = "still_pending") -> ReplyOut:
     """Remind that a payment waits for an explicit 确认/取消 (the state must hold one). ``key``
     "ask_consent": the answer was not a clear yes or no, so ask for 确认/取消 again."""
     voice, c = turn.voice, turn.state.confirmation
@@ -52,12 +53,12 @@ def still_pending(turn: Turn, key: str = "still_pending") -> ReplyOut:
     return ReplyOut(voice.say(key, bill=what, amount=voice.money(c.amount_fen)), quick_replies=yes_no(turn))
 
 
-def sorry(turn: Turn) -> ReplyOut:
+def sorry(turn: TurnContext) -> ReplyOut:
     return ReplyOut(turn.voice.say("out_of_scope"),
                     quick_replies=[pick(turn, SUGGESTIONS[i]) for i in MENU])
 
 
-def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill | None:
+def unsupported_bill(turn: TurnContext, text: str, u: Understanding) -> UnsupportedBill | None:
     """A bill lui does not pay (车贷, credit card, rent ...), when the utterance asks to pay or check one."""
     if u.intent in ("pay_bill", "query_bill") and not u.slots.get("bill_type"):
         return parse_unsupported_bill(text)
@@ -68,17 +69,15 @@ def unsupported_bill(turn: Turn, text: str, u: Understanding) -> UnsupportedBill
     return None
 
 
-async def out_of_scope(turn: Turn, bill: UnsupportedBill | None) -> ReplyOut:
+async def out_of_scope(turn: TurnContext, bill: UnsupportedBill | None) -> ReplyOut:
     """What lui cannot do, said plainly: a bill it does not pay names the ones it does; else sorry."""
     if bill is None:
         return sorry(turn)
-    from assistant import answers
-
     offered = [c["label"] for c in turn.state.choices] if turn.state.awaiting_slot == "bill_type" else []
     return await answers.unsupported_bill(turn, bill, offered or sorry(turn).quick_replies)
 
 
-def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
+def clarify(turn: TurnContext, u: Understanding) -> ReplyOut | None:
     """Below the clarify threshold, offer the likeliest intents as buttons; None when sure enough."""
     if u.confidence >= turn.assistant.settings.router_min_confidence:
         return None
@@ -90,14 +89,14 @@ def clarify(turn: Turn, u: Understanding) -> ReplyOut | None:
     return ReplyOut(turn.voice.say("clarify"), quick_replies=[pick(turn, SUGGESTIONS[i]) for i in options])
 
 
-async def social(turn: Turn, intent: str) -> ReplyOut:
+async def social(turn: TurnContext, intent: str) -> ReplyOut:
     if intent == "human_handoff":
         await turn.assistant.pools.run("db", turn.assistant.conversations.audit, "handoff.requested",
                                 user_id=turn.session.user_id, target=turn.session.id)
     return ReplyOut(turn.voice.say(SOCIAL[intent]))
 
 
-def nothing_to_settle(turn: Turn, intent: str) -> ReplyOut:
+def nothing_to_settle(turn: TurnContext, intent: str) -> ReplyOut:
     """confirm / deny / cancel when no payment waits: re-ask a half-filled request, or drop it."""
     state, voice = turn.state, turn.voice
     if intent == "confirm":
@@ -107,7 +106,7 @@ def nothing_to_settle(turn: Turn, intent: str) -> ReplyOut:
     return ReplyOut(voice.say("cancelled" if had_pending else "nothing_to_cancel"))
 
 
-async def handle_understanding(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+async def handle_understanding(turn: TurnContext, text: str, u: Understanding) -> ReplyOut:
     state = turn.state
     state.last_intent = u.intent
 
@@ -158,7 +157,7 @@ async def handle_understanding(turn: Turn, text: str, u: Understanding) -> Reply
     return await run_intent(turn, u.intent, dict(u.slots))
 
 
-async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding, answers_question: bool) -> ReplyOut | None:
+async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding, answers_question: bool) -> ReplyOut | None:
     """Settle the waiting payment on a clear yes or no; ask again on anything unclear that is not a
     new request. The router's reading never turns an unclear answer into a yes. None: a new request."""
     state = turn.state
@@ -177,7 +176,7 @@ async def _answer_to_confirmation(turn: Turn, text: str, u: Understanding, answe
     return still_pending(turn, "ask_consent")
 
 
-async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut:
+async def run_intent(turn: TurnContext, intent: str, slots: dict[str, Any]) -> ReplyOut:
     """Run the handler the intent table names for ``intent``."""
     found = spec(intent)
     if found is None or found.handler is None:
@@ -186,15 +185,13 @@ async def run_intent(turn: Turn, intent: str, slots: dict[str, Any]) -> ReplyOut
     return await found.resolve_handler()(turn, slots)
 
 
-async def lookup_service(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
-    from assistant import answers
-
+async def lookup_service(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     # nothing in the catalogue matches: out of scope after all
     return await answers.lookup_service(turn, slots) or await out_of_scope(
         turn, unsupported_bill_request(slots.get("query", "")))
 
 
-def _reask(turn: Turn) -> str:
+def _reask(turn: TurnContext) -> str:
     """The question for the slot we are waiting for (its reply key is in the intent table)."""
     state, voice = turn.state, turn.voice
     found = spec(state.pending_intent or "")
@@ -203,19 +200,19 @@ def _reask(turn: Turn) -> str:
                      menu=topup_menu(turn))
 
 
-def topup_menu(turn: Turn) -> str:
+def topup_menu(turn: TurnContext) -> str:
     """The top-up amounts in a phrase: "10、20……或500" / "10, 20, ... or 500"."""
     words = [str(a) for a in TOPUP_AMOUNTS]
     return ("、".join(words[:-1]) + "或" if turn.lang == "zh" else ", ".join(words[:-1]) + " or ") + words[-1]
 
 
-def ask(turn: Turn, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
+def ask(turn: TurnContext, intent: str, slots: dict[str, Any], slot: str, choices: list[dict[str, str]]) -> ReplyOut:
     state = turn.state
     state.pending_intent, state.pending_slots, state.awaiting_slot, state.choices = intent, slots, slot, choices
     return ReplyOut(_reask(turn), quick_replies=[c["label"] for c in choices] or None)
 
 
-async def pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def pay_bill(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     state = turn.state
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)
@@ -230,7 +227,7 @@ async def pay_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     return await after_pay_bill(turn, slots, result)
 
 
-async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) -> ReplyOut:
+async def after_pay_bill(turn: TurnContext, slots: dict[str, Any], result: ToolResult) -> ReplyOut:
     """What follows a ``pay_bill`` call, whoever made it (router or LLM): ask which account,
     say there is nothing to pay, explain a refusal, or send ``confirm.request`` and wait.
     Money never moves here."""
@@ -263,7 +260,7 @@ async def after_pay_bill(turn: Turn, slots: dict[str, Any], result: ToolResult) 
         expires_at=data["expires_at"], summary=summary, details=details))
 
 
-async def ask_to_confirm(turn: Turn, pending: PendingConfirmation) -> ReplyOut:
+async def ask_to_confirm(turn: TurnContext, pending: PendingConfirmation) -> ReplyOut:
     """Any money-moving action, prepared: remember it, send ``confirm.request`` and wait for a clear yes."""
     turn.state.confirmation = pending
     await turn.emit(ConfirmRequest(confirmation_id=pending.confirmation_id, summary=pending.summary,
@@ -272,7 +269,7 @@ async def ask_to_confirm(turn: Turn, pending: PendingConfirmation) -> ReplyOut:
                     card={"kind": "confirm", "confirmation_id": pending.confirmation_id})
 
 
-async def _owed_bill(turn: Turn, bill_type: str | None, account: str | None) -> tuple[int, bool]:
+async def _owed_bill(turn: TurnContext, bill_type: str | None, account: str | None) -> tuple[int, bool]:
     """What the bill a refused payment was for still owes (oldest unpaid of that type and account), and
     whether it may be paid in part."""
     bills = await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, bill_type, "unpaid")
@@ -281,11 +278,11 @@ async def _owed_bill(turn: Turn, bill_type: str | None, account: str | None) -> 
     return (bills[0].outstanding_fen, bills[0].allow_partial) if bills else (0, False)
 
 
-async def _owed(turn: Turn, bill_type: str | None, account: str | None) -> int:
+async def _owed(turn: TurnContext, bill_type: str | None, account: str | None) -> int:
     return (await _owed_bill(turn, bill_type, account))[0]
 
 
-async def _offer_amount(turn: Turn, slots: dict[str, Any], owed: int, partial: bool) -> ReplyOut:
+async def _offer_amount(turn: TurnContext, slots: dict[str, Any], owed: int, partial: bool) -> ReplyOut:
     """A refused amount: offer what the bill owes ("好" takes it); a bill that may be paid in part also
     takes any smaller amount, and offers what the balance covers when that is less."""
     voice = turn.voice
@@ -311,7 +308,7 @@ REFUSAL_REPLIES = {
 }
 
 
-async def refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
+async def refusal(turn: TurnContext, error: dict[str, Any], owed_fen: int) -> ReplyOut:
     """A refused payment in words; ``owed_fen`` is what the bill it was for owes now."""
     voice, code = turn.voice, error.get("code")
     if code == "insufficient-balance":
@@ -325,7 +322,7 @@ async def refusal(turn: Turn, error: dict[str, Any], owed_fen: int) -> ReplyOut:
     return ReplyOut(voice.say(REFUSAL_REPLIES.get(code or "", "refused_other")))
 
 
-async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
+async def _settle(turn: TurnContext, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
     """Execute or cancel a prepared payment. Safe to repeat: the ledger pays at most once.
 
     A repeat says "already done"; ``receipt_if_done`` gives the receipt instead (a resumed session
@@ -373,11 +370,11 @@ async def _settle(turn: Turn, confirmation_id: str, accept: bool, receipt_if_don
     return ReplyOut(f"{text}{'' if turn.lang == 'zh' else ' '}{step[0]}", quick_replies=[step[1]], card=card)
 
 
-async def handle_confirmation(turn: Turn, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
+async def handle_confirmation(turn: TurnContext, confirmation_id: str, accept: bool, receipt_if_done: bool = False) -> ReplyOut:
     return await _settle(turn, confirmation_id, accept, receipt_if_done)
 
 
-async def handle_cancel(turn: Turn) -> ReplyOut:
+async def handle_cancel(turn: TurnContext) -> ReplyOut:
     state = turn.state
     if state.confirmation is not None:
         return await _settle(turn, state.confirmation.confirmation_id, accept=False)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant.answers import due_phrase
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.bills import matches_account
 from tools.history import local_date
 from tools.phone import grouped
@@ -21,7 +21,7 @@ _RELATIVE = {"this_month": ("这个月", "this month"), "last_month": ("上个�
              "this_year": ("今年", "this year"), "last_year": ("去年", "last year"), "recent": ("最近", "recently")}
 
 
-def period_phrase(turn: Turn, period: str | None) -> str:
+def period_phrase(turn: TurnContext, period: str | None) -> str:
     """"上个月" / "last month", "2026年10月" / "in October 2026"; "" for all time."""
     zh = turn.lang == "zh"
     if not period:
@@ -44,11 +44,11 @@ def local_date_iso(done_at: str) -> str:
     return local_date(datetime.fromisoformat(done_at)).isoformat()
 
 
-def _what(turn: Turn, item: dict[str, Any]) -> str:
+def _what(turn: TurnContext, item: dict[str, Any]) -> str:
     return turn.voice.say("topup_noun") if item["target_kind"] == "phone" else turn.voice.bill_name(item["bill_type"])
 
 
-def _card(turn: Turn, data: dict[str, Any], period: str | None) -> dict[str, Any]:
+def _card(turn: TurnContext, data: dict[str, Any], period: str | None) -> dict[str, Any]:
     voice = turn.voice
     items = [{"payment_id": p["payment_id"], "target_kind": p["target_kind"], "bill_type": p["bill_type"],
               "name": _what(turn, p), "period": p["period"], "amount_fen": p["amount_fen"], "done_at": p["done_at"],
@@ -57,7 +57,7 @@ def _card(turn: Turn, data: dict[str, Any], period: str | None) -> dict[str, Any
     return {"kind": "history", "period": period or "", "total_fen": data["total_fen"], "items": items}
 
 
-async def _unpaid(turn: Turn, bill_type: str, account: str | None) -> ReplyOut | None:
+async def _unpaid(turn: TurnContext, bill_type: str, account: str | None) -> ReplyOut | None:
     """The bill of this type still owed, said as such; None when all are paid."""
     bills = await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, bill_type,
                                            "unpaid")
@@ -71,7 +71,7 @@ async def _unpaid(turn: Turn, bill_type: str, account: str | None) -> ReplyOut |
                               due=due_phrase(turn, bill.due_date.isoformat())), quick_replies=[label])
 
 
-async def payment_history(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def payment_history(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     voice = turn.voice
     bill_type, period, account = slots.get("bill_type"), slots.get("period"), slots.get("account")
     if bill_type and not period:  # "电费交了没有": is the current bill paid?

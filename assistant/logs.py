@@ -10,6 +10,7 @@ import contextvars
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _LONG_DIGITS = re.compile(r"(?<![\d.])(\d[\d\- ]{4,}\d)(?![\d])")  # not the decimals of 0.8975
@@ -32,15 +33,23 @@ def mask(text: str) -> str:
             text = text.replace(secret, "***")
     text = _TOKEN.sub("***", text)
     text = _SECRET_KV.sub(r"\1\2***", text)
+    return mask_digit_runs(text, _LONG_DIGITS, keep=_DATE.match)
 
-    def tail(match: re.Match) -> str:
-        found = match.group(1)
+
+def mask_digit_runs(text: str, runs: re.Pattern[str], *, tail: int = 4,
+                    keep: Callable[[str], object] | None = None) -> str:
+    """Each match of ``runs`` holding 7 or more digits as stars and its last ``tail`` digits
+    (separators dropped: "3100 1234 56" → "******3456"); shorter runs, and runs ``keep`` says yes to,
+    stay as they are. The log masking here and the LLM redaction (``assistant.llm.redact``) share it."""
+
+    def masked(match: re.Match[str]) -> str:
+        found = match.group(0)
         digits = re.sub(r"\D", "", found)
-        if len(digits) < 7 or _DATE.match(found):
+        if len(digits) < 7 or (keep is not None and keep(found)):
             return found
-        return "*" * (len(digits) - 4) + digits[-4:]
+        return "*" * (len(digits) - tail) + digits[-tail:]
 
-    return _LONG_DIGITS.sub(tail, text)
+    return runs.sub(masked, text)
 
 
 # loggers that write through their own handlers (not the root's), so the root handler's filter

@@ -95,7 +95,7 @@ def prepare(settings: Settings, out: TextIO = sys.stderr) -> int:
         router = IntentRouter.load_or_train(examples, embedder, settings.cache_dir if settings.router_cache else None)
         router.understand("warm up")
     with progress.step("indexing the service catalogue") as report:
-        from knowledge.ingest import ingest_with_settings
+        from assistant.ingest import ingest_with_settings
 
         ingest_with_settings(settings, embedder, progress=report)
     with progress.step("assembling the speech-to-text model"):

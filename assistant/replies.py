@@ -161,7 +161,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class Voice:
+class ReplyVoice:
     """How to speak in one session: language and elder wording."""
 
     lang: str = "zh"

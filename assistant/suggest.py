@@ -17,8 +17,9 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from assistant.answers import due_phrase
 from assistant.nlu.types import Understanding
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.billing import BillInfo
 from tools.history import local_date
 from tools.phone import grouped
@@ -52,20 +53,20 @@ def pick_next(bills: list[BillInfo], paid: BillInfo, today: date, days: int, dec
     return min(same_home, key=lambda b: (b.due_date, b.bill_type, b.account), default=None)
 
 
-def pay_label(turn: Turn, bill_type: str) -> str:
+def pay_label(turn: TurnContext, bill_type: str) -> str:
     name = turn.voice.bill_name(bill_type)
     return f"交{name}" if turn.lang == "zh" else f"Pay {name}"
 
 
-def _today(turn: Turn) -> date:
+def _today(turn: TurnContext) -> date:
     return local_date(turn.assistant.billing.now())
 
 
-async def _bills(turn: Turn) -> list[BillInfo]:
+async def _bills(turn: TurnContext) -> list[BillInfo]:
     return await turn.assistant.pools.run("db", turn.assistant.billing.bills, turn.session.user_id, None, "unpaid")
 
 
-async def next_step(turn: Turn, receipt: dict[str, Any]) -> tuple[str, str] | None:
+async def next_step(turn: TurnContext, receipt: dict[str, Any]) -> tuple[str, str] | None:
     """After a completed bill payment: (the offer in a sentence, its quick reply), remembered in the state."""
     if receipt.get("target_kind", "bill") != "bill" or not receipt.get("target_id"):
         return None
@@ -79,8 +80,6 @@ async def next_step(turn: Turn, receipt: dict[str, Any]) -> tuple[str, str] | No
     bill = pick_next(bills, paid, today, days, set(turn.state.declined))
     if bill is None:
         return None
-    from assistant.answers import due_phrase
-
     voice = turn.voice
     key = "next_due" if bill in due_soon([bill], today, days) else "next_unpaid"
     text = voice.say(key, bill=voice.bill_name(bill.bill_type), amount=voice.money(bill.outstanding_fen),
@@ -91,13 +90,11 @@ async def next_step(turn: Turn, receipt: dict[str, Any]) -> tuple[str, str] | No
     return text, pay_label(turn, bill.bill_type)
 
 
-async def reminder(turn: Turn) -> ReplyOut | None:
+async def reminder(turn: TurnContext) -> ReplyOut | None:
     """Bills due soon, in one sentence with a quick reply per bill type; None when nothing is due."""
     bills = due_soon(await _bills(turn), _today(turn), turn.assistant.settings.reminder_days)
     if not bills:
         return None
-    from assistant.answers import due_phrase
-
     voice = turn.voice
     parts = [voice.say("reminder_item", bill=voice.bill_name(b.bill_type), amount=voice.money(b.outstanding_fen),
                        due=due_phrase(turn, b.due_date.isoformat())) for b in bills[:4]]
@@ -108,7 +105,7 @@ async def reminder(turn: Turn) -> ReplyOut | None:
          "due_date": b.due_date.isoformat()} for b in bills]})
 
 
-def answer_to_offer(turn: Turn, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:
+def answer_to_offer(turn: TurnContext, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:
     """The offer the last reply made, settled by this utterance: (intent, slots) when taken ("好");
     its own quick reply ("交水费") runs as the request it is. Anything else drops it, and a dropped
     offer is never made again this session. None: nothing to run here."""
@@ -125,7 +122,7 @@ def answer_to_offer(turn: Turn, text: str, u: Understanding) -> tuple[str, dict[
     return None
 
 
-async def offer_to_remember(turn: Turn, phone: str) -> tuple[str, str] | None:
+async def offer_to_remember(turn: TurnContext, phone: str) -> tuple[str, str] | None:
     """After a top-up to a number the user has not saved: offer to remember it (once per session)."""
     key = f"save_contact:{phone}"
     saved = await turn.assistant.pools.run("db", turn.assistant.billing.contacts, turn.session.user_id)
@@ -136,7 +133,7 @@ async def offer_to_remember(turn: Turn, phone: str) -> tuple[str, str] | None:
     return turn.voice.say("offer_save_number", phone=grouped(phone)), label
 
 
-def ask_contact_name(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+def ask_contact_name(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     state = turn.state
     state.pending_intent, state.pending_slots, state.awaiting_slot, state.choices = SAVE_CONTACT, slots, "who", []
     return ReplyOut(turn.voice.say("ask_contact_name"))
@@ -146,7 +143,7 @@ _NAME_NOISE = re.compile(r"存成|存为|存|是|就叫|叫|的号码|的手机|
                          re.IGNORECASE)
 
 
-async def contact_name_answer(turn: Turn, text: str, u: Understanding) -> ReplyOut:
+async def contact_name_answer(turn: TurnContext, text: str, u: Understanding) -> ReplyOut:
     """The answer to "whose number is it?": saved under that name; no / cancel leaves it unsaved."""
     state, voice = turn.state, turn.voice
     phone = state.pending_slots.get("phone", "")

@@ -8,14 +8,14 @@ from typing import Any
 
 from assistant.dialogue import PendingConfirmation
 from assistant.handlers import ask, ask_to_confirm, still_pending, topup_menu
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.phone import CARRIER_NAMES, TOPUP_AMOUNTS, grouped, nearest_amount
 from tools.registry import ToolResult
 
 INTENT = "top_up_phone"
 
 
-def _menu_replies(turn: Turn) -> list[str]:
+def _menu_replies(turn: TurnContext) -> list[str]:
     return [f"{a}元" if turn.lang == "zh" else f"¥{a}" for a in (30, 50, 100)]
 
 
@@ -23,7 +23,7 @@ def _without(slots: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in slots.items() if k not in names}
 
 
-def _offer_nearest(turn: Turn, slots: dict[str, Any], amount: float) -> ReplyOut:
+def _offer_nearest(turn: TurnContext, slots: dict[str, Any], amount: float) -> ReplyOut:
     """Not a menu amount: offer the nearest one; "好" takes it, any menu amount replaces it."""
     nearest = nearest_amount(amount)
     voice = turn.voice
@@ -34,7 +34,7 @@ def _offer_nearest(turn: Turn, slots: dict[str, Any], amount: float) -> ReplyOut
                     quick_replies=[label, "取消" if turn.lang == "zh" else "Cancel"])
 
 
-async def top_up_phone(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
+async def top_up_phone(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     state, voice = turn.state, turn.voice
     if state.confirmation is not None:  # one pending payment at a time: settle it first
         return still_pending(turn)
@@ -54,7 +54,7 @@ async def top_up_phone(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     return await after_top_up(turn, slots, result)
 
 
-async def after_top_up(turn: Turn, slots: dict[str, Any], result: ToolResult) -> ReplyOut:
+async def after_top_up(turn: TurnContext, slots: dict[str, Any], result: ToolResult) -> ReplyOut:
     """What follows a ``top_up_phone`` call: ask for a number, or send ``confirm.request`` and wait."""
     voice = turn.voice
     if not result.ok:

@@ -13,95 +13,28 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
-
-from pydantic import BaseModel
 
 from assistant.dialogue import DialogueState
 from assistant.errors import LuiError
+from assistant.handlers import handle_cancel, handle_confirmation, handle_understanding
 from assistant.logs import SESSION_ID, TURN_ID
 from assistant.metrics import Metrics
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
 from assistant.pools import Pools
-from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply, ToolCall, ToolResultEvent
-from assistant.replies import Voice
+from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply
 from assistant.settings import Settings
 from assistant.shared import SessionBusy, SharedState
 from assistant.store.conversations import ConversationStore
+from assistant.suggest import reminder
+from assistant.turn_context import ChatSession, Emit, ReplyOut, TurnContext
 from tools.billing import Billing
-from tools.context import ToolContext
-from tools.registry import ToolRegistry, ToolResult
+from tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
-Emit = Callable[[BaseModel], Awaitable[None]]
-
-
-@dataclass
-class Session:
-    id: str
-    user_id: str
-    lang: str  # zh / en / auto
-    mode: str  # standard / elder
-    state: DialogueState
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # this worker's last ownership of the session (SharedState.session_lock): while no other worker
-    # has owned it since, ``state`` is the newest and is not re-read from the database
-    owner: str | None = None
-
-    @property
-    def elder(self) -> bool:
-        return self.mode == "elder"
-
-
-@dataclass(frozen=True)
-class ReplyOut:
-    text: str
-    quick_replies: list[str] | None = None
-    card: dict[str, Any] | None = None
-
-
-@dataclass
-class Turn:
-    """One turn in progress: the session, the language it is answered in, and its event sink."""
-
-    assistant: Assistant
-    session: Session
-    emit: Emit
-    lang: str
-    key: str
-    timings: dict[str, float] = field(default_factory=dict)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    understood: Understanding | None = None  # set when the LLM tier re-read the utterance (logged)
-    heard: bool = False  # the text is a speech transcript (consent is stricter: see nlu.consent)
-
-    @property
-    def voice(self) -> Voice:
-        return Voice(self.lang, self.session.elder)
-
-    @property
-    def state(self) -> DialogueState:
-        return self.session.state
-
-    def tool_context(self) -> ToolContext:
-        a = self.assistant
-        return ToolContext(self.session.user_id, self.session.id, self.key, self.lang, a.billing,
-                           a.retriever, a.translator)
-
-    async def call_tool(self, name: str, args: dict[str, Any]) -> ToolResult:
-        call_id = f"call_{uuid.uuid4().hex[:12]}"
-        args = {k: v for k, v in args.items() if v is not None}
-        await self.emit(ToolCall(call_id=call_id, name=name, args=args))
-        result = await self.assistant.registry.call(name, args, self.tool_context(), pools=self.assistant.pools)
-        self.timings["tool"] = round(self.timings.get("tool", 0.0) + result.duration_ms, 2)
-        await self.emit(ToolResultEvent(call_id=call_id, name=name, ok=result.ok,
-                                        data=result.data if result.ok else None, error=result.error))
-        self.tool_calls.append({"call_id": call_id, "name": name, "args": args, "ok": result.ok,
-                                "error": (result.error or {}).get("code")})
-        return result
 
 
 class Assistant:
@@ -119,7 +52,7 @@ class Assistant:
         self.retriever = retriever
         self.translator = translator
         self.llm = llm  # assistant.llm tier (cascade + planner), None = router only
-        self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        self._live: weakref.WeakValueDictionary[str, ChatSession] = weakref.WeakValueDictionary()
         self.metrics = Metrics()  # turns, stages, payments; the API layer adds errors and load
         if shared is None:
             from assistant.shared.memory import MemoryState
@@ -133,7 +66,7 @@ class Assistant:
 
     # --- sessions -------------------------------------------------------------------------
     def open_session(self, user_id: str, lang: str = "auto", mode: str = "standard",
-                     session_id: str | None = None) -> tuple[Session, bool]:
+                     session_id: str | None = None) -> tuple[ChatSession, bool]:
         """Start a session, or resume one of this user's (state and pending confirmation kept)."""
         record = self.conversations.open(user_id=user_id, lang=lang, mode=mode, session_id=session_id)
         live = self._live.get(record.session_id)
@@ -142,18 +75,16 @@ class Assistant:
             if self.shared.distributed and not live.lock.locked():  # another worker may have moved it on
                 live.state = DialogueState.model_validate(record.state)
             return live, True
-        session = Session(record.session_id, user_id, lang, mode, DialogueState.model_validate(record.state))
+        session = ChatSession(record.session_id, user_id, lang, mode, DialogueState.model_validate(record.state))
         self._live[session.id] = session
         return session, record.resumed
 
-    def save(self, session: Session) -> None:
+    def save(self, session: ChatSession) -> None:
         self.conversations.save_state(session.id, session.state)
 
     # --- entry points ---------------------------------------------------------------------
-    async def text_turn(self, session: Session, text: str, emit: Emit, msg_id: str | None = None,
+    async def text_turn(self, session: ChatSession, text: str, emit: Emit, msg_id: str | None = None,
                         stt_ms: float | None = None) -> None:
-        from assistant.handlers import handle_understanding
-
         text = strip_invisible(text).strip()  # zero-width marks hide digits ("1\u200b0元") and words
         if not text:
             await emit(ErrorEvent(code="empty-text", message="the text is empty", id=msg_id))
@@ -163,7 +94,7 @@ class Assistant:
                                   message=f"text longer than {self.settings.max_text_chars} characters"))
             return
 
-        async def stages(turn: Turn) -> tuple[ReplyOut, Understanding]:
+        async def stages(turn: TurnContext) -> tuple[ReplyOut, Understanding]:
             if stt_ms is not None:
                 turn.timings["stt"], turn.heard = stt_ms, True
             started = time.perf_counter()
@@ -174,24 +105,20 @@ class Assistant:
 
         await self._run(session, emit, text, msg_id, stages, spoken=True)
 
-    async def confirm(self, session: Session, confirmation_id: str, accept: bool, emit: Emit,
+    async def confirm(self, session: ChatSession, confirmation_id: str, accept: bool, emit: Emit,
                       receipt_if_done: bool = False) -> None:
-        from assistant.handlers import handle_confirmation
-
-        async def stages(turn: Turn) -> tuple[ReplyOut, None]:
+        async def stages(turn: TurnContext) -> tuple[ReplyOut, None]:
             return await handle_confirmation(turn, confirmation_id, accept, receipt_if_done), None
 
         await self._run(session, emit, f"[confirm {'yes' if accept else 'no'}]", None, stages)
 
-    async def cancel(self, session: Session, emit: Emit) -> None:
-        from assistant.handlers import handle_cancel
-
-        async def stages(turn: Turn) -> tuple[ReplyOut, None]:
+    async def cancel(self, session: ChatSession, emit: Emit) -> None:
+        async def stages(turn: TurnContext) -> tuple[ReplyOut, None]:
             return await handle_cancel(turn), None
 
         await self._run(session, emit, "[cancel]", None, stages)
 
-    async def resume(self, session: Session, emit: Emit) -> None:
+    async def resume(self, session: ChatSession, emit: Emit) -> None:
         """After a reconnect: the pending confirmation again; or, when it was paid meanwhile (a crash
         between the payment and its reply), its receipt; one that was cancelled or lapsed is dropped."""
         pending = session.state.confirmation
@@ -218,14 +145,12 @@ class Assistant:
                 except SessionBusy:  # a turn elsewhere owns it: that turn settles the confirmation
                     pass
 
-    async def remind(self, session: Session, emit: Emit) -> None:
+    async def remind(self, session: ChatSession, emit: Emit) -> None:
         """Bills due soon, as one ``reply`` with quick replies; nothing when none are (assistant/suggest.py)."""
-        from assistant.suggest import reminder
-
         async with session.lock:
             lang = session.lang if session.lang in ("zh", "en") else session.state.lang or "zh"
             try:
-                out = await reminder(Turn(self, session, emit, lang, key=uuid.uuid4().hex[:12]))
+                out = await reminder(TurnContext(self, session, emit, lang, key=uuid.uuid4().hex[:12]))
             except Exception:  # a reminder is a courtesy: the session goes on without it
                 log.warning("could not build the reminder of session %s", session.id, exc_info=True)
                 return
@@ -233,7 +158,7 @@ class Assistant:
             await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card))
 
     # --- the guard every turn runs in -----------------------------------------------------
-    async def _run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
+    async def _run(self, session: ChatSession, emit: Emit, text: str, msg_id: str | None, stages,
                    spoken: bool = False) -> None:
         started = time.perf_counter()
         async with session.lock:
@@ -245,7 +170,7 @@ class Assistant:
                 await emit(ErrorEvent(code=exc.code, message=exc.message, retryable=True, id=msg_id))
 
     @contextlib.asynccontextmanager
-    async def _owned(self, session: Session) -> AsyncIterator[None]:
+    async def _owned(self, session: ChatSession) -> AsyncIterator[None]:
         """Own the session (one worker at a time, with Redis) with its newest state: re-read from the
         database only when another worker owned it since this one last did."""
         async with self.shared.session_lock(session.id, session.owner) as owned:
@@ -253,7 +178,7 @@ class Assistant:
             session.owner = owned.token if fresh else None
             yield
 
-    async def _reload(self, session: Session) -> bool:
+    async def _reload(self, session: ChatSession) -> bool:
         """The session as the database has it: another worker may have run its last turn. False when
         the database did not answer (the state may be stale: re-read next turn)."""
         try:
@@ -264,7 +189,7 @@ class Assistant:
         session.state = DialogueState.model_validate(state)
         return True
 
-    async def _owned_run(self, session: Session, emit: Emit, text: str, msg_id: str | None, stages,
+    async def _owned_run(self, session: ChatSession, emit: Emit, text: str, msg_id: str | None, stages,
                          spoken: bool, started: float) -> None:
         if session.lang in ("zh", "en"):
             lang = session.lang
@@ -272,7 +197,7 @@ class Assistant:
             lang = session.state.lang = detect_lang(text, session.state.lang or "zh")
         else:  # a confirm or cancel button: answer in the language of the conversation
             lang = session.state.lang or "zh"
-        turn = Turn(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
+        turn = TurnContext(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
         SESSION_ID.set(session.id)  # every log record of this turn names it (assistant/logs.py)
         TURN_ID.set(turn.key)
         u: Understanding | None = None
@@ -311,18 +236,18 @@ class Assistant:
             assert error is not None
             await emit(error)
 
-    def _save_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut) -> None:
+    def _save_turn(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext, out: ReplyOut) -> None:
         """The answered turn's log row and the session's state, together; raises when not saved."""
         self._append(session, text, u, turn, out, None, state=session.state)
 
-    def _log_turn(self, session: Session, text: str, u: Understanding | None, turn: Turn,
+    def _log_turn(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext,
                   out: ReplyOut | None, error: ErrorEvent | None) -> None:
         try:
             self._append(session, text, u, turn, out, error)
         except Exception:  # the reply is already out; a logging failure must not break the session
             log.exception("could not persist a turn of session %s", session.id)
 
-    def _append(self, session: Session, text: str, u: Understanding | None, turn: Turn, out: ReplyOut | None,
+    def _append(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext, out: ReplyOut | None,
                 error: ErrorEvent | None, state: DialogueState | None = None) -> None:
         self.conversations.append_turn(
             session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,

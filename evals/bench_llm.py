@@ -42,7 +42,8 @@ from assistant.settings import Settings
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import init_db, make_engine
 from assistant.store.seed import seed_demo
-from assistant.turns import Assistant, Turn
+from assistant.turn_context import TurnContext
+from assistant.turns import Assistant
 from evals.metrics import machine, percentile, save_result
 from tests.llm.fake_openai import BENCH_ANSWER
 from tools import build_registry
@@ -104,7 +105,7 @@ async def _overheads(base_url: str, turns: int, delay_ms: float, folder: Path) -
         return (time.perf_counter() - t0) * 1000 - calls * delay_ms
 
     await tier.understand("warm up")  # one-off costs (imports, connection pools) are not a turn's
-    await tier.handle(Turn(assistant, session, drop, "zh", "warm"), PLAN_TEXT, u)
+    await tier.handle(TurnContext(assistant, session, drop, "zh", "warm"), PLAN_TEXT, u)
     body = {"model": "bench", "messages": [{"role": "user", "content": "电费那个事情"}],
             "tools": [tier.understander.tool], "tool_choice": tier.understander.choice, "temperature": 0}
     async with httpx.AsyncClient(timeout=10) as raw:
@@ -119,7 +120,7 @@ async def _overheads(base_url: str, turns: int, delay_ms: float, folder: Path) -
             await tier.understand("电费那个事情")
             out["understand"].append(since(t0, 1))
 
-            turn = Turn(assistant, session, drop, "zh", f"t{i}")
+            turn = TurnContext(assistant, session, drop, "zh", f"t{i}")
             t0 = time.perf_counter()
             reply = await tier.handle(turn, PLAN_TEXT, u)
             overhead = since(t0, 2)

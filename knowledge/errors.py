@@ -1,9 +1,9 @@
 """Errors of the knowledge package (embedders, vector store, ingestion)."""
 
-from assistant.errors import LuiError, ModelNotFoundError
+from common.errors import CodedError, ModelNotFoundError
 
 
-class KnowledgeError(LuiError):
+class KnowledgeError(CodedError):
     code = "knowledge"
 
 

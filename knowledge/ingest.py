@@ -7,14 +7,13 @@ chunk one point with a dense and a sparse vector. Point ids are UUIDv5 of
 re-embedded and overwrites its points (stale extra chunks are deleted); a document no longer in the
 catalogue loses its points. Everything is validated before the store is touched.
 
-``python -m knowledge.ingest`` (what ``lui ingest`` runs) ingests with the settings' store.
+The store, embedder and catalogue folder are arguments; ``lui ingest`` (:mod:`assistant.ingest`)
+builds them from the settings.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -129,44 +128,3 @@ def ingest(embedder: Embedder, store: ServiceStore, catalogue_dir: str | Path = 
     return IngestReport(added=added, updated=len(todo) - added, deleted=len(gone),
                         unchanged=len(docs) - len(todo), chunks_written=written,
                         seconds=time.perf_counter() - started)
-
-
-def ingest_with_settings(settings, embedder: Embedder | None = None, *, catalogue_dir: str | Path | None = None,
-                         progress: Progress | None = None, rebuild: bool = False) -> IngestReport:
-    """Ingest into the store the settings name (local folder, or ``LUI_QDRANT_URL``)."""
-    from knowledge.embedders import make_embedder
-
-    embedder = embedder or make_embedder(settings.embedder)
-    store = ServiceStore.from_settings(settings, lock_wait_s=60.0)  # a worker may be copying it
-    try:
-        return ingest(embedder, store, catalogue_dir or DEFAULT_CATALOGUE_DIR, progress=progress, rebuild=rebuild)
-    finally:
-        store.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from assistant.errors import LuiError
-    from assistant.settings import Settings
-
-    parser = argparse.ArgumentParser(prog="lui ingest", description="Index the service catalogue in Qdrant.")
-    parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE_DIR, help="folder of service YAML files")
-    parser.add_argument("--rebuild", action="store_true", help="drop the collection and index everything again")
-    args = parser.parse_args(argv)
-    settings = Settings()
-    target = settings.qdrant_url or settings.qdrant_path
-
-    def progress(done: int, total: int) -> None:
-        print(f"  embedded {done}/{total} documents", flush=True)
-
-    print(f"ingesting {args.catalogue} into {target} ...", flush=True)
-    try:
-        report = ingest_with_settings(settings, catalogue_dir=args.catalogue, progress=progress, rebuild=args.rebuild)
-    except LuiError as exc:
-        print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
-        return 2
-    print(report)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

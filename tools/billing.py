@@ -27,8 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from assistant.store.db import session_scope
-from assistant.store.models import (
+from tools.errors import InvalidArgument, NotFound, PaymentRefused, RefusalCode, ToolError
+from tools.kinds import BILL_TYPES
+from tools.phone import TOPUP_AMOUNTS, TOPUP_AMOUNTS_FEN, is_mobile
+from tools.tables import (
     AUDIT_PAYMENT_DONE,
     BILL_STATUSES,
     AuditLog,
@@ -37,11 +39,9 @@ from assistant.store.models import (
     Contact,
     Payment,
     Wallet,
+    session_scope,
     utc_from_ts,
 )
-from tools.errors import InvalidArgument, NotFound, PaymentRefused, RefusalCode, ToolError
-from tools.kinds import BILL_TYPES
-from tools.phone import TOPUP_AMOUNTS, TOPUP_AMOUNTS_FEN, is_mobile
 
 
 def yuan_to_fen(amount: Decimal | int | float | str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from assistant.errors import LuiError
+from common.errors import CodedError
 
 RefusalCode = Literal[
     "insufficient-balance",  # the wallet holds less than the amount
@@ -26,7 +26,7 @@ RefusalCode = Literal[
 REFUSAL_CODES: tuple[str, ...] = RefusalCode.__args__  # type: ignore[attr-defined]
 
 
-class ToolError(LuiError):
+class ToolError(CodedError):
     """Base of every error a tool raises on purpose."""
 
     code = "tool-error"

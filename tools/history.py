@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from assistant.store.models import Bill, Biller, Payment
 from tools.billing import Billing
 from tools.bills import matches_account
 from tools.context import ToolContext
 from tools.kinds import BillType
+from tools.tables import Bill, Biller, Payment
 
 RECENT_DAYS = 90  # "最近" without a type: the payments of the last three months
 LOCAL_TZ = timezone(timedelta(hours=8))  # the users' calendar (China Standard Time): "this month", "on Nov 5"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from assistant.store.models import AUDIT_PAYMENT_DONE, AuditLog, Bill, Payment, Wallet
 from tools.kinds import TARGET_KINDS
 from tools.phone import TOPUP_AMOUNTS_FEN, is_mobile
+from tools.tables import AUDIT_PAYMENT_DONE, AuditLog, Bill, Payment, Wallet
 
 
 def ledger_check(engine: sa.Engine) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from assistant.errors import LuiError
+from common.errors import CodedError
 from tools.errors import ToolError
 
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
@@ -160,7 +160,7 @@ class ToolRegistry:
         except TimeoutError:
             error = {"code": "tool-timeout", "message": f"{name} took longer than {tool.timeout_s}s",
                      "retryable": True}
-        except LuiError as exc:  # a coded failure of a service the tool uses (the LLM, the vector store)
+        except CodedError as exc:  # a coded failure of a service the tool uses (the LLM, the vector store)
             error = {"code": exc.code, "message": f"{name} failed: {exc.code}", "retryable": exc.retryable}
         except Exception as exc:  # a bug in a tool is reported, not raised into the session
             error = {"code": "tool-failed", "message": f"{name} failed: {type(exc).__name__}", "retryable": True}

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from assistant.nlu.hanzi import to_simplified
+from common.hanzi import to_simplified
 from tools.context import ToolContext
 from tools.dictionary import load_dictionary
 

@@ -7,7 +7,7 @@ The API layer turns a :class:`VoiceError` into an ``error`` event with ``code``,
 
 from __future__ import annotations
 
-from assistant.errors import LuiError
+from common.errors import CodedError
 
 # code -> (default message, retryable)
 VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
@@ -32,7 +32,7 @@ VOICE_ERROR_CODES: dict[str, tuple[str, bool]] = {
 }
 
 
-class VoiceError(LuiError):
+class VoiceError(CodedError):
     """A voice failure. ``VoiceError("audio-undecodable")`` or with a specific message.
 
     ``retryable`` defaults per code (only ``stt-busy`` and ``stt-failed`` are retryable).

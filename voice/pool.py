@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.errors import LuiError
+from common.errors import CodedError
 from voice.errors import VoiceError
 from voice.stt import SpeechToText, Transcript
 
@@ -118,7 +118,7 @@ class TranscriptionPool:
             if job.hotwords is None:  # backends written against the older interface take no hotwords
                 return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt)
             return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt, hotwords=job.hotwords)
-        except LuiError:
+        except CodedError:
             raise
         except Exception as exc:  # a backend bug must not kill the session: report it as a coded error
             raise VoiceError("stt-failed", f"Speech-to-text failed: {type(exc).__name__}: {exc}") from exc

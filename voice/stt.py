@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from common.hanzi import to_simplified as nlu_simplified
 from voice.audio import TARGET_RATE, duration_ms
 from voice.errors import VoiceError
 from voice.models import SETTING, resolve_whisper_model
@@ -93,8 +94,6 @@ def clean_zh(text: str) -> str:
     """Whisper's Mandarin as the rest of lui reads it: simplified characters, no 《》/quotes/brackets,
     no spaces between Chinese characters, no leading or doubled punctuation. Question marks and
     ellipses stay: they tell a question or a hesitation from an answer (assistant/nlu/consent.py)."""
-    from assistant.nlu.hanzi import to_simplified as nlu_simplified
-
     text = nlu_simplified(to_simplified(text))
     text = _ZH_QUOTES.sub("", text)
     text = _ZH_SPACES.sub("", text)

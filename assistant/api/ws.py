@@ -39,7 +39,8 @@ from assistant.protocol import (
     parse_client_message,
 )
 from assistant.shared import SharedState, build_shared_state
-from assistant.turns import Assistant, Session
+from assistant.turn_context import ChatSession
+from assistant.turns import Assistant
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
@@ -68,7 +69,7 @@ class Connection:
         rate = self.settings.max_messages_per_s
         self._messages = TokenBucket(rate, burst=2 * rate)
         self._frames = TokenBucket(self.settings.max_audio_frames_per_s, burst=self.settings.max_audio_frames_burst)
-        self.session: Session | None = None
+        self.session: ChatSession | None = None
         self.audio = None
         self._send_lock = asyncio.Lock()
         self._jobs: asyncio.Queue[Job] = asyncio.Queue(maxsize=MAX_QUEUED_TURNS)

@@ -24,7 +24,7 @@ from assistant.llm.understand import Understander
 from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Context, Understanding
 from assistant.protocol import IntentEvent
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class LLMTier:
             return fallback
 
     # --- a turn ---------------------------------------------------------------------------------
-    async def handle(self, turn: Turn, text: str, u: Understanding) -> ReplyOut:
+    async def handle(self, turn: TurnContext, text: str, u: Understanding) -> ReplyOut:
         reason = self.escalation_reason(text, u) or "unsure"
         started = time.perf_counter()
         try:
@@ -126,7 +126,7 @@ class LLMTier:
         finally:
             turn.timings["llm"] = round(turn.timings.get("llm", 0.0) + (time.perf_counter() - started) * 1000, 2)
 
-    async def _act(self, turn: Turn, v: Understanding) -> ReplyOut:
+    async def _act(self, turn: TurnContext, v: Understanding) -> ReplyOut:
         if v.intent in TRANSACTIONAL:
             turn.state.clear_pending()
             return await run_intent(turn, v.intent, dict(v.slots))
@@ -138,7 +138,7 @@ class LLMTier:
             return nothing_to_settle(turn, v.intent)
         return sorry(turn)
 
-    async def _fallback(self, turn: Turn, u: Understanding) -> ReplyOut:
+    async def _fallback(self, turn: TurnContext, u: Understanding) -> ReplyOut:
         """The router's answer, as the router path would have given it."""
         if u.intent in TRANSACTIONAL:
             asked = clarify(turn, u)

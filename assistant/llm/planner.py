@@ -43,7 +43,7 @@ from assistant.llm.jsontext import looks_like_call
 from assistant.llm.redact import redact_data, redact_message, redact_text
 from assistant.nlu.intents import spec
 from assistant.protocol import ReplyDelta
-from assistant.turns import ReplyOut, Turn
+from assistant.turn_context import ReplyOut, TurnContext
 from tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ TEXTS = {
 }
 
 
-def say(turn: Turn, key: str) -> str:
+def say(turn: TurnContext, key: str) -> str:
     return TEXTS[key][0 if turn.lang == "zh" else 1]
 
 
@@ -133,7 +133,7 @@ class Planner:
         self.history_turns = history_turns
         self._specs: tuple[tuple[str, ...], list[dict[str, Any]], set[str]] | None = None
 
-    async def run(self, turn: Turn, text: str) -> ReplyOut:
+    async def run(self, turn: TurnContext, text: str) -> ReplyOut:
         messages = await self._conversation(turn, text)
         tools, offered = self._tools()
         streamed: list[str] = []
@@ -177,7 +177,7 @@ class Planner:
             repaired = repaired or outcome
         raise LLMError(f"no answer within {self.max_steps} steps", code="llm-bad-response")
 
-    async def _run_calls(self, turn: Turn, answer: Completion, offered: set[str], messages: list[dict[str, Any]],
+    async def _run_calls(self, turn: TurnContext, answer: Completion, offered: set[str], messages: list[dict[str, Any]],
                          repaired: bool) -> ReplyOut | bool:
         """Run one answer's calls in order. Returns the turn's reply when the plan ends here (pay_bill),
         else whether this answer needed a repair. Each call that does not end the plan gets a tool
@@ -229,7 +229,7 @@ class Planner:
             return None, f"invalid arguments for {call.name}: {error['message']}."
         return {k: v for k, v in (args or {}).items() if v is not None}, None
 
-    async def _conversation(self, turn: Turn, text: str) -> list[dict[str, Any]]:
+    async def _conversation(self, turn: TurnContext, text: str) -> list[dict[str, Any]]:
         lang = "zh" if turn.lang == "zh" else "en"
         system = SYSTEM[lang] + ("\n" + ELDER[lang] if turn.session.elder else "")
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from assistant.logs import mask_digit_runs
+
 HIDDEN_KEYS = frozenset({"id", "user_id", "bill_id", "biller_id", "payment_id", "confirmation_id", "session_id",
                          "idempotency_key"})
 ACCOUNT_KEYS = frozenset({"account"})
@@ -34,15 +36,7 @@ def redact_text(text: str, hide: Iterable[str] = ()) -> str:
         if value and len(value) >= 3:
             text = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "[id]", text)
     text = _INTERNAL_ID.sub("[id]", text)
-
-    def tail(match: re.Match) -> str:
-        found = match.group(0)
-        digits = re.sub(r"\D", "", found)
-        if len(digits) < 7:
-            return found
-        return "*" * (len(digits) - TAIL) + digits[-TAIL:]
-
-    return _LONG_DIGITS.sub(tail, text)
+    return mask_digit_runs(text, _LONG_DIGITS, tail=TAIL)
 
 
 def account_tail(account: Any) -> str:

@@ -14,42 +14,35 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
 from assistant.llm.client import Completion, LLMClient
 from assistant.llm.errors import LLMError
 from assistant.llm.redact import redact_message, redact_text
 from assistant.nlu.intents import llm_description, spec
 from assistant.nlu.langs import language_code
+from assistant.nlu.slot_table import SLOTS
 from assistant.nlu.slots import INTENT_SLOTS
 from assistant.nlu.text import detect_lang
-from assistant.nlu.types import BILL_TYPES, INTENTS, SLOT_NAMES, Context, Understanding
+from assistant.nlu.types import INTENTS, SLOT_NAMES, Context, Understanding
 
 ROUTE = "route"
 DEFAULT_CONFIDENCE = 0.8  # a model's self-reported confidence is not calibrated; this is what we assume
 
-SLOT_DOCS = {
-    "bill_type": ("string", "which bill: " + ", ".join(BILL_TYPES)),
-    "amount": ("number", "an amount of money in CNY yuan, as a number (一百二十 → 120)"),
-    "account": ("string", "the bill account number (户号) or the digits of it the user said"),
-    "text": ("string", "for translate: the exact words to translate, without the request around them"),
-    "target_lang": ("string", "for translate: ISO 639-1 code of the language wanted (en, zh, ja ...)"),
-    "source_lang": ("string", "for translate: ISO 639-1 code of the original language, if said"),
-    "query": ("string", "for lookup_service: what service or how-to the user is looking for"),
-    "phone": ("string", "for top_up_phone: the 11-digit mainland mobile number to top up, digits only"),
-    "contact": ("string", "for top_up_phone: who the number belongs to when no number is said (妈妈, son ...)"),
-    "pay_from": ("string", "for pay_bill: where the user wants the money to come from, if said "
-                 "(wallet, bank_card, bank_account, credit_card, wechat, alipay); lui pays from the wallet"),
-    "period": ("string", "for payment_history: this_month, last_month, this_year, last_year, recent, YYYY-MM, "
-               "YYYY or --MM (a month of no year said)"),
-}
 INTENT_DOCS = llm_description()  # from the intent table
 
 
 def route_tool() -> dict[str, Any]:
     """The OpenAI-style spec of the forced ``route`` call, built from the understanding contract."""
-    slots = {name: {"type": SLOT_DOCS[name][0], "description": SLOT_DOCS[name][1]} for name in SLOT_NAMES}
-    slots["bill_type"]["enum"] = list(BILL_TYPES)
+    slots = {spec.name: spec.json_schema() for spec in SLOTS}
     return {"type": "function", "function": {
         "name": ROUTE,
         "description": "Record what the user's message asks for: one intent label and the slots it mentions.",
@@ -67,38 +60,37 @@ def route_tool() -> dict[str, Any]:
     }}
 
 
-class RouteSlots(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _clean_lang(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return language_code(value.strip().casefold()) or value.strip().casefold()
+    return value or None
 
-    bill_type: Literal[BILL_TYPES] | None = None  # type: ignore[valid-type]
-    amount: float | None = Field(default=None, gt=0, le=1_000_000)
-    account: str | None = Field(default=None, max_length=40)
-    text: str | None = Field(default=None, max_length=1000)
-    target_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    source_lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    query: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
-    contact: str | None = Field(default=None, max_length=20)
-    pay_from: Literal["wallet", "bank_card", "bank_account", "credit_card", "wechat", "alipay"] | None = None
-    period: str | None = Field(default=None, pattern=r"^(this_month|last_month|this_year|last_year|recent|"
-                               r"\d{4}(-\d{2})?|--\d{2})$")
 
-    @field_validator("target_lang", "source_lang", mode="before")
-    @classmethod
-    def _lang(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip():
-            return language_code(value.strip().casefold()) or value.strip().casefold()
-        return value or None
+def _clean_phone(value: Any) -> Any:
+    return "".join(ch for ch in str(value) if ch.isdigit()) if value else None
 
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, value: Any) -> Any:
-        return "".join(ch for ch in str(value) if ch.isdigit()) if value else None
 
-    @field_validator("account", "text", "query", "contact", mode="before")
-    @classmethod
-    def _str(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else (value or None)
+def _clean_str(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) else (value or None)
+
+
+# how a model's value is read before it is validated ("English" -> "en", "138 1234 5678" -> digits)
+_CLEAN = {"target_lang": _clean_lang, "source_lang": _clean_lang, "phone": _clean_phone,
+          "account": _clean_str, "text": _clean_str, "query": _clean_str, "contact": _clean_str}
+
+
+def _clean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    clean = _CLEAN.get(info.field_name or "")
+    return value if clean is None else clean(value)
+
+
+# the slots of the ``route`` call, one optional field per slot of the table, with its constraints
+RouteSlots: type[BaseModel] = create_model(
+    "RouteSlots",
+    __config__=ConfigDict(extra="forbid"),
+    __validators__={"_clean": field_validator(*_CLEAN, mode="before")(_clean)},
+    **{spec.name: (spec.annotation | None, spec.field) for spec in SLOTS},
+)
 
 
 class RouteArgs(BaseModel):

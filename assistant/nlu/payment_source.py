@@ -13,6 +13,8 @@ from assistant.nlu.hanzi import to_simplified
 
 # the wallet itself: no note needed
 WALLET = "wallet"
+# every kind of source, the wallet first (the ``pay_from`` slot's values, also in the LLM's ``route`` call)
+PAYMENT_SOURCES: tuple[str, ...] = (WALLET, "bank_card", "bank_account", "credit_card", "wechat", "alipay")
 
 _ZH_VERB = r"(?:用|拿|从|通过|刷|走|扣)(?:我的?|我)?"
 _EN_PREP = r"(?<![A-Za-z])(?:with|from|using|use|via|by|on|out\s+of|to)\s+(?:my\s+|the\s+|a\s+|our\s+)?"
@@ -27,6 +29,7 @@ _SOURCES: tuple[tuple[str, str, str], ...] = (
     (WALLET, r"余额|零钱|钱包|账户(?:里|上)?的?钱|账上的?钱",
      r"(?:wallet|balance|account)(?:\s+(?:money|balance|funds))?"),
 )
+assert {kind for kind, _, _ in _SOURCES} == set(PAYMENT_SOURCES)
 _PATTERNS = tuple(
     (kind, re.compile(rf"{_ZH_VERB}(?:{zh})|{_EN_PREP}(?:{en})(?![A-Za-z])", re.IGNORECASE)) for kind, zh, en in _SOURCES
 )

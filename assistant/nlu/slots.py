@@ -1,4 +1,4 @@
-"""Slot extraction for the router: bill type, amount, account, translation text and languages, per intent."""
+"""Slot extraction for the router, per intent, with the parsers of the slot table (:mod:`assistant.nlu.slot_table`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.intents import SPECS
 from assistant.nlu.langs import language_code, parse_language, parse_source_language
 from assistant.nlu.numbers import amount_problem, parse_amount
-from assistant.nlu.payment_source import parse_payment_source
-from assistant.nlu.period import parse_period
-from assistant.nlu.phone import find_phone, parse_contact, parse_phone, without_phone
+from assistant.nlu.phone import find_phone, without_phone
+from assistant.nlu.slot_table import SLOTS
 from assistant.nlu.translation_text import parse_translation_text
 from assistant.nlu.types import BILL_TYPES
 
@@ -32,25 +31,8 @@ INTENT_SLOTS: dict[str, tuple[str, ...]] = {s.name: s.slots for s in SPECS if s.
 _EDGE_PUNCTUATION = " \t\r\n\"'“”‘’「」『』,，。.!！?？~～、;；:：…"
 
 
-def _amount(text: str) -> int | float | None:
-    value = parse_amount(without_phone(text))  # "给13812345678充100": the number is not an amount
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
-
-
-_EXTRACTORS = {
-    "bill_type": parse_bill_type,
-    "amount": _amount,
-    "account": parse_account,
-    "text": parse_translation_text,
-    "target_lang": parse_language,
-    "source_lang": parse_source_language,
-    "phone": parse_phone,
-    "contact": parse_contact,
-    "pay_from": parse_payment_source,
-    "period": parse_period,
-}
+# slot name -> its parser, in the table's order (`query` has none: the caller fills it)
+_EXTRACTORS = {spec.name: spec.parser for spec in SLOTS if spec.parser is not None}
 
 
 def extract_slots(text: str, intent: str | None = None) -> dict[str, object]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.nlu.intents import SPECS, names
+from assistant.nlu.slot_table import SLOT_NAMES  # the slot table (assistant/nlu/slot_table.py)
 from tools.kinds import BILL_TYPES
 
 __all__ = ["BILL_TYPES", "DIALOGUE_ACTS", "INTENTS", "OUT_OF_SCOPE", "SLOT_NAMES", "TRANSACTIONAL", "Context",
@@ -17,8 +18,6 @@ DIALOGUE_ACTS = names("dialogue")
 OUT_OF_SCOPE = "out_of_scope"
 INTENTS: tuple[str, ...] = tuple(s.name for s in SPECS)
 
-SLOT_NAMES = ("bill_type", "amount", "account", "text", "target_lang", "source_lang", "query", "phone", "contact",
-              "pay_from", "period")
 
 Lang = Literal["zh", "en"]
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assistant.store.db import StoreError, session_scope
-from assistant.store.models import AuditLog, Conversation, Turn, User, utc_from_ts
+from assistant.store.models import AuditLog, Conversation, TurnRow, User, utc_from_ts
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _record(c: Conversation, *, resumed: bool = False) -> SessionRecord:
     )
 
 
-def _turn(t: Turn) -> TurnRecord:
+def _turn(t: TurnRow) -> TurnRecord:
     assert t.id is not None
     return TurnRecord(
         t.id,
@@ -211,7 +211,7 @@ class ConversationStore:
             {"slots": slots or {}, "tool_calls": self._bounded_calls(tool_calls or []), "timings": timings or {}},
             "the turn's slots, tool calls and timings",
         )
-        table = Turn.__table__
+        table = TurnRow.__table__
         next_seq = (sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
                     .where(table.c.session_id == session_id).scalar_subquery())
         for _ in range(5):  # two writers raced for the same seq: take the next one
@@ -234,7 +234,7 @@ class ConversationStore:
                     turn_id, seq = s.exec(
                         sa.insert(table).values(seq=next_seq, **row).returning(table.c.id, table.c.seq)
                     ).one()
-                    return _turn(Turn(id=turn_id, seq=seq, **row))
+                    return _turn(TurnRow(id=turn_id, seq=seq, **row))
             except IntegrityError:
                 continue
         raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
@@ -251,7 +251,7 @@ class ConversationStore:
 
     def turns(self, session_id: str, *, limit: int | None = None) -> list[TurnRecord]:
         """The session's turns in order; with ``limit``, only the last ``limit`` of them."""
-        query = select(Turn).where(Turn.session_id == session_id).order_by(Turn.seq.desc())
+        query = select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq.desc())
         if limit is not None:
             query = query.limit(limit)
         with Session(self.engine) as s:

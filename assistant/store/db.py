@@ -8,17 +8,15 @@ both; the only SQLite-specific SQL is the PRAGMAs in the connect hook below.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
 
 from assistant.errors import LuiError
 from assistant.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from tools.tables import session_scope as session_scope  # the ledger's unit of work, shared by the store
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -78,18 +76,3 @@ def init_db(engine: sa.Engine) -> None:
     from assistant.store.migrate import upgrade
 
     upgrade(engine)
-
-
-@contextmanager
-def session_scope(engine: sa.Engine) -> Iterator[Session]:
-    """One unit of work: commit when the block ends, roll back if it raises.
-
-    Objects stay readable after the commit (``expire_on_commit=False``).
-    """
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
+from assistant.ingest import main
 from knowledge.catalogue import CatalogueError, load_catalogue
 from knowledge.embedders import Embedder
 from knowledge.errors import VectorStoreUnavailable
-from knowledge.ingest import IngestReport, ingest, main, point_id
+from knowledge.ingest import IngestReport, ingest, point_id
 from knowledge.store import ServiceStore
 
 
