@@ -9,6 +9,7 @@ from typing import Any
 from assistant.nlu.text import detect_lang
 from assistant.nlu.unsupported_bills import UnsupportedBill
 from assistant.replies import UNSUPPORTED_BILL_NAMES
+from assistant.suggest import DUE_PERIODS, bills_due
 from assistant.turns import ReplyOut, Turn
 
 LANG_NAMES = {
@@ -33,6 +34,8 @@ def _bill_line(turn: Turn, bill: dict[str, Any]) -> str:
 
 async def query_bill(turn: Turn, slots: dict[str, Any]) -> ReplyOut:
     voice = turn.voice
+    if slots.get("period") in DUE_PERIODS and not slots.get("bill_type") and not slots.get("account"):
+        return await bills_due(turn, slots["period"])  # "这个月要交哪些": what is due, not every bill
     result = await turn.call_tool("query_bill", {"bill_type": slots.get("bill_type"), "account": slots.get("account")})
     if not result.ok:
         return ReplyOut(voice.say("tool_failed"))

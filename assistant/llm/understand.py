@@ -41,7 +41,7 @@ SLOT_DOCS = {
     "pay_from": ("string", "for pay_bill: where the user wants the money to come from, if said "
                  "(wallet, bank_card, bank_account, credit_card, wechat, alipay); lui pays from the wallet"),
     "period": ("string", "for payment_history: this_month, last_month, this_year, last_year, recent, YYYY-MM, "
-               "YYYY or --MM (a month of no year said)"),
+               "YYYY or --MM (a month of no year said); for query_bill: this_month or recent when asking what is due"),
 }
 INTENT_DOCS = llm_description()  # from the intent table
 
