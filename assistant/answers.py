@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from assistant.nlu.text import detect_lang
 from assistant.nlu.unsupported_bills import UnsupportedBill
 from assistant.replies import UNSUPPORTED_BILL_NAMES
+from assistant.suggest import DUE_PERIODS, bills_due
 from assistant.turn_context import ReplyOut, TurnContext
 
 LANG_NAMES = {
@@ -19,20 +19,16 @@ LANG_NAMES = {
 }
 
 
-def due_phrase(turn: TurnContext, iso_date: str) -> str:
-    """"12月15日" / "Dec 15"."""
-    d = date.fromisoformat(iso_date)
-    return f"{d.month}月{d.day}日" if turn.lang == "zh" else d.strftime("%b %d").replace(" 0", " ")
-
-
 def _bill_line(turn: TurnContext, bill: dict[str, Any]) -> str:
     voice = turn.voice
     return voice.say("bill_line", bill=voice.bill_name(bill["bill_type"]), account=f"({voice.account(bill['account'])})",
-                     amount=voice.money(bill["outstanding_fen"]), due=due_phrase(turn, bill["due_date"]))
+                     amount=voice.money(bill["outstanding_fen"]), due=voice.date(bill["due_date"]))
 
 
 async def query_bill(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     voice = turn.voice
+    if slots.get("period") in DUE_PERIODS and not slots.get("bill_type") and not slots.get("account"):
+        return await bills_due(turn, slots["period"])  # "这个月要交哪些": what is due, not every bill
     result = await turn.call_tool("query_bill", {"bill_type": slots.get("bill_type"), "account": slots.get("account")})
     if not result.ok:
         return ReplyOut(voice.say("tool_failed"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from assistant.answers import due_phrase
 from assistant.turn_context import ReplyOut, TurnContext
 from tools.bills import matches_account
 from tools.history import local_date
@@ -68,7 +67,7 @@ async def _unpaid(turn: TurnContext, bill_type: str, account: str | None) -> Rep
     name = voice.bill_name(bill_type)
     label = f"交{name}" if turn.lang == "zh" else f"Pay {name}"
     return ReplyOut(voice.say("history_unpaid", bill=name, amount=voice.money(bill.outstanding_fen),
-                              due=due_phrase(turn, bill.due_date.isoformat())), quick_replies=[label])
+                              due=turn.voice.date(bill.due_date.isoformat())), quick_replies=[label])
 
 
 async def payment_history(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
@@ -91,7 +90,7 @@ async def payment_history(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
         return ReplyOut(voice.say("history_none", period=phrase, bill=name), card=card)
     if bill_type:
         latest = data["payments"][0]
-        when = due_phrase(turn, local_date_iso(latest["done_at"]))
+        when = turn.voice.date(local_date_iso(latest["done_at"]))
         key = "history_last" if latest_only else "history_paid_when"
         return ReplyOut(voice.say(key, period=phrase if period else "", bill=name, when=when,
                                   amount=voice.money(latest["amount_fen"])).replace("  ", " ").replace(" :", ":"),

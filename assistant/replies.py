@@ -8,6 +8,7 @@ the common ones so every path says them the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from assistant.spell import say_amount
 
@@ -148,6 +149,10 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "reminder": ("您有{count}笔账单快到期了：{items}。", "You have {count} bill(s) due soon: {items}.",
                  "有{count}笔费快到期了：{items}。", "{count} bill(s) due soon: {items}."),
     "reminder_item": ("{bill}{amount}（{due}前）", "{bill} {amount} (due {due})"),
+    "nothing_due": ("最近{days}天没有要交的账单。", "No bills are due in the next {days} days.",
+                    "这几天没有要交的费。", "Nothing to pay in the next {days} days."),
+    "nothing_due_month": ("这个月没有要交的账单。", "No bills are due this month.",
+                          "这个月没有要交的费。", "Nothing to pay this month."),
     "next_due": ("{bill}也快到期了（{due}前，{amount}），要一起交吗？", "Your {bill} bill is due soon too ({amount}, {due}). Pay it now?",
                  "{bill}也快到期了，{amount}，要一起交吗？", "{bill} is due soon too: {amount}. Pay it now?"),
     "next_unpaid": ("{home}的{bill}还没交（{amount}），要一起交吗？", "The {bill} bill for {home} is unpaid too ({amount}). Pay it now?",
@@ -185,6 +190,11 @@ class ReplyVoice:
         if self.lang == "zh":
             return "、".join(names[:-1]) + "和" + names[-1]
         return ", ".join(names[:-1]) + " and " + names[-1] + " bills"
+
+    def date(self, iso_date: str) -> str:
+        """"12月15日" / "Dec 15"."""
+        d = date.fromisoformat(iso_date)
+        return f"{d.month}月{d.day}日" if self.lang == "zh" else d.strftime("%b %d").replace(" 0", " ")
 
     def account(self, account: str) -> str:
         """Accounts are never said in full: "尾号2245" / "ending 2245"."""

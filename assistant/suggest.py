@@ -1,7 +1,8 @@
 """Reminders and next steps, from the user's own bills: never a fixed menu.
 
 - :func:`due_soon`: the user's unpaid bills due within ``Settings.reminder_days`` (overdue ones too),
-  said in one sentence at session start (when the client asks for ``reminders``).
+  said in one sentence at session start (when the client asks for ``reminders``), and as the answer to
+  "这个月要交哪些" / "what bills are due this month" (``answers.query_bill`` with a period, no bill type).
 - :func:`next_step`: after a completed payment, ONE offer as a quick reply: another bill of the same home
   due soon, else the same home's other unpaid bills (autopay is not offered: lui has none). After a
   top-up to a number not saved yet, to remember it under a name (:func:`offer_to_remember`).
@@ -17,7 +18,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from assistant.answers import due_phrase
 from assistant.nlu.types import Understanding
 from assistant.turn_context import ReplyOut, TurnContext
 from tools.billing import BillInfo
@@ -83,26 +83,50 @@ async def next_step(turn: TurnContext, receipt: dict[str, Any]) -> tuple[str, st
     voice = turn.voice
     key = "next_due" if bill in due_soon([bill], today, days) else "next_unpaid"
     text = voice.say(key, bill=voice.bill_name(bill.bill_type), amount=voice.money(bill.outstanding_fen),
-                     due=due_phrase(turn, bill.due_date.isoformat()),
+                     due=turn.voice.date(bill.due_date.isoformat()),
                      home=bill.account_label or voice.account(bill.account))
     turn.state.offer = {"key": offer_key(bill), "intent": "pay_bill",
                         "slots": {"bill_type": bill.bill_type, "account": bill.account}}
     return text, pay_label(turn, bill.bill_type)
 
 
-async def reminder(turn: TurnContext) -> ReplyOut | None:
-    """Bills due soon, in one sentence with a quick reply per bill type; None when nothing is due."""
-    bills = due_soon(await _bills(turn), _today(turn), turn.assistant.settings.reminder_days)
+def due_window(today: date, days: int, period: str | None = None) -> int:
+    """How many days ahead "due" reaches: ``days``, or to the end of this month when asked about
+    this month ("这个月要交哪些"), whichever is later (on the 30th, a bill due on the 2nd still counts)."""
+    if period != "this_month":
+        return days
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return max(days, (month_end - today).days)
+
+
+async def reminder(turn: TurnContext, days: int | None = None) -> ReplyOut | None:
+    """Bills due within ``days`` (default ``Settings.reminder_days``), in one sentence with a quick
+    reply per bill type; None when nothing is due."""
+    days = turn.assistant.settings.reminder_days if days is None else days
+    bills = due_soon(await _bills(turn), _today(turn), days)
     if not bills:
         return None
     voice = turn.voice
     parts = [voice.say("reminder_item", bill=voice.bill_name(b.bill_type), amount=voice.money(b.outstanding_fen),
-                       due=due_phrase(turn, b.due_date.isoformat())) for b in bills[:4]]
+                       due=turn.voice.date(b.due_date.isoformat())) for b in bills[:4]]
     text = voice.say("reminder", count=len(bills), items=("、" if turn.lang == "zh" else "; ").join(parts))
     labels = list(dict.fromkeys(pay_label(turn, b.bill_type) for b in bills))[:3]
     return ReplyOut(text, quick_replies=labels, card={"kind": "reminder", "bills": [
         {"id": b.id, "bill_type": b.bill_type, "account": voice.account(b.account), "outstanding_fen": b.outstanding_fen,
          "due_date": b.due_date.isoformat()} for b in bills]})
+
+
+DUE_PERIODS = ("this_month", "recent")  # query_bill periods that ask what is due ("最近有什么要交的")
+
+
+async def bills_due(turn: TurnContext, period: str) -> ReplyOut:
+    """"这个月要交哪些": the user's unpaid bills due within the window (:func:`due_window`), in the
+    reminder's one sentence; said plainly when nothing is due."""
+    days = due_window(_today(turn), turn.assistant.settings.reminder_days, period)
+    found = await reminder(turn, days)
+    if found is not None:
+        return found
+    return ReplyOut(turn.voice.say("nothing_due_month" if period == "this_month" else "nothing_due", days=days))
 
 
 def answer_to_offer(turn: TurnContext, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:

@@ -46,8 +46,9 @@ SPECS: tuple[IntentSpec, ...] = (
         suggestion=("交费", "Pay a bill"), in_menu=True,
         asks={"bill_type": "ask_bill_type_pay", "amount": "ask_amount", "account": "ask_account"}),
     IntentSpec(
-        "query_bill", "transactional", "how much is owed now: unpaid bills, amounts and due dates",
-        slots=("bill_type", "account"), handler="assistant.answers:query_bill",
+        "query_bill", "transactional",
+        "how much is owed now: unpaid bills, amounts and due dates, what is due this month or soon (这个月要交哪些)",
+        slots=("bill_type", "account", "period"), handler="assistant.answers:query_bill",
         suggestion=("查账单", "Check my bills"), in_menu=True,
         asks={"bill_type": "ask_bill_type_query", "account": "ask_account"}),
     IntentSpec(

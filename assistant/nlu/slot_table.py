@@ -78,7 +78,8 @@ SLOTS: tuple[SlotSpec, ...] = (
              f"({', '.join(PAYMENT_SOURCES)}); lui pays from the wallet", parse_payment_source,
              annotation=Literal[PAYMENT_SOURCES]),
     SlotSpec("period", "string", "for payment_history: this_month, last_month, this_year, last_year, recent, "
-             "YYYY-MM, YYYY or --MM (a month of no year said)", parse_period,
+             "YYYY-MM, YYYY or --MM (a month of no year said); for query_bill: this_month or recent when asking "
+             "what is due", parse_period,
              field=Field(default=None, pattern=_PERIOD)),
 )
 SLOT_NAMES: tuple[str, ...] = tuple(s.name for s in SLOTS)

@@ -285,7 +285,7 @@ def test_parse_account_leaves_amounts_and_small_numbers(text: str) -> None:
         ("三块五的话费", "pay_bill", {"bill_type": "phone", "amount": 3.5}),
         ("pay 80 bucks for my phone bill", "pay_bill", {"bill_type": "phone", "amount": 80}),
         ("查一下户号3301-2245的电费", "query_bill", {"bill_type": "electricity", "account": "33012245"}),
-        ("上个月电费是不是120块", "query_bill", {"bill_type": "electricity"}),
+        ("上个月电费是不是120块", "query_bill", {"bill_type": "electricity", "period": "last_month"}),  # query_bill has a period
         ("把'谢谢'翻译成英文", "translate", {"text": "谢谢", "target_lang": "en"}),
         (
             "translate from Spanish to English: buenos dias",
