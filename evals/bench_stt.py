@@ -12,7 +12,7 @@ with each packaged Whisper model (int8, 2 threads), it measures
 with and without the domain prompt (hotwords), beam_size 1 against 5, and, for the multilingual
 model, a given language against auto-detection. Prints a table and writes evals/out/bench_stt.json.
 
-``--lang zh``: Mandarin requests of about 2, 4, 6 and 8 s spoken by Kokoro (``zf_xiaobei``, speed 1.0;
+``--lang zh``: Mandarin requests of about 3, 5, 8 and 11 s spoken by Kokoro (``zf_xiaobei``, speed 1.0;
 ``.cache/kokoro`` as scripts/setup.sh assembles it), sent as Ogg/Opus like the elder page, through the
 multilingual base model; ``wer`` is then the normalised character error rate (evals.voice_zh). The
 server's setting (language zh, beam 5, hotwords) at every length; without hotwords, beam 1 and
