@@ -80,7 +80,11 @@ class VoiceGateway:
         state = session.state
         if state.awaiting_slot or state.choices or state.confirmation is not None:
             return True
-        u = await self.assistant.pools.run("router", self.assistant.router.understand, text, state.context())
+        try:
+            u = await self.assistant.pools.run("router", self.assistant.router.understand, text, state.context())
+        except Exception:  # no reading to be had: the long pause decides
+            log.warning("router unavailable for the end of an elder turn", exc_info=True)
+            return False
         if u.intent in DIALOGUE_ACTS:
             return True
         if u.intent in _OBJECT_SLOTS and not any(u.slots.get(k) for k in _OBJECT_SLOTS[u.intent]):
