@@ -138,15 +138,16 @@ class Settings(BaseSettings):
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
     turn_check_ms: int = 250
     # elder mode asks the model only after this long a pause (the transcript is still made at
-    # turn_check_ms): on Kokoro Mandarin with 0.6-1.2 s mid-sentence pauses (up to ~1.6 s of silence with
-    # Kokoro's own padding) the model and the word check cut off most requests at 250 ms and 5/5 at
-    # 1.3 s (evals.bench_turn); older people pause long mid-sentence, so 2 s (the fixed limit is 3 s)
-    turn_elder_check_ms: int = 2000
+    # turn_check_ms), and a "complete" also needs the words to read as a whole request (not 帮我交……, not a
+    # pay request without its bill, not a bare topic like 电费……; assistant/api/audio.py): then the turn
+    # ends; otherwise it waits for the elder fixed pause below. Was 2000 (every elder turn waited 2 s).
+    turn_elder_check_ms: int = 700
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1
-    # elder mode: the longest pause that the model's "not finished yet" keeps listening through
-    stt_endpoint_elder_silence_ms: int = 3000
+    # elder mode: the longest pause that "not finished yet" keeps listening through (mid-sentence pauses
+    # of 0.6-1.2 s measure up to ~1.6 s of silence with Kokoro's padding); was 3000
+    stt_endpoint_elder_silence_ms: int = 2500
     # the smart-turn model, taken out of the pipecat-ai wheel by scripts/setup.sh (voice/turn.py)
     smart_turn_dir: Path = REPO_ROOT / ".cache" / "smart-turn"
 

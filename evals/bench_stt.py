@@ -1,4 +1,4 @@
-"""Speech-to-text latency benchmark: ``python -m evals.bench_stt [--runs 5] [--models base tiny.en]``.
+"""Speech-to-text latency benchmark: ``python -m evals.bench_stt [--lang en|zh] [--runs 5] [--models base tiny.en]``.
 
 For English utterances of about 2, 4, 6 and 8 s (espeak-ng, sent as WebM/Opus like a browser),
 with each packaged Whisper model (int8, 2 threads), it measures
@@ -11,6 +11,12 @@ with each packaged Whisper model (int8, 2 threads), it measures
 
 with and without the domain prompt (hotwords), beam_size 1 against 5, and, for the multilingual
 model, a given language against auto-detection. Prints a table and writes evals/out/bench_stt.json.
+
+``--lang zh``: Mandarin requests of about 3, 5, 8 and 11 s spoken by Kokoro (``zf_xiaobei``, speed 1.0;
+``.cache/kokoro`` as scripts/setup.sh assembles it), sent as Ogg/Opus like the elder page, through the
+multilingual base model; ``wer`` is then the normalised character error rate (evals.voice_zh). The
+server's setting (language zh, beam 5, hotwords) at every length; without hotwords, beam 1 and
+auto-detection at 4 and 8 s. Writes evals/out/bench_stt-zh.json.
 """
 
 from __future__ import annotations
@@ -41,6 +47,12 @@ UTTERANCES = {
     6: "I would like to pay the gas bill for my apartment, and then tell me my account balance.",
     8: "Hello, I need to pay the broadband bill and the property fee, and please send the invoice "
     "for the phone bill to my email.",
+}
+UTTERANCES_ZH = {
+    2: "帮我交电费。",
+    4: "帮我查一下这个月的水费是多少。",
+    6: "我想交一下浦东那套房子的燃气费，然后告诉我钱包里还剩多少钱。",
+    8: "你好，我要交宽带费和物业费，再帮我查一下上个月的电话费交了没有，顺便把发票发到我的邮箱里。",
 }
 
 
@@ -79,10 +91,27 @@ def synthesise(text: str, target_s: float, workdir: Path) -> tuple[bytes, float]
     return data, len(decode_webm(data)) / 16000
 
 
-def decode_webm(data: bytes):
-    stream = AudioStream("webm", max_seconds=60)
+def decode_webm(data: bytes, fmt: str = "webm"):
+    stream = AudioStream(fmt, max_seconds=60)
     stream.feed(data)
     return stream.finish()
+
+
+def synthesise_zh(text: str, tts, workdir: Path) -> tuple[bytes, float]:
+    """Kokoro Mandarin (0.3 s silence each side) -> Ogg/Opus bytes, as the elder page sends."""
+    from evals.voice_zh import write_ogg
+
+    audio, rate = tts.synth(text, "zf_xiaobei", 1.0)
+    data = write_ogg(audio, rate, workdir / f"{abs(hash(text))}.ogg").read_bytes()
+    return data, len(decode_webm(data, "ogg")) / 16000
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    from evals.voice_zh import norm_chars
+    from evals.wer import edit_distance
+
+    ref = norm_chars(reference)
+    return edit_distance(ref, norm_chars(hypothesis)) / max(1, len(ref))
 
 
 def wer(reference: str, hypothesis: str) -> float:
@@ -108,6 +137,7 @@ class Config:
     beam: int
     domain: bool
     seconds: int
+    fmt: str = "webm"
     finals: list[float] = field(default_factory=list)  # ms from audio.end to the final transcript
     whisper: list[float] = field(default_factory=list)  # s inside WhisperSTT.transcribe
     text: str = ""
@@ -115,7 +145,7 @@ class Config:
 
 def measure_once(cfg: Config, data: bytes) -> None:
     cfg.stt.beam_size, cfg.stt.domain_prompt = cfg.beam, cfg.domain
-    stream = AudioStream("webm", max_seconds=60)
+    stream = AudioStream(cfg.fmt, max_seconds=60)
     stream.feed(data)  # frames arrive while the person speaks: not part of the latency
     started = time.perf_counter()
     audio = stream.finish()  # audio.end
@@ -135,26 +165,48 @@ def configs_for(name: str, stt: WhisperSTT) -> list[Config]:
     return [Config(name, stt, lang, beam, domain, s) for lang, beam, domain, lengths in settings for s in lengths]
 
 
+def configs_for_zh(name: str, stt: WhisperSTT) -> list[Config]:
+    """The server's Mandarin setting (zh, beam 5, hotwords) at every length; hotwords off, beam 1 and
+    auto-detection at 4 and 8 s."""
+    settings = [("zh", 5, True, ALL), ("zh", 5, False, (4, 8)), ("zh", 1, True, (4, 8)), (None, 5, True, (4, 8))]
+    return [Config(name, stt, lang, beam, domain, s, "ogg") for lang, beam, domain, lengths in settings for s in lengths]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="en: espeak-ng English (WebM); zh: Kokoro Mandarin (Ogg, multilingual models only)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per configuration")
-    parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
+    parser.add_argument("--models", nargs="+", default=None, help="default: tiny.en base (en), base (zh)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", type=Path, default=Path(".lui/cache"))
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=None, help="default evals/out/bench_stt[-zh].json")
     args = parser.parse_args(argv)
+    zh = args.lang == "zh"
+    args.models = args.models or (["base"] if zh else ["tiny.en", "base"])
+    args.out = args.out or (OUT.with_name("bench_stt-zh.json") if zh else OUT)
 
     started, load_start = time.perf_counter(), os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        clips = {s: (*synthesise(t, s, Path(tmp)), t) for s, t in UTTERANCES.items()}
+        if zh:
+            from assistant.settings import Settings
+            from voice.kokoro import Kokoro
+
+            tts = Kokoro(Settings().kokoro_dir)  # tts-unavailable names what setup.sh must assemble
+            clips = {s: (*synthesise_zh(t, tts, Path(tmp)), t) for s, t in UTTERANCES_ZH.items()}
+        else:
+            clips = {s: (*synthesise(t, s, Path(tmp)), t) for s, t in UTTERANCES.items()}
+    fmt = "ogg" if zh else "webm"
     configs: list[Config] = []
     loads = {}
     for name in args.models:
         stt = WhisperSTT(resolve_whisper_model(name, args.cache_dir), compute_type="int8", cpu_threads=args.threads)
+        if zh and not stt.multilingual:
+            sys.exit(f"{name} is an English-only model: --lang zh needs a multilingual one (base)")
         stt.load()
         loads[name] = round(stt.load_seconds or 0, 2)
-        stt.transcribe(decode_webm(clips[2][0]))  # warm-up: VAD model, first-call allocations
-        configs += configs_for(name, stt)
+        stt.transcribe(decode_webm(clips[2][0], fmt))  # warm-up: VAD model, first-call allocations
+        configs += configs_for_zh(name, stt) if zh else configs_for(name, stt)
     # round-robin: every configuration sees the same share of whatever else runs on the machine
     for run in range(args.runs):
         for cfg in configs:
@@ -165,13 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         _data, actual, text = clips[cfg.seconds]
         rows.append(Row(cfg.model, round(actual, 2), cfg.lang or ("auto" if cfg.stt.multilingual else "en"),
                         cfg.beam, cfg.domain, round(statistics.median(cfg.finals)), round(p95(cfg.finals)),
-                        round(statistics.median(cfg.whisper) / actual, 3), round(wer(text, cfg.text), 2), cfg.text))
+                        round(statistics.median(cfg.whisper) / actual, 3),
+                        round((cer if zh else wer)(text, cfg.text), 2), cfg.text))
     elapsed = time.perf_counter() - started
-    print_table(rows, loads)
+    print_table(rows, loads, "CER" if zh else "WER")
     print(f"load average {load_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes skew timings)")
     report = {
         "benchmark": "stt", "runs": args.runs, "threads": args.threads, "compute_type": "int8",
-        "input": "espeak-ng en-us, WebM/Opus 32 kb/s 48 kHz; final = AudioStream.finish() + WhisperSTT.transcribe()",
+        "lang": args.lang,
+        "input": ("Kokoro zf_xiaobei Mandarin, Ogg/Opus 32 kb/s 48 kHz" if zh else "espeak-ng en-us, WebM/Opus 32 kb/s "
+                  "48 kHz") + "; final = AudioStream.finish() + WhisperSTT.transcribe(); wer column: CER for zh",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "model_load_s": loads, "elapsed_s": round(elapsed, 1), "rows": [asdict(r) for r in rows],
@@ -182,9 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_table(rows: list[Row], loads: dict[str, float]) -> None:
+def print_table(rows: list[Row], loads: dict[str, float], error: str = "WER") -> None:
     print(f"\nWhisper int8 on {os.cpu_count()} CPUs; model load s: {loads}")
-    print("| model | audio s | lang | beam | domain | final p50 ms | final p95 ms | RTF p50 | WER | transcript |")
+    print(f"| model | audio s | lang | beam | domain | final p50 ms | final p95 ms | RTF p50 | {error} | transcript |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r.model} | {r.seconds:.1f} | {r.lang} | {r.beam} | {'on' if r.domain else 'off'} | "

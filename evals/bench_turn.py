@@ -150,9 +150,9 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
     from assistant.runtime import build_assistant
     from assistant.settings import Settings
 
+    fixed = {} if detector == "smart-turn" else {"stt_endpoint_elder_silence_ms": 1500}  # smart-turn: the defaults
     settings = Settings(data_dir=built["dir"], cache_path=Settings().cache_dir, whisper_model="base",
-                        turn_detector=detector, stt_endpoint_silence_ms=1500,
-                        stt_endpoint_elder_silence_ms=3000 if detector == "smart-turn" else 1500,
+                        turn_detector=detector, stt_endpoint_silence_ms=1500, **fixed,
                         session_starts_per_minute=10**6, user_turns_per_minute=10**6, tts="kokoro")
     if "assistant" not in built:  # built once, outside the server's start-up deadline
         built["assistant"] = build_assistant(settings)

@@ -131,6 +131,11 @@ _UNFINISHED_EN = frozenset((
     "is", "are", "was", "um", "uh", "like", "i", "want", "need", "what's", "how", "much", "top", "last", "next",
 ))
 _TRAILING = re.compile(r"[\s\W_]+$", re.UNICODE)
+# a verb after a question word ends a question ("违章罚款怎么交", "在哪查", "咋办", "几号扣的")
+_ASKING_ZH = ("怎么", "怎样", "咋", "哪", "什么", "啥", "多少", "几", "这么", "那么", "为什么", "为啥")
+_WHOLE_ZH = ("是的", "好的", "对的", "支付", "没有", "没")  # endings that close a request (确认支付, 交了没有)
+# what may stand before a verb + 一下 without being its object ("帮我查一下" waits for 电费; "水费查一下" does not)
+_NO_OBJECT_ZH = re.compile(r"^(?:请|麻烦|麻烦你|你|您|帮|帮我|帮忙|给我|我|我要|我想|再|先)*$")
 
 
 def sounds_unfinished(text: str) -> bool:
@@ -139,6 +144,31 @@ def sounds_unfinished(text: str) -> bool:
     if not text:
         return False
     if re.search(r"[\u3400-\u9fff]$", text):
-        return text.endswith(_UNFINISHED_ZH)
+        if text.endswith(_WHOLE_ZH) or not text.endswith(_UNFINISHED_ZH):
+            return False
+        ending = next(w for w in _UNFINISHED_ZH if text.endswith(w))
+        head = text[: -len(ending)]
+        if ending == "一下":  # the object may have come first: "電費幫我繳一下", "宽带到期时间查一下"
+            return bool(_NO_OBJECT_ZH.match(head[:-1] if head else head))
+        return not any(word in head[-4:] for word in _ASKING_ZH)
     words = text.lower().split()
     return bool(words) and words[-1] in _UNFINISHED_EN
+
+
+# parts of speech (jieba) that name a thing or a time but say nothing about it
+_QUESTION_ZH = ("吗", "呢", "么", "没")
+_NAMING_TAGS = ("n", "r", "t", "m", "q", "j", "f", "s", "x", "eng", "uj", "b", "z", "l")
+
+
+def names_only(text: str) -> bool:
+    """Mandarin words that only name something ("电费", "我家电费", "电子社保卡"): a topic waiting for
+    what to do with it ("电费……交一下"). An answer to a question (浦东那个, 三百块) is one too; the caller
+    knows when one is expected. Not Mandarin: False."""
+    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+        return False
+    text = _TRAILING.sub("", text)
+    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):  # 电费多少钱: a question
+        return False
+    import jieba.posseg
+
+    return all(flag.startswith(_NAMING_TAGS) for word, flag in jieba.posseg.lcut(text, HMM=False) if word.strip())

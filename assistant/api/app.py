@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             app.state.lookup_task = asyncio.create_task(asyncio.to_thread(attach_retriever, app.state.assistant))
             app.state.voice = await asyncio.to_thread(_build_voice, settings, app.state.assistant)
             app.state.speech = await asyncio.to_thread(_build_speech, settings)
+            app.state.speech_wanted = settings.tts != "off"  # set up but failed to load: /readyz says down
         app.state.assistant.shared = app.state.limits  # session ownership: this process, or Redis
         yield
         if app.state.lookup_task is not None:
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.lookup_task = None  # service lookup still loading (see lifespan)
     app.state.voice = voice
     app.state.speech = speech
+    app.state.speech_wanted = speech is not None
     app.state.settings = settings
     app.state.limits = build_shared_state(settings)  # per-user limits: in memory, or Redis (LUI_REDIS_URL)
     app.state.connections = ConnectionLimits(settings.max_connections_per_ip, settings.max_connections)
@@ -117,7 +119,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def healthz() -> dict[str, Any]:
         """Liveness (always 200) with the load: "degraded" and the saturated pools when work waits."""
         a: Assistant | None = app.state.assistant
-        pools, saturated = pool_loads(a, app.state.voice)
+        pools, saturated = pool_loads(a, app.state.voice, app.state.speech)
         return {
             "status": "starting" if a is None else ("degraded" if saturated else "ok"),
             "saturated": saturated,
@@ -154,8 +156,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         loading = app.state.lookup_task is not None and not app.state.lookup_task.done()
         parts["vector_store"] = "ok" if a.retriever is not None else ("starting" if loading else "down")
         parts["voice"] = "ok" if app.state.voice is not None else "off"
+        parts["speech"] = (app.state.speech.health() if app.state.speech is not None
+                           else "down (unavailable)" if app.state.speech_wanted else "off")
         parts["llm"] = "configured" if a.llm is not None else "off"
-        _, saturated = pool_loads(a, app.state.voice)
+        _, saturated = pool_loads(a, app.state.voice, app.state.speech)
         for name in saturated:
             parts[f"pool:{name}"] = "saturated"
         ready = parts["database"] == "ok" and parts["router"] == "ok"
@@ -171,7 +175,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if a is None:
             return Response("", media_type=METRICS_TYPE, status_code=503)
         a.metrics.watch(lambda: a.live_sessions,
-                        lambda: [{"name": k, **v} for k, v in pool_loads(a, app.state.voice)[0].items()])
+                        lambda: [{"name": k, **v} for k, v in pool_loads(a, app.state.voice, app.state.speech)[0].items()])
         return Response(a.metrics.render(), media_type=METRICS_TYPE)
 
     @app.websocket("/ws")
@@ -240,9 +244,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     return app
 
 
-def pool_loads(assistant: Assistant | None, voice) -> tuple[dict[str, Any], list[str]]:
+def pool_loads(assistant: Assistant | None, voice, speech=None) -> tuple[dict[str, Any], list[str]]:
     """How busy each worker pool is, and which are saturated (all threads busy, work waiting;
-    for speech-to-text: its queue is full)."""
+    for speech-to-text: its queue is full). ``tts``: the spoken-reply pool, when replies are spoken."""
     pools: dict[str, Any] = {}
     saturated: list[str] = []
     if assistant is not None:
@@ -258,6 +262,12 @@ def pool_loads(assistant: Assistant | None, voice) -> tuple[dict[str, Any], list
                         "completed": stats.completed, "saturated": full}
         if full:
             saturated.append("stt")
+    tts = getattr(getattr(speech, "pool", None), "load", None)
+    if tts is not None:
+        load = tts()
+        pools["tts"] = load.as_dict()
+        if load.saturated:
+            saturated.append("tts")
     return pools, saturated
 
 

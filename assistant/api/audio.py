@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from assistant.nlu.consent import consent
+from assistant.nlu.types import DIALOGUE_ACTS
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
@@ -32,12 +33,15 @@ from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
 from voice.stt import Transcript
-from voice.turn import SmartTurn, sounds_unfinished
+from voice.turn import SmartTurn, names_only, sounds_unfinished
 
 if TYPE_CHECKING:
     from assistant.api.ws import Connection
 
 log = logging.getLogger(__name__)
+
+# elder mode: a request whose object is still to come ("我想缴纳……燃气费") is not over at a pause
+_OBJECT_SLOTS = {"pay_bill": ("bill_type",), "translate": ("text",)}
 
 
 class VoiceGateway:
@@ -61,7 +65,31 @@ class VoiceGateway:
                       turn=load_turn_detector(settings))
         if gateway.corrector is not None:
             gateway.corrector.correct("预热一下")  # lexicon pinyin and jieba's dictionary, at start-up
+        names_only("预热一下")  # jieba's part-of-speech tables, at start-up
         return gateway
+
+    async def sounds_finished(self, session, text: str) -> bool:
+        """Does the transcript of a pause read as a whole request? Not when it stops on a dangling word
+        (帮我交……). In elder mode also not when the router reads a request still missing its object
+        (我想缴纳……燃气费) or the words only name a topic (电费……交一下) — unless an answer is expected
+        (which bill? which account? pay now?) or it is a dialogue act (谢谢, 取消)."""
+        if sounds_unfinished(text):
+            return False
+        if session is None or not session.elder:
+            return True
+        state = session.state
+        if state.awaiting_slot or state.choices or state.confirmation is not None:
+            return True
+        try:
+            u = await self.assistant.pools.run("router", self.assistant.router.understand, text, state.context())
+        except Exception:  # no reading to be had: the long pause decides
+            log.warning("router unavailable for the end of an elder turn", exc_info=True)
+            return False
+        if u.intent in DIALOGUE_ACTS:
+            return True
+        if u.intent in _OBJECT_SLOTS and not any(u.slots.get(k) for k in _OBJECT_SLOTS[u.intent]):
+            return False
+        return not await asyncio.to_thread(names_only, text)
 
     async def context(self, session, lang: str | None) -> SpeechContext:
         """What this session's next utterance is likely to hold: the dialogue state (a payment
@@ -214,23 +242,19 @@ class Utterance:
     async def _run_pump(self) -> None:
         try:
             while self._pending and self.stream is not None and not (self._stopped or self.closed or self._error):
-                data, self._pending = bytes(self._pending), bytearray()
-                try:  # decode, end-pointing and partial pacing in one hop
-                    ended, partial_due, speech_end, paused = await self._in_thread(
-                        self._take, data, self._partial is None and self._pool_idle())
-                except VoiceError as exc:
-                    self._fail(exc)
-                    if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
-                        await self._end_now()
+                taken = await self._decode(self._partial is None and self._pool_idle())
+                if taken is None or self._stopped or self.closed:  # failed, timed out or dropped meanwhile
                     return
-                except Exception:  # hostile input must not end the connection
-                    log.exception("audio frame failed")
-                    self._fail(VoiceError("audio-undecodable", "The audio could not be decoded."))
-                    return
-                if self._stopped or self.closed:  # timed out or dropped meanwhile
-                    return
-                if ended and self.end_reason == "complete" and not await self._sounds_finished(speech_end):
-                    ended = False  # "帮我交……": the model heard an ending, the words say more is coming
+                ended, partial_due, speech_end, paused = taken
+                if ended and self.end_reason == "complete":
+                    ended = await self._sounds_finished(speech_end)  # "帮我交……": the words say more is coming
+                    if ended and self._pending:  # frames came while the words were checked: speech may go on
+                        taken = await self._decode(False)
+                        if taken is None or self._stopped or self.closed:
+                            return
+                        more_ended, _, now_end, paused = taken
+                        ended = _same_pause(now_end, speech_end) or (more_ended and self.end_reason == "silence")
+                        speech_end = now_end
                 if ended:  # the end of the turn, heard without waiting for audio.end
                     self._stopped = True
                     if not self.ended:
@@ -244,6 +268,21 @@ class Utterance:
             self._pump = None
             if self._stopped or self.closed or self._error is not None:
                 self._pending = bytearray()
+
+    async def _decode(self, partial_possible: bool) -> tuple[bool, bool, int, bool] | None:
+        """Decode the frames received so far (one worker-thread hop): ``_take``'s answer, or None when
+        the audio failed (reported: the utterance ends with that error)."""
+        data, self._pending = bytes(self._pending), bytearray()
+        try:  # decode, end-pointing and partial pacing in one hop
+            return await self._in_thread(self._take, data, partial_possible)
+        except VoiceError as exc:
+            self._fail(exc)
+            if exc.code == "audio-cpu-limit":  # say so now, not at audio.end: the frames are dropped
+                await self._end_now()
+        except Exception:  # hostile input must not end the connection
+            log.exception("audio frame failed")
+            self._fail(VoiceError("audio-undecodable", "The audio could not be decoded."))
+        return None
 
     def _take(self, data: bytes, partial_possible: bool) -> tuple[bool, bool, int, bool]:
         """(in a worker thread) Add a frame. Is the turn over; is a partial transcript due; where did
@@ -285,9 +324,12 @@ class Utterance:
     async def _sounds_finished(self, speech_end: int) -> bool:
         """Does the transcript of this pause end like a finished request? It is the speculative one
         (started now if need be), so a "yes" costs nothing: it becomes the final transcript."""
+        session = self.conn.session
+        elder = session is not None and session.elder
         if self._spec is None or not _same_pause(speech_end, self._spec_end):
             if self.stream is None or not self._pool_idle():
-                return True  # no transcription to spare: the model decides alone
+                # no transcription to spare: the model decides alone; in elder mode the longer pause does
+                return not elder
             self._start_spec(speech_end)
         spec = self._spec
         assert spec is not None
@@ -299,8 +341,8 @@ class Utterance:
                 return True  # dropped (the utterance closed)
             raise
         except VoiceError:
-            return True
-        return not sounds_unfinished(transcript.text)
+            return not elder
+        return await self.gateway.sounds_finished(session, transcript.text)
 
     async def _transcribe(self, audio, partial: bool = False, biased: bool = True) -> Transcript:
         """Biased by the dialogue state and corrected (``VoiceGateway.transcribe``) when the text may be

@@ -27,6 +27,7 @@ from voice.tts import Synthesizer, Voices, make_synthesizer, speakable_pieces, t
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.25  # audio per binary frame
+FAILING_AFTER = 3  # syntheses failed in a row before /readyz calls spoken replies down
 
 
 class SpeechGateway:
@@ -38,6 +39,21 @@ class SpeechGateway:
         self.pool = pool or BoundedPool("tts", settings.tts_workers)
         self.voices = Voices(settings.tts_voice_zh, settings.tts_voice_en, settings.tts_speed,
                              settings.tts_elder_speed)
+        self.failed_in_a_row = 0  # syntheses; a success resets it
+        self.last_error: str | None = None
+
+    def health(self) -> str:
+        """For /readyz: "ok" (the model is loaded and the last syntheses worked) or "down (<code>)"
+        after ``FAILING_AFTER`` failures in a row."""
+        if self.failed_in_a_row >= FAILING_AFTER:
+            return f"down ({self.last_error})"
+        return "ok"
+
+    def outcome(self, error: str | None) -> None:
+        """Count one synthesis (None: it worked)."""
+        self.failed_in_a_row = 0 if error is None else self.failed_in_a_row + 1
+        if error is not None:
+            self.last_error = error
 
     @classmethod
     def create(cls, settings: Settings) -> SpeechGateway | None:
@@ -86,6 +102,7 @@ class Speaker:
         try:
             for piece in speakable_pieces(text, gateway.settings.tts_max_chars):
                 samples, rate = await gateway.pool.run(gateway.synthesizer.synth, piece, voice, speed)
+                gateway.outcome(None)
                 if not started:
                     await self._send(ReplyAudioStart(id=audio_id, sample_rate=rate))
                     started = True
@@ -104,5 +121,7 @@ class Speaker:
         except Exception:  # a synthesizer bug must not end the connection
             log.exception("speaking a reply failed")
             error = "tts-failed"
+        if error is not None:
+            gateway.outcome(error)
         if started or error:
             await self._send(ReplyAudioEnd(id=audio_id, error=error, audio_ms=round(sent_ms)))

@@ -165,3 +165,38 @@ async def test_a_synthesis_failure_keeps_the_text_reply(speech_server):
         await client.until(lambda e: e["type"] == "reply")
     finally:
         await client.ws.close()
+
+
+async def test_readiness_reports_the_speech_pool_and_failing_synthesis(speech_server):
+    """/healthz lists the tts pool's load; /readyz has a "speech" part: ok while syntheses work, down
+    (degraded, still 200: text turns go on) after three failures in a row."""
+    import httpx
+
+    live = speech_server(SlowSynth(fail=True))
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        health = (await http.get("/healthz")).json()
+        assert health["speech"] is True
+        assert health["pools"]["tts"] == {"name": "tts", "workers": 1, "busy": 0, "waiting": 0, "completed": 0,
+                                          "saturated": False}
+        ready = await http.get("/readyz")
+        assert ready.json()["parts"]["speech"] == "ok" and "speech" not in ready.json()["degraded"]
+        client = await _open(live, lang="en", speech=True)
+        try:
+            for i in range(3):
+                await client.send(type="text", text="what is my balance", id=f"b{i}")
+                await client.until(lambda e, i=i: e["type"] == "reply.audio.end" and e["id"] == f"b{i}")
+        finally:
+            await client.ws.close()
+        ready = await http.get("/readyz")
+        body = ready.json()
+        assert ready.status_code == 200 and body["parts"]["speech"] == "down (tts-failed)", body
+        assert "speech" in body["degraded"] and body["status"] == "degraded"
+        assert (await http.get("/healthz")).json()["pools"]["tts"]["completed"] == 3
+
+
+async def test_readiness_says_speech_is_off_without_spoken_replies(server):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
+        assert (await http.get("/readyz")).json()["parts"]["speech"] == "off"
+        assert "tts" not in (await http.get("/healthz")).json()["pools"]

@@ -21,11 +21,11 @@ CHUNK_S = 0.1
 
 @pytest.fixture
 def turn_server(settings, assistant, smart_turn):
-    """A server that ends turns with smart-turn; fixed-pause fallback 1.5 s (elder 3 s)."""
+    """A server that ends turns with smart-turn; fixed-pause fallback 1.5 s (elder: the default, 2.5 s)."""
     servers = []
 
     def _make(pool):
-        changed = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "stt_endpoint_elder_silence_ms": 3000})
+        changed = settings.model_copy(update={"stt_endpoint_silence_ms": 1500})
         assistant.settings = changed
         gateway = VoiceGateway(changed, assistant, pool, turn=smart_turn)
         live = LiveServer(create_app(changed, assistant, voice=gateway)).__enter__()
@@ -79,24 +79,65 @@ async def test_a_finished_request_ends_the_turn_without_audio_end(turn_server, t
         await client.ws.close()
 
 
-@pytest.mark.slow
-async def test_an_elder_pausing_mid_request_is_not_cut_off(turn_server, base_stt_pool, kokoro_tts):
-    """"帮我查一下……电费" with a 1 s pause, Kokoro Mandarin at elder speed: one turn, the whole request."""
+def _kokoro(kokoro_tts, *parts: str | float) -> np.ndarray:
+    """Kokoro Mandarin at elder speed, 16 kHz: text parts spoken, numbers are seconds of silence."""
     from scipy.signal import resample_poly
 
-    def say(text: str) -> np.ndarray:
-        audio, rate = kokoro_tts.synth(text, "zf_xiaobei", 0.85)
+    out = [synth.silence(0.3)]
+    for part in parts:
+        if isinstance(part, float):
+            out.append(synth.silence(part))
+            continue
+        audio, rate = kokoro_tts.synth(part, "zf_xiaobei", 0.85)
         assert rate == 24000
-        return resample_poly(audio, 2, 3).astype(np.float32)
+        out.append(resample_poly(audio, 2, 3).astype(np.float32))
+    return np.concatenate(out)
 
-    audio = np.concatenate([synth.silence(0.3), say("帮我查一下"), synth.silence(1.0), say("电费。")])
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("first", "rest"), [("帮我交", "电费。"), ("电费", "帮我交一下。")])
+async def test_an_elder_pausing_mid_request_is_not_cut_off(turn_server, base_stt_pool, kokoro_tts, first, rest):
+    """"帮我交……电费" (stops on a verb) and "电费……帮我交一下" (a bare topic first) with a 1 s pause,
+    Kokoro Mandarin at elder speed: one turn, the whole request."""
+    audio = _kokoro(kokoro_tts, first, 1.0, rest)
     client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
     try:
-        events = await _turn(client, audio, then_silence_s=5.0)
+        events = await _turn(client, audio, then_silence_s=3.5)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1 and "电费" in finals[0]["text"] and "交" in finals[0]["text"], events
+        intents = of_type(events, "intent")
+        assert intents and intents[0]["name"] == "pay_bill", intents
+        assert intents[0]["slots"].get("bill_type") == "electricity", intents
+        assert events[-1]["type"] == "reply"
+    finally:
+        await client.ws.close()
+
+
+@pytest.mark.slow
+async def test_an_elder_finished_request_ends_before_the_long_pause(turn_server, base_stt_pool, kokoro_tts):
+    """"帮我交电费。" and 1.5 s of silence, then the microphone stays open but silent: under the elder
+    fixed pause (2.5 s), so only the model and the words (a whole request) can end the turn — they do,
+    instead of every elder turn waiting out a long pause."""
+    client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
+    try:
+        events = await _turn(client, _kokoro(kokoro_tts, "帮我交电费。"), then_silence_s=1.5)
         finals = of_type(events, "transcript.final")
         assert len(finals) == 1 and "电费" in finals[0]["text"], events
-        intents = of_type(events, "intent")
-        assert intents and intents[0]["slots"].get("bill_type") == "electricity", intents
+        assert [e["name"] for e in of_type(events, "intent")] == ["pay_bill"], events
         assert events[-1]["type"] == "reply"
+    finally:
+        await client.ws.close()
+
+
+@pytest.mark.slow
+async def test_an_elder_request_that_never_goes_on_ends_at_the_elder_pause(turn_server, base_stt_pool, kokoro_tts):
+    """"帮我交" and then nothing: the words wait for more, but only up to the elder fixed pause (2.5 s):
+    2.7 s of silence ends the turn (it is answered with a question), no audio-timeout."""
+    client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
+    try:
+        events = await _turn(client, _kokoro(kokoro_tts, "帮我交"), then_silence_s=2.7)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1 and "交" in finals[0]["text"], events
+        assert events[-1]["type"] == "reply", events
     finally:
         await client.ws.close()

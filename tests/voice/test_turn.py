@@ -12,7 +12,7 @@ from assistant.settings import Settings
 from voice import synth
 from voice.errors import VoiceError
 from voice.stream import AudioStream
-from voice.turn import SMART_TURN_FILE, last_window, log_mel, smart_turn_path, sounds_unfinished
+from voice.turn import SMART_TURN_FILE, last_window, log_mel, names_only, smart_turn_path, sounds_unfinished
 
 COMPLETE = "I want to pay my electricity bill."
 HALF, REST = "I want to pay my", "electricity bill."
@@ -101,6 +101,20 @@ def test_the_model_is_asked_once_per_pause(smart_turn, speech):
 @pytest.mark.parametrize(("text", "unfinished"), [
     ("帮我交", True), ("帮我交电费。", False), ("这个月的", True), ("这个月的水费多少？", False), ("我还有", True),
     ("我还有多少钱", False), ("不要", False), ("对", False), ("是", False), ("I want to pay my", True),
-    ("I want to pay my electricity bill.", False), ("yes please", False), ("", False)])
+    ("I want to pay my electricity bill.", False), ("yes please", False), ("", False),
+    # a verb after a question word ends a question; an object before 一下 is already said
+    ("违章罚款怎么交", False), ("社保卡余额咋查", False), ("手机没信号了咋办", False), ("快递在哪查", False),
+    ("问一下，电费是每个月几号扣的", False), ("就这么办", False), ("水費查一下", False), ("電費幫我繳一下", False),
+    ("帮我查一下", True), ("帮我交一下", True), ("查一下", True), ("取消支付", False), ("是的", False),
+    ("我家电费交了没有", False), ("帮我把", True)])
 def test_sounds_unfinished(text, unfinished):
     assert sounds_unfinished(text) is unfinished
+
+
+@pytest.mark.parametrize(("text", "naming"), [
+    ("电费", True), ("我家电费", True), ("电子社保卡", True), ("钱包余额", True), ("浦东那个", True),
+    ("三百块", True), ("查账单", False), ("帮我交电费", False), ("电费交一下", False), ("确认", False),
+    ("电费多少钱？", False), ("electricity", False), ("", False)])
+def test_names_only(text, naming):
+    """A bare topic (电费……交一下) waits for what to do with it in elder mode; a request with a verb does not."""
+    assert names_only(text) is naming
