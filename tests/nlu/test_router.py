@@ -79,3 +79,18 @@ def test_a_router_trains_from_any_examples(use_embedder):
     small = IntentRouter.train(examples, use_embedder, folds=3)
     assert small.understand("hello there").intent == "greet"
     assert small.understand("查一下我的余额").intent == "check_balance"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("帮我把这个月房租交了", "out_of_scope"),  # a bill lui does not pay: out of scope, the dialogue names ours
+    ("renew my spotify premium", "out_of_scope"),
+    ("make my car loan payment", "out_of_scope"),
+    ("pay my water bill", "pay_bill"),  # a bill lui pays
+    ("交电费和房租", "pay_bill"),  # one of ours is named: pay that
+])
+def test_a_payment_of_a_bill_lui_does_not_pay_is_out_of_scope(router, text, intent):
+    import numpy as np
+
+    probs = np.full(len(router.labels), 0.01)
+    probs[router.labels.index("pay_bill")] = 0.9  # whatever the classifier thinks, the parser rule decides
+    assert router.decide(text, probs).intent == intent
