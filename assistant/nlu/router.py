@@ -27,7 +27,7 @@ from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
 from assistant.nlu.text import detect_lang, normalise_text
 from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
-from assistant.nlu.unsupported_bills import unsupported_bill_request
+from assistant.nlu.unsupported_bills import has_pay_word, unsupported_bill_request
 from knowledge.embedders import Embedder
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class IntentRouter:
             probs /= probs.sum()
         order = np.argsort(-probs)
         intent, confidence = self.labels[order[0]], float(probs[order[0]])
-        if intent != OUT_OF_SCOPE and confidence < self.config.oos_threshold:
+        if intent != OUT_OF_SCOPE and confidence < self.config.oos_threshold and not named_payment(text, intent):
             intent = OUT_OF_SCOPE
             confidence = 1.0 - confidence
         intent = relabel(text, intent)
@@ -166,6 +166,12 @@ class IntentRouter:
             lang=lang or detect_lang(text),  # type: ignore[arg-type]
             alternatives=alternatives,
         )
+
+
+def named_payment(text: str, intent: str) -> bool:
+    """A payment reading that names a bill lui pays and a word for paying ("咋交电费嘞", "my son normally
+    pays the gas, can you"): kept under the out-of-scope threshold, the parsers vouch for it."""
+    return intent == "pay_bill" and parse_bill_type(text) is not None and has_pay_word(text)
 
 
 def relabel(text: str, intent: str) -> str:
