@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.llm.cascade import escalation_reason
+from assistant.nlu.router import named_payment, relabel
 from assistant.nlu.types import OUT_OF_SCOPE
 
 CONFIDENCE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 0.96, 0.05))
@@ -60,13 +61,14 @@ class Point:
 def readings(texts: Sequence[str], gold: Sequence[str], probs: np.ndarray, labels: Sequence[str],
              oos_threshold: float) -> list[Reading]:
     """The router's decision on each row of class probabilities (as ``IntentRouter.decide`` makes it
-    without context): the top class, out of scope under the OOS threshold."""
+    without context): the top class, out of scope under the OOS threshold, then the parser rules."""
     out = []
     for text, g, row in zip(texts, gold, probs, strict=True):
         best = int(np.argmax(row))
         pred, confidence = labels[best], float(row[best])
-        if pred != OUT_OF_SCOPE and confidence < oos_threshold:
+        if pred != OUT_OF_SCOPE and confidence < oos_threshold and not named_payment(text, pred):
             pred, confidence = OUT_OF_SCOPE, 1.0 - confidence
+        pred = relabel(text, pred)
         out.append(Reading(text, g, pred, confidence))
     return out
 

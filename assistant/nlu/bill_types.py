@@ -92,7 +92,20 @@ _RULES: tuple[_Rule, ...] = (
         ),
         "electricity",
     ),
+    # Pinyin of the bill words in an English sentence: "pay my dianfei", "80 kuai for shuifei".
+    _rule(_en(r"dian\s?fei"), "electricity"),
+    _rule(_en(r"shui\s?fei"), "water"),
+    _rule(_en(r"(?:tian\s?)?ran\s?qi(?:\s?fei)?|mei\s?qi(?:\s?fei)?"), "gas"),
+    _rule(_en(r"hua\s?fei"), "phone"),
+    _rule(_en(r"wang\s?fei|kuan\s?dai(?:\s?fei)?"), "internet"),
+    _rule(_en(r"wu\s?ye(?:\s?fei)?"), "property"),
+    # A bare 电/水 as its own word before an amount ("电 200 交了"); a supply about to be cut ("快停电了").
+    _rule(r"(?:^|(?<=[\s，,：:]))电(?=[\s，,]*[\d一二两三四五六七八九十百千])", "electricity"),
+    _rule(r"(?:^|(?<=[\s，,：:]))水(?=[\s，,]*[\d一二两三四五六七八九十百千])", "water"),
     # Weak: bare words that need no bill word but lose to any strong match.
+    _rule(r"(?:快|要|马上就?|会|被)(?:被)?(?:停|断)电|电(?:快|要|马上就?)(?:被)?(?:停|断|没)", "electricity", strong=False),
+    _rule(r"(?:快|要|马上就?|会|被)(?:被)?(?:停|断)水|水(?:快|要|马上就?)(?:被)?(?:停|断)", "water", strong=False),
+    _rule(r"没网|断网|网(?:快|要|马上就?)?(?:被)?(?:停|断)", "internet", strong=False),
     _rule(rf"{_VERB}气(?!球)", "gas", strong=False),
     _rule(_en(r"gas(?!\s*station)"), "gas", strong=False),
     _rule(rf"{_VERB}水|的水{_ALONE}", "water", strong=False),

@@ -36,6 +36,17 @@ def _rule(pattern: str, kind: str, service_id: str | None = None) -> _Rule:
     return _Rule(re.compile(pattern, re.IGNORECASE), UnsupportedBill(kind, service_id))
 
 
+# "renew my Duolingo premium", "premium plan", "go premium": an app's paid tier, not an insurance premium.
+# A word before "premium" names the product unless it is a determiner or says insurance ("my premium",
+# "the monthly premium", "car premium").
+_PREMIUM_TIER = _en(
+    r"(?!(?:my|the|this|that|our|your|his|her|their|a|an|monthly|annual|yearly|quarterly|next|last|insurance|"
+    r"policy|life|car|auto|home|house|health|medical|pay|paying|renew|renewing|of|for|on)\b)[a-z0-9+]+\s+premium"
+    r"|premium\s+(?:plan|tier|account|subscription|membership|version|features?|upgrade|app)s?"
+    r"|go(?:ing)?\s+premium|premium\b.*\b(?:apps?|application|game|streaming|music|video)"
+    r"|(?:apps?|application|game|streaming|music|video)\b.*\bpremium"
+)
+
 # In order: the first kind found wins ("信用卡保险" is a credit card; "医保" before generic insurance).
 _RULES: tuple[_Rule, ...] = (
     _rule(r"信用卡|" + _en(r"credit[\s-]*cards?|card\s+(?:bill|statement|balance|repayment)s?"),
@@ -47,10 +58,14 @@ _RULES: tuple[_Rule, ...] = (
           "medical_insurance", "medical-insurance-payment"),
     _rule(r"社保|社会保险|养老保险|" + _en(r"social\s+(?:insurance|security)|pension\s+contributions?"),
           "social_insurance", "social-security-payment"),
-    _rule(r"保险|保费|车险|寿险|意外险|保单|" + _en(r"insurance|premiums?"), "insurance"),
-    _rule(r"会员|订阅|自动续费|包月|爱奇艺|腾讯视频|优酷|" + _en(r"subscriptions?|memberships?|netflix|spotify|"
-                                                        r"youtube\s+premium|icloud|gym\s+fees?"),
+    _rule(r"保险|保费|车险|寿险|意外险|保单|" + _en(r"insurance"), "insurance"),
+    _rule(r"会员|订阅|自动续费|包月|爱奇艺|腾讯视频|优酷|芒果TV|(?:B站|哔哩哔哩)|网易云|QQ音乐|VIP|"
+          + _en(r"subscriptions?|memberships?|netflix|spotify|youtube|icloud|disney\+?|hulu|hbo|amazon\s+prime|"
+                r"vip|gym\s+fees?|(?:streaming|music|video)\s+(?:service|plan)s?")
+          + "|" + _PREMIUM_TIER,
           "subscription"),
+    # "premium" alone is an insurance premium only when nothing makes it an app's paid tier (above)
+    _rule(_en(r"premiums?"), "insurance"),
     _rule(r"房租|租金|交租|租房的?(?:钱|费)|" + _en(r"rent|rental\s+payment|landlord"), "rent"),
     _rule(r"学费|学杂费|培训费|补课费|托管费|幼儿园的?费|" + _en(r"tuition|(?:school|college|university|course)\s+fees?"),
           "tuition", "tuition-payment"),
@@ -58,6 +73,7 @@ _RULES: tuple[_Rule, ...] = (
 
 # 交/缴/付 but not 交通/提交/交流..., 还 only as repaying (还款/还钱/还信用卡), not "still" (我还有)
 _PAY_ZH = re.compile(r"(?<![提递])交(?![通流友易往换警规叉])|缴|付|充值|续费|续订|扣款|扣费|月供"
+                     r"|(?<![继手连陆持延断])续(?![集航命写杯])|开(?:通|个|一个)(?=[^，。,.]*(?:会员|VIP))"
                      r"|还(?=款|钱|清|贷|车贷|信用卡|上|一下)|偿还")
 _PAY_EN = re.compile(_en(r"pay|pays|paying|paid|payments?|settle|repay|repaying|repayment|renew|renewing|top[\s-]?up"),
                      re.IGNORECASE)

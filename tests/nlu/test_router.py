@@ -7,6 +7,7 @@ import pytest
 from assistant.nlu.data import Example
 from assistant.nlu.router import IntentRouter
 from assistant.nlu.types import INTENTS, Context
+from assistant.nlu.types import OUT_OF_SCOPE as OUT_OF_SCOPE_LABEL
 
 CLEAR = [
     ("帮我把这个月电费交了", "pay_bill"),
@@ -79,3 +80,34 @@ def test_a_router_trains_from_any_examples(use_embedder):
     small = IntentRouter.train(examples, use_embedder, folds=3)
     assert small.understand("hello there").intent == "greet"
     assert small.understand("查一下我的余额").intent == "check_balance"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("帮我把这个月房租交了", "out_of_scope"),  # a bill lui does not pay: out of scope, the dialogue names ours
+    ("renew my spotify premium", "out_of_scope"),
+    ("make my car loan payment", "out_of_scope"),
+    ("pay my water bill", "pay_bill"),  # a bill lui pays
+    ("交电费和房租", "pay_bill"),  # one of ours is named: pay that
+])
+def test_a_payment_of_a_bill_lui_does_not_pay_is_out_of_scope(router, text, intent):
+    import numpy as np
+
+    probs = np.full(len(router.labels), 0.01)
+    probs[router.labels.index("pay_bill")] = 0.9  # whatever the classifier thinks, the parser rule decides
+    assert router.decide(text, probs).intent == intent
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("咋交电费嘞", "pay_bill"),  # unsure, but the parsers find a bill lui pays and a word for paying
+    ("my son normally pays the gas, can you", "pay_bill"),
+    ("电费怎么这么贵", "out_of_scope"),  # a bill but no paying: the threshold decides
+    ("帮我交一下", "out_of_scope"),  # paying but no bill
+])
+def test_an_unsure_payment_naming_our_bill_is_kept(router, text, intent):
+    import numpy as np
+
+    top = router.config.oos_threshold - 0.05  # pay_bill stays the top class, under the threshold
+    probs = np.full(len(router.labels), (1 - top - 0.2) / (len(router.labels) - 2))
+    probs[router.labels.index("pay_bill")] = top
+    probs[router.labels.index(OUT_OF_SCOPE_LABEL)] = 0.2
+    assert router.decide(text, probs).intent == intent

@@ -105,6 +105,32 @@ def test_parse_bill_type_false_hits(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("pay the dianfei please", "electricity"),  # pinyin bill words in an English sentence
+        ("I need to pay my shuifei, 80 kuai", "water"),
+        ("help me jiao the ranqi bill", "gas"),
+        ("what do I owe for wangfei", "internet"),
+        ("wuye fei for this quarter", "property"),
+        ("hua fei 50", "phone"),
+        ("电 200 交了", "electricity"),  # a bare 电/水 before an amount
+        ("水，50，交", "water"),
+        ("快停电了，交两百应该够", "electricity"),  # a supply about to be cut
+        ("水要停了，先交一百", "water"),
+        ("家里快没网了，续个费", "internet"),
+    ],
+)
+def test_parse_bill_type_terse_pinyin_and_cut_off(text: str, expected: str) -> None:
+    assert parse_bill_type(text) == expected
+
+
+@pytest.mark.parametrize("text", ["停电了是不是电网的问题", "手机快没电了", "喝水 200", "水 多少",
+                                  "the wuyi mountains", "Dian Fossey"])
+def test_parse_bill_type_terse_false_hits(text: str) -> None:
+    assert parse_bill_type(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("翻成日语", "ja"),
         ("翻译成英文", "en"),
         ("用英语怎么说", "en"),

@@ -64,3 +64,21 @@ def test_a_bill_without_a_pay_word_is_still_named():
     assert parse_unsupported_bill("房租").kind == "rent"  # an answer to "which bill?" needs no pay word
     assert parse_unsupported_bill("credit card statement").kind == "credit_card"
     assert parse_unsupported_bill("明天天气") is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("renew my Duolingo premium", "subscription"),  # an app's paid tier, not an insurance premium
+    ("renew my youtube premium", "subscription"),
+    ("pay for my spotify premium", "subscription"),
+    ("renew my premium plan", "subscription"),
+    ("pay my premium for the app", "subscription"),
+    ("续一下B站大会员", "subscription"),
+    ("开个VIP", "subscription"),
+    ("pay my premium", "insurance"),  # nothing says app: still insurance
+    ("pay the monthly premium", "insurance"),
+    ("pay the car premium", "insurance"),
+    ("I want to pay my insurance premium", "insurance"),
+])
+def test_premium_is_insurance_only_without_an_app_or_subscription(text, kind):
+    bill = unsupported_bill_request(text)
+    assert bill is not None and bill.kind == kind

@@ -66,3 +66,60 @@ def test_what_the_dictionary_leaves_to_the_llm(text, target):
 
 def test_loaded_once():
     assert load_dictionary() is load_dictionary()
+
+
+POLYPHONES = [
+    "便宜 便宜 [bian4 yi2] /convenient/",
+    "便宜 便宜 [pian2 yi5] /cheap/inexpensive/",
+    "方便 方便 [fang1 bian4] /convenient/",
+    "東西 东西 [dong1 xi1] /east and west/",
+    "東西 东西 [dong1 xi5] /thing/stuff/",
+    "哥哥 哥哥 [ge1 ge5] /older brother/",
+    "兄台 兄台 [xiong1 tai2] /brother (polite appellation for a friend one's age)/",
+]
+USUAL = {"便宜": "pian2 yi5", "东西": "dong1 xi1"}.get  # what pypinyin says (it misses neutral tones)
+
+
+def test_a_polyphone_means_its_usual_reading_first():
+    small = Dictionary.from_lines(POLYPHONES, reading=USUAL)
+    assert small.lookup("便宜", "en").startswith("cheap")  # pian2 yi5, not the bian4 yi2 "convenient"
+    assert Dictionary.from_lines(POLYPHONES).lookup("便宜", "en").startswith("convenient")  # CC-CEDICT's order
+    assert small.lookup("东西", "en").startswith("east and west")  # a neutral tone alone tells nothing: as listed
+
+
+def test_the_count_of_a_word_goes_to_its_usual_reading():
+    counts = {"便宜": 5000, "方便": 3000}
+    assert Dictionary.from_lines(POLYPHONES, counts).lookup("convenient", "zh") == "便宜"
+    assert Dictionary.from_lines(POLYPHONES, counts, reading=USUAL).lookup("convenient", "zh") == "方便"
+
+
+def test_a_kind_of_the_word_answers_the_word():
+    small = Dictionary.from_lines(POLYPHONES, {"哥哥": 2000, "兄台": 3})
+    assert small.lookup("brother", "zh") == "哥哥"  # "older brother", not a rare polite form
+    assert small.lookup("older brother", "zh") == "哥哥"
+
+
+def test_set_phrases_both_ways_and_before_the_dictionary():
+    small = Dictionary.from_lines(["加油 加油 [jia1 you2] /to refuel/", "謝謝 谢谢 [xie4 xie5] /to thank/thanks/"],
+                                  phrases=[("你好吗", "how are you"), ("加油", "come on"), ("谢谢你", "thank you"),
+                                           ("谢谢你", "thanks a lot")])
+    assert small.lookup("how are you?", "zh") == "你好吗"
+    assert small.lookup("你好吗", "en") == "how are you"
+    assert small.lookup("加油", "en") == "come on; to refuel"  # the phrase first, the dictionary's senses kept
+    assert small.lookup("thanks a lot", "zh") == "谢谢你"
+
+
+@pytest.mark.parametrize(("text", "target", "expected"), [
+    ("how are you", "zh", ("你好吗",)), ("thank you", "zh", ("谢谢", "谢谢你")), ("see you tomorrow", "zh", ("明天见",)),
+    ("I don't understand", "zh", ("我不懂", "我不明白", "听不懂")), ("brother", "zh", ("哥哥", "弟弟", "兄弟")),
+    ("你好吗", "en", ("how are you",)), ("明天见", "en", ("see you tomorrow",)), ("便宜", "en", ("cheap",)),
+    ("好吃吗", "en", ("tasty", "delicious")),  # a sentence-final particle is not part of the word
+])
+def test_the_shipped_dictionary_knows_greetings_polyphones_and_particles(text, target, expected):
+    found = dictionary_lookup(text, target)
+    assert found is not None
+    if target == "zh":
+        assert found in expected
+    else:
+        assert any(found.casefold().startswith(e) or e in found.casefold() for e in expected)
+        assert found.casefold().startswith(expected[0].split()[0])  # the main sense comes first
