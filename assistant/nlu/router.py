@@ -216,18 +216,28 @@ def _out_of_fold_probs(texts, dense, labels, c, weight, folds) -> np.ndarray:
 
 
 def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
-    """Pick the threshold that maximises the mean of in-scope accuracy and OOS recall."""
+    """The threshold under which a reading becomes out_of_scope, from out-of-fold readings.
+
+    The score is the mean of in-scope accuracy and out-of-scope recall. It is nearly flat over a wide
+    range (its standard error on ~1,800 lines is about 0.01), so taking its maximum would follow noise
+    and can turn many right in-scope answers away for a gain within that error. One-standard-error
+    rule: the lowest threshold whose score is within one standard error of the best."""
     classes = _classes(labels)
-    best_score, best_t = -1.0, 0.0
     in_scope = labels != OUT_OF_SCOPE
-    for t in np.arange(0.0, 0.71, 0.02):
+    grid = np.round(np.arange(0.0, 0.71, 0.02), 2)
+    scores, errors = [], []
+    for t in grid:
         pred = classes[oof.argmax(1)].astype(object)
         pred[oof.max(1) < t] = OUT_OF_SCOPE
         correct = pred == labels
-        score = 0.5 * correct[in_scope].mean() + 0.5 * (correct[~in_scope].mean() if (~in_scope).any() else 1)
-        if score > best_score + 1e-9:
-            best_score, best_t = score, float(t)
-    return round(best_t, 2)
+        acc_in = correct[in_scope].mean()
+        recall = correct[~in_scope].mean() if (~in_scope).any() else 1.0
+        scores.append(0.5 * acc_in + 0.5 * recall)
+        var = acc_in * (1 - acc_in) / max(in_scope.sum(), 1) + recall * (1 - recall) / max((~in_scope).sum(), 1)
+        errors.append(0.5 * float(np.sqrt(var)))
+    best = int(np.argmax(scores))
+    floor = scores[best] - errors[best]
+    return float(next(t for t, score in zip(grid, scores, strict=True) if score >= floor - 1e-12))
 
 
 def _code_hash() -> str:

@@ -111,3 +111,26 @@ def test_an_unsure_payment_naming_our_bill_is_kept(router, text, intent):
     probs[router.labels.index("pay_bill")] = top
     probs[router.labels.index(OUT_OF_SCOPE_LABEL)] = 0.2
     assert router.decide(text, probs).intent == intent
+
+
+def _oof(rows: list[tuple[str, float]]):
+    """Out-of-fold readings of two classes (pay_bill, out_of_scope): (gold, pay_bill probability)."""
+    import numpy as np
+
+    labels = np.array([gold for gold, _ in rows])
+    probs = np.array([[1 - p, p] for _, p in rows])  # columns in sorted class order: out_of_scope, pay_bill
+    return probs, labels
+
+
+def test_the_oos_threshold_is_the_lowest_within_one_standard_error_of_the_best():
+    from assistant.nlu.router import _calibrate_oos_threshold
+
+    # in-scope readings at 0.55 and out-of-scope ones at 0.53 (its pay_bill reading wins): only a
+    # threshold above 0.53 catches them, and above 0.55 every in-scope answer is lost. A clear peak.
+    peak = [("pay_bill", 0.56)] * 200 + [("out_of_scope", 0.53)] * 100
+    assert _calibrate_oos_threshold(*_oof(peak)) == 0.54
+    # a nearly flat score: a threshold above 0.51 catches 3 more of 100 out-of-scope requests but turns
+    # away 2 of 100 right in-scope answers (score +0.005, within noise): the lower threshold stays
+    flat = ([("pay_bill", 0.9)] * 98 + [("pay_bill", 0.51)] * 2
+            + [("out_of_scope", 0.2)] * 90 + [("out_of_scope", 0.51)] * 3 + [("out_of_scope", 0.95)] * 7)
+    assert _calibrate_oos_threshold(*_oof(flat)) <= 0.5
