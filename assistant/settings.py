@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     session_lock_ttl_s: float = 30.0  # a session's owner lock lapses this long after its worker died
     session_lock_wait_s: float = 30.0  # a turn waits this long for another worker's turn of its session
     live_session_ttl_s: float = 60.0  # a dead worker's live-session slots lapse after this
+    redis_max_connections: int = 64  # per worker; past this, Redis commands wait for a free connection
+    redis_pool_wait_s: float = 5.0  # ... this long at most (then the fail-open paths apply)
     workers: int = 1  # lui serve --workers: processes behind one port
 
     log_format: Literal["text", "json"] = "text"  # json: one object a line with session and turn ids

@@ -21,6 +21,7 @@ from assistant.errors import LuiError
 from assistant.handlers import handle_cancel, handle_confirmation, handle_understanding
 from assistant.logs import SESSION_ID, TURN_ID
 from assistant.metrics import Metrics
+from assistant.nlu.fast import start_turn_memo
 from assistant.nlu.numbers import strip_invisible
 from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
@@ -200,6 +201,7 @@ class Assistant:
         turn = TurnContext(self, session, emit, lang, key=msg_id or uuid.uuid4().hex[:12])
         SESSION_ID.set(session.id)  # every log record of this turn names it (assistant/logs.py)
         TURN_ID.set(turn.key)
+        start_turn_memo()  # this turn's embeddings, shared by the router and service lookup (nlu/fast.py)
         u: Understanding | None = None
         error: ErrorEvent | None = None
         out: ReplyOut | None = None

@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from assistant.nlu.bill_types import parse_bill_type
 from assistant.nlu.data import Example
+from assistant.nlu.fast import LinearScorer, TurnMemoEmbedder
 from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
 from assistant.nlu.text import detect_lang, normalise_text
@@ -61,6 +62,7 @@ class IntentRouter:
         self.embedder = embedder
         self._model = model
         self.labels: tuple[str, ...] = tuple(str(c) for c in model.classifier.classes_)
+        self._scorer = LinearScorer.build(model.vectorizer, model.classifier, model.config.dense_weight)
 
     @property
     def config(self) -> RouterConfig:
@@ -128,6 +130,12 @@ class IntentRouter:
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         normalised = [normalise_text(t) for t in texts]
         dense = self.embedder.encode(normalised)
+        if self._scorer is not None:  # numpy, row by row: the same numbers as predict_proba, faster
+            return np.stack([self._scorer.scores(t, d) for t, d in zip(normalised, dense, strict=True)])
+        return self.sklearn_probabilities(normalised, dense)
+
+    def sklearn_probabilities(self, normalised: Sequence[str], dense: np.ndarray) -> np.ndarray:
+        """The classifier's own ``predict_proba`` (the reference the numpy scorer is tested against)."""
         features = _features(self._model.vectorizer, normalised, dense, self.config.dense_weight)
         return self._model.classifier.predict_proba(features)
 
@@ -254,6 +262,7 @@ def build_router(settings) -> IntentRouter:
     from knowledge.embedders import make_embedder
 
     examples = load_training_examples(settings.router_train_path)
-    embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
+    # within one turn, the same text is embedded once (the router, then service lookup): fast.py
+    embedder = TurnMemoEmbedder(make_embedder(settings.embedder, threads=settings.embedder_threads))
     cache = settings.cache_dir if settings.router_cache else None
     return IntentRouter.load_or_train(examples, embedder, cache)

@@ -114,8 +114,14 @@ class RedisState(SharedState):
 
     @classmethod
     def from_settings(cls, settings) -> RedisState:
-        client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                         health_check_interval=30)
+        # a bounded pool whose callers WAIT for a free connection: redis-py's default pool raises
+        # MaxConnectionsError past 100 commands in flight, which the fail-open paths below took for "Redis
+        # is down" (turns ran unowned, and a lost release left a session locked for session_lock_ttl_s)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections,
+            timeout=settings.redis_pool_wait_s, socket_timeout=2.0, socket_connect_timeout=2.0,
+            health_check_interval=30)
+        client = aioredis.Redis(connection_pool=pool)
         return cls(client, turns_per_minute=settings.user_turns_per_minute,
                    starts_per_minute=settings.session_starts_per_minute, max_sessions=settings.max_sessions_per_user,
                    live_ttl_s=settings.live_session_ttl_s, lock_ttl_s=settings.session_lock_ttl_s,
@@ -180,22 +186,30 @@ class RedisState(SharedState):
             yield Owned(None, False)
             return
         last = took[1].decode() if isinstance(took[1], bytes) else took[1]
-        renew = asyncio.create_task(self._keep(key, token))
+        done = asyncio.Event()
+        renew = asyncio.create_task(self._keep(key, token, done))
         try:
             yield Owned(token, seen is not None and last == seen)
         finally:
+            # the renewal stops on ``done``, not on the cancel alone, and is never awaited: on Python
+            # 3.11 asyncio.wait_for (which redis-py's socket timeouts use) loses a cancel that lands as
+            # its command completes, and awaiting the renewal then hung the turn for ever (the renewal
+            # went on extending the lock too): under load, the 1-worker timeouts of issue 15
+            done.set()
             renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._release(keys=[key], args=[token])
+            except (RedisError, OSError) as exc:  # the lock lapses after session_lock_ttl_s: say so
+                log.warning("could not release a session lock (it lapses in %d ms): %s", self.lock_ttl_ms,
+                            type(exc).__name__)
 
-    async def _keep(self, key: str, token: str) -> None:
-        """Extend the lock while the turn runs (a slow LLM call); a crashed owner lets it lapse."""
+    async def _keep(self, key: str, token: str, done: asyncio.Event) -> None:
+        """Extend the lock while the turn runs (a slow LLM call) until ``done``; a crashed owner lets
+        it lapse. A renewal after the release extends nothing (the script checks the token)."""
         with contextlib.suppress(RedisError, OSError):
-            while True:
+            while not done.is_set():
                 await asyncio.sleep(self.lock_ttl_ms / 3000)
-                if not await self._renew(keys=[key], args=[token, self.lock_ttl_ms]):
+                if done.is_set() or not await self._renew(keys=[key], args=[token, self.lock_ttl_ms]):
                     return
 
     async def ping(self) -> None:

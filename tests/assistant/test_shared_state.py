@@ -106,3 +106,66 @@ async def test_without_an_answering_redis_requests_go_through_and_turns_run_unow
             await state.ping()
     finally:
         await state.aclose()
+
+
+async def test_more_turns_in_flight_than_redis_connections_wait_for_one_instead_of_running_unowned(
+        tmp_path, redis_url, caplog):
+    """150 sessions taking their lock at once on a pool of 8 connections: every one is owned (none
+    falls back to "Redis is down") and every lock is released. redis-py's default pool raised
+    MaxConnectionsError past 100 commands in flight: a worker with 200 sessions ran turns unowned and
+    lost lock releases (the session then stayed locked for session_lock_ttl_s)."""
+    settings = limits(tmp_path, redis_url=redis_url, redis_max_connections=8, user_turns_per_minute=10**6)
+    state = build_shared_state(settings)
+    owned: list[str | None] = []
+
+    async def turn(i: int) -> None:
+        assert await state.allow_turn(f"u_many_{i}")
+        async with state.session_lock(f"s_many_{i}") as got:
+            owned.append(got.token)
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.gather(*[turn(i) for i in range(150)])
+        assert len(owned) == 150 and None not in owned
+        assert not [k async for k in state.client.scan_iter("lui:lock:session:s_many_*")]  # all released
+        assert "redis unavailable" not in caplog.text
+        assert state.client.connection_pool.max_connections == 8
+    finally:
+        await state.aclose()
+
+
+async def test_a_turn_ends_even_when_the_lock_renewal_loses_its_cancel(tmp_path, redis_url):
+    """On Python 3.11, asyncio.wait_for (inside redis-py's socket timeouts) swallows a cancel that
+    arrives as its command completes. The turn used to cancel the renewal and then await it: with the
+    cancel lost, the renewal went on for ever, the turn never ended and the lock never lapsed (the
+    load test's client timeouts with one worker). Here the renewal's command always loses the cancel."""
+    settings = limits(tmp_path, redis_url=redis_url, session_lock_ttl_s=0.6)  # renewed every 0.2 s
+    state = build_shared_state(settings)
+    real_renew = state._renew
+
+    async def renew_losing_the_cancel(*args, **kwargs):
+        command = asyncio.ensure_future(real_renew(*args, **kwargs))  # as wait_for runs it: a task
+        try:
+            await asyncio.sleep(0.25)  # a slow answer (still within the TTL): the turn ends meanwhile
+        except asyncio.CancelledError:
+            pass  # what the wait_for race does: the cancel is gone, the command's result returned
+        return await command
+
+    state._renew = renew_losing_the_cancel
+    try:
+        async def turn() -> None:
+            async with state.session_lock("s_renew"):
+                await asyncio.sleep(0.3)  # the first renewal is in its slow command now
+
+        running = asyncio.create_task(turn())
+        await asyncio.wait({running}, timeout=10)  # about 0.3 s; the old code waited here for ever
+        assert running.done(), "the turn is stuck awaiting its lock renewal"
+        running.result()
+        assert await state.client.get("lui:lock:session:s_renew") is None  # released
+        await asyncio.sleep(1.0)  # the late renewal extends nothing and stops
+        assert await state.client.get("lui:lock:session:s_renew") is None
+        assert not [t for t in asyncio.all_tasks() if t.get_coro().__name__ == "_keep"]
+        async with state.session_lock("s_renew") as again:  # the session is free at once
+            assert again.token is not None
+    finally:
+        await state.aclose()
