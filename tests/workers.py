@@ -89,7 +89,12 @@ class Worker:
                 self.kill()
 
     def __enter__(self) -> Worker:
-        return self.start().wait_ready()
+        self.start()
+        try:
+            return self.wait_ready()
+        except BaseException:  # never leave a server running (and training a router) behind a failed start
+            self.stop()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()
