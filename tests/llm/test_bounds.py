@@ -8,7 +8,7 @@ from assistant.llm.understand import Understander
 from tests.api.conftest import of_type
 from tests.llm.fake_openai import Scripted, text, tool_call
 
-TWO_QUERIES = "帮我查下电费然后再查一下水费"
+TWO_QUERIES = "查一下电费多少钱，然后再看看水费"  # compound; router alone: query_bill (electricity)
 
 
 def _stored(assistant, user: str):

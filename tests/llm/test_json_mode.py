@@ -16,7 +16,7 @@ from tests.llm.fake_openai import http_error, slow, text, text_call
 
 ROUTER_SAID = Understanding(intent="query_bill", confidence=0.41, slots={"bill_type": "water"}, source="router")
 PAY_ELECTRICITY = {"intent": "pay_bill", "confidence": 0.9, "slots": {"bill_type": "electricity", "amount": 120}}
-TWO_QUERIES = "帮我查下电费然后再查一下水费"
+TWO_QUERIES = "查一下电费多少钱，然后再看看水费"  # compound; router alone: query_bill (electricity)
 
 
 def _json_mode(body: dict) -> bool:

@@ -12,7 +12,7 @@ from tests.llm.conftest import balance, done_payments, make_client
 from tests.llm.fake_openai import http_error, slow, text, tool_call
 
 COMPOUND_ZH = "我妈那边的电费好像欠着，帮我看看然后交了"
-TWO_QUERIES = "帮我查下电费然后再查一下水费"  # router: query_bill (electricity), ~0.75
+TWO_QUERIES = "查一下电费多少钱，然后再看看水费"  # compound: the LLM plans; router alone: query_bill (electricity), ~0.9
 
 
 def _calls(events) -> list[tuple[str, dict]]:
