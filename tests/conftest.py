@@ -66,16 +66,22 @@ def router(shared_cache, use_embedder):
     return IntentRouter.load_or_train(examples, use_embedder, shared_cache)
 
 
+def _server_or_fail(throwaway):
+    """The URL of a server the suite starts (``throwaway()``, a context manager); a missing server
+    program fails the test with its install command instead of skipping it."""
+    try:
+        with throwaway() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def pg_url():
     """A PostgreSQL URL for the session; fails (not skips) with the install command if none."""
     from tests.pg import throwaway_postgres
 
-    try:
-        with throwaway_postgres() as url:
-            yield url
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from _server_or_fail(throwaway_postgres)
 
 
 def wipe_pg(engine) -> None:
@@ -107,11 +113,7 @@ def redis_url():
     """A Redis URL for the session (a real redis-server on a free port); fails (not skips) if none."""
     from tests.redis_server import throwaway_redis
 
-    try:
-        with throwaway_redis() as url:
-            yield url
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from _server_or_fail(throwaway_redis)
 
 
 def demo_assistant(settings: Settings, router):

@@ -17,21 +17,9 @@ from assistant.api.app import create_app
 from assistant.api.audio import VoiceGateway
 from tests.api.conftest import Client, of_type
 from tests.conftest import LiveServer
-from voice.models import resolve_whisper_model
-from voice.pool import TranscriptionPool
-from voice.stt import WhisperSTT
 
 FIXTURES = Path(__file__).resolve().parent.parent / "voice" / "fixtures"
 PUDONG_ELECTRICITY = "3100555666"
-
-
-@pytest.fixture(scope="module")
-def base_pool(shared_cache):
-    stt = WhisperSTT(resolve_whisper_model("base", shared_cache), cpu_threads=2)
-    stt.load()
-    pool = TranscriptionPool(stt, workers=1, max_queue=4)
-    yield pool
-    pool.close()
 
 
 async def _speak(client: Client, name: str) -> list[dict]:
@@ -50,8 +38,8 @@ def _final(events: list[dict]) -> str:
 
 
 @pytest.fixture
-def live(settings, assistant, base_pool):
-    gateway = VoiceGateway(settings, assistant, base_pool)
+def live(settings, assistant, base_stt_pool):
+    gateway = VoiceGateway(settings, assistant, base_stt_pool)
     with LiveServer(create_app(settings, assistant, voice=gateway)) as server:
         yield server
 
