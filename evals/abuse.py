@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from assistant.api.server import free_port
+from assistant.api.server import LocalServer, free_port
 from assistant.settings import Settings
 from evals.bench_audio import make_clip
 from evals.metrics import machine, percentile, save_result
@@ -47,7 +47,7 @@ LEGIT = "what's my balance"
 
 
 # --- the server under test ------------------------------------------------------------------------
-class Server:
+class Server(LocalServer):
     """``python -m assistant serve`` in its own process, with its /proc figures."""
 
     def __init__(self, folder: Path, llm_url: str):
@@ -82,14 +82,6 @@ class Server:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def _stat(self) -> list[str]:
         assert self.process is not None

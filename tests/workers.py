@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.api.server import free_port
+from assistant.api.server import LocalServer, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def worker_env(**settings: object) -> dict[str, str]:
     return env
 
 
-class Worker:
+class Worker(LocalServer):
     """``python -m assistant serve`` on 127.0.0.1:<free port>; a context manager."""
 
     def __init__(self, env: dict[str, str], *, workers: int = 1, log_path: Path | None = None):
@@ -38,14 +38,6 @@ class Worker:
         self.workers = workers
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self) -> Worker:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

@@ -79,7 +79,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ServerThread:
+class LocalServer:
+    """A lui server listening on 127.0.0.1 at ``port``: its HTTP base and websocket addresses."""
+
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+class ServerThread(LocalServer):
     """A real uvicorn server on 127.0.0.1, with the options of ``lui serve``; use as a context manager."""
 
     def __init__(self, app, ws_max_size: int = 16 * 1024 * 1024, **config):
@@ -91,14 +105,6 @@ class ServerThread:
         options |= {"ws_max_size": ws_max_size, "log_level": "warning"} | config
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
