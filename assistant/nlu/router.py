@@ -233,10 +233,11 @@ def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
     classes = _classes(labels)
     in_scope = labels != OUT_OF_SCOPE
     grid = np.round(np.arange(0.0, 0.71, 0.02), 2)
+    top, confidence = classes[oof.argmax(1)].astype(object), oof.max(1)
     scores, errors = [], []
     for t in grid:
-        pred = classes[oof.argmax(1)].astype(object)
-        pred[oof.max(1) < t] = OUT_OF_SCOPE
+        pred = top.copy()
+        pred[confidence < t] = OUT_OF_SCOPE
         correct = pred == labels
         acc_in = correct[in_scope].mean()
         recall = correct[~in_scope].mean() if (~in_scope).any() else 1.0
