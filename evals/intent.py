@@ -9,6 +9,7 @@ measuring only; the router refuses to train on it or on dev). ``--split challeng
 challenge set, written by hand as personas and committed before the router was run on it
 (evals/data/ANNOTATION.md); measuring only too. ``--split challenge3`` is the third blind set, written by
 hand as scenario conversations (the messages one person sends in a row), committed before any run.
+``--split challenge4`` is the fourth blind set, written by hand as task cards × register × length.
 
 ``router`` (the default) is the local router alone and runs offline. ``llm`` asks the LLM tier for
 every utterance (a forced ``route`` call); ``cascade`` is what a turn does: the router first, the LLM
@@ -43,14 +44,16 @@ from evals.report import errors_by_intent, markdown_report, write_confusion_png
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = {"train": DATA_DIR / "intent_train.jsonl", "dev": DATA_DIR / "intent_dev.jsonl",
           "challenge": DATA_DIR / "intent_challenge.jsonl", "challenge2": DATA_DIR / "intent_challenge2.jsonl",
-          "challenge3": DATA_DIR / "intent_challenge3.jsonl"}
+          "challenge3": DATA_DIR / "intent_challenge3.jsonl",
+          "challenge4": DATA_DIR / "intent_challenge4.jsonl"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m evals.intent", description=__doc__.split("\n")[0])
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", type=Path, help="labelled JSONL (text, lang, intent, slots)")
-    data.add_argument("--split", choices=sorted(SPLITS), help="a data set of evals/data by name (dev, challenge, challenge2, challenge3)")
+    data.add_argument("--split", choices=sorted(SPLITS),
+                      help="a data set of evals/data by name (dev, challenge, challenge2, challenge3, challenge4)")
     parser.add_argument("--json-out", type=Path, help="write metrics JSON here")
     parser.add_argument("--predictions", type=Path, help="write one prediction per input line here")
     parser.add_argument("--mode", choices=["router", "llm", "cascade"], default="router",

@@ -20,7 +20,8 @@ class Example:
 
 
 # held-out files, measured on and never learnt from (evals/data/ANNOTATION.md)
-HELD_OUT = ("intent_dev.jsonl", "intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl")
+HELD_OUT = ("intent_dev.jsonl", "intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl",
+            "intent_challenge4.jsonl")
 
 
 def load_training_examples(path: str | Path) -> list[Example]:

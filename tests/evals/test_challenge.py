@@ -1,5 +1,6 @@
-"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand as personas
-and challenge 3 by hand as scenario conversations (both blind); never a train or dev line, never learnt from."""
+"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand as personas,
+challenge 3 by hand as scenario conversations and challenge 4 by hand as task cards × register × length (all three
+blind); never a train or dev line, never learnt from."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import re
 from collections import Counter
 
 import pytest
+from pydantic import ConfigDict, ValidationError, create_model
 
 from assistant.errors import ConfigError
 from assistant.nlu.data import load_examples, load_training_examples
+from assistant.nlu.intents import spec
 from assistant.nlu.router import build_router
+from assistant.nlu.slot_table import SLOTS
 from assistant.nlu.types import INTENTS
 from evals import challenge, intent
 
@@ -28,7 +32,8 @@ def _bare(texts: set[str]) -> set[str]:
     return {re.sub(r"[\W_]+", "", t) for t in texts}
 
 
-@pytest.mark.parametrize("name", ["intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl"])
+@pytest.mark.parametrize("name", ["intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl",
+                                  "intent_challenge4.jsonl"])
 def test_no_challenge_line_is_in_train_or_dev(name):
     held_out = _texts(name)
     assert not held_out & _texts("intent_train.jsonl")
@@ -39,6 +44,8 @@ def test_no_challenge_line_is_in_train_or_dev(name):
     ("intent_challenge2.jsonl", ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl")),
     ("intent_challenge3.jsonl", ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl",
                                  "intent_challenge2.jsonl")),
+    ("intent_challenge4.jsonl", ("intent_train.jsonl", "intent_dev.jsonl", "intent_challenge.jsonl",
+                                 "intent_challenge2.jsonl", "intent_challenge3.jsonl")),
 ])
 def test_no_blind_challenge_line_is_in_an_earlier_set_even_without_punctuation(name, earlier):
     held_out = _bare(_texts(name))
@@ -46,14 +53,44 @@ def test_no_blind_challenge_line_is_in_an_earlier_set_even_without_punctuation(n
         assert not held_out & _bare(_texts(other)), other
 
 
-def test_no_line_is_twice_in_challenge3():
-    lines = (CHALLENGE.parent / "intent_challenge3.jsonl").read_text(encoding="utf-8").splitlines()
+@pytest.mark.parametrize("name", ["intent_challenge3.jsonl", "intent_challenge4.jsonl"])
+def test_no_line_is_twice_in_a_blind_challenge(name):
+    lines = (CHALLENGE.parent / name).read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"].strip().casefold() for line in lines if line.strip()]
     assert len(texts) == len(set(texts))
 
 
+# every slot of the contract with its constraints (types, enums, patterns), no other key
+_SLOT_VALUES = create_model("SlotValues", __config__=ConfigDict(extra="forbid", strict=True),
+                            **{s.name: (s.annotation | None, s.field) for s in SLOTS})
+
+
+@pytest.mark.parametrize("name", ["intent_challenge4.jsonl"])
+def test_every_blind_challenge_line_has_a_known_lang_intent_and_slots_of_that_intent_with_valid_values(name):
+    """Reports line numbers only, so a failure does not show a blind sentence."""
+    lines = (CHALLENGE.parent / name).read_text(encoding="utf-8").splitlines()
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        row = json.loads(line)
+        found = spec(row.get("intent", ""))
+        slots = row.get("slots")
+        try:
+            ok = (isinstance(row.get("text"), str) and row["text"].strip() != "" and row.get("lang") in ("zh", "en")
+                  and found is not None and isinstance(slots, dict)
+                  and set(slots) <= set(found.slots) - {"query"} and all(v is not None for v in slots.values()))
+            if ok:
+                _SLOT_VALUES.model_validate({k: float(v) if k == "amount" and isinstance(v, int) else v
+                                             for k, v in slots.items()})
+        except ValidationError:
+            ok = False
+        if not ok:
+            bad.append(number)
+    assert not bad, f"{name}: lines {bad} have an unknown lang or intent, or slots not of their intent or invalid"
+
+
 @pytest.mark.parametrize("name, style", [("intent_challenge2.jsonl", "persona-"),
-                                         ("intent_challenge3.jsonl", "scenario-")])
+                                         ("intent_challenge3.jsonl", "scenario-"),
+                                         ("intent_challenge4.jsonl", "card-")])
 def test_a_blind_challenge_covers_every_intent_in_both_languages_with_320_a_language_and_a_style_each(name, style):
     rows = [json.loads(line) for line in (CHALLENGE.parent / name).read_text(
         encoding="utf-8").splitlines() if line.strip()]
@@ -81,7 +118,8 @@ def test_every_intent_in_both_languages_and_300_a_language():
 
 
 def test_the_router_refuses_to_learn_from_held_out_data(settings):
-    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl", "intent_dev.jsonl"):
+    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl",
+                 "intent_challenge4.jsonl", "intent_dev.jsonl"):
         with pytest.raises(ConfigError, match="held out"):
             load_training_examples(CHALLENGE.parent / name)
         with pytest.raises(ConfigError, match="held out"):
@@ -93,4 +131,5 @@ def test_the_harness_takes_a_split_by_name():
     assert intent.parse_args(["--split", "challenge"]).data == CHALLENGE
     assert intent.parse_args(["--split", "challenge2"]).data == CHALLENGE.parent / "intent_challenge2.jsonl"
     assert intent.parse_args(["--split", "challenge3"]).data == CHALLENGE.parent / "intent_challenge3.jsonl"
+    assert intent.parse_args(["--split", "challenge4"]).data == CHALLENGE.parent / "intent_challenge4.jsonl"
     assert intent.parse_args(["--data", "x.jsonl"]).data.name == "x.jsonl"

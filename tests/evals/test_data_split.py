@@ -25,7 +25,8 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-HELD_OUT = ("intent_dev.jsonl", "intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl")
+HELD_OUT = ("intent_dev.jsonl", "intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl",
+            "intent_challenge4.jsonl")
 
 
 def _short_act(key: str) -> bool:
