@@ -1,5 +1,5 @@
 """Events go on the websocket as ``wire_text()`` (pydantic's own JSON): the same JSON a client got
-from ``json.dumps(event.wire())`` before, Chinese kept as UTF-8, no spaces."""
+from ``json.dumps(event.wire())`` before, Chinese kept as UTF-8, no spaces; frames go uncompressed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from websockets.asyncio.client import connect
 
 from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Pong, Reply, ToolCall, ToolResultEvent
 
@@ -33,3 +34,10 @@ def test_wire_text_is_the_json_of_wire(event):
     text = event.wire_text()
     assert json.loads(text) == event.wire()
     assert text == json.dumps(event.wire(), ensure_ascii=False, separators=(",", ":"))  # what send_json sent
+
+
+async def test_frames_are_not_compressed_even_when_the_client_offers_it(server):
+    async with connect(server.ws, compression="deflate") as ws:  # offers permessage-deflate
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # the server declined
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await ws.recv()) == {"type": "pong"}
