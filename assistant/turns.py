@@ -220,33 +220,17 @@ class Assistant:
         logged = turn.understood or u
         if self.conversations.writer is not None:
             # the state (a pending confirmation!) is committed before the reply, when the turn changed
-            # it, in a commit shared with other turns; the log row is written behind (store/turn_writer.py)
-            if out is not None:
-                try:
-                    await asyncio.shield(self._save_state(session))
-                except LuiError as exc:
-                    out, error = None, ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable,
-                                                  id=msg_id)
-                except Exception:
-                    log.exception("could not save the state of session %s", session.id)
-                    out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
-                                                  retryable=True, id=msg_id)
-            if out is None:  # the state was not saved: the database's copy is the one to trust next turn
-                session.owner = None
-            await self._log_behind(session, text, logged, turn, out, error)
+            # it, in a commit shared with other turns; the log row is written behind (store/turn_writer.py).
+            # Shielded: a turn cancelled meanwhile still saves its state and logs its row
+            out, error = await asyncio.shield(self._persist_behind(session, text, logged, turn, out, error, msg_id))
         else:
             # logged before it is answered: a reply the client saw is always in the turn log; a turn that
             # answers saves the session's state with its log row, in one transaction (one commit a turn)
             if out is not None:
                 try:
                     await asyncio.shield(self.pools.run("db", self._save_turn, session, text, logged, turn, out))
-                except LuiError as exc:
-                    out, error = None, ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable,
-                                                  id=msg_id)
-                except Exception:
-                    log.exception("could not save a turn of session %s", session.id)
-                    out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
-                                                  retryable=True, id=msg_id)
+                except Exception as exc:
+                    out, error = None, self._unsaved(exc, session, msg_id)
             if out is None:  # the state was not saved: the database's copy is the one to trust next turn
                 session.owner = None
                 await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
@@ -258,6 +242,28 @@ class Assistant:
         else:
             assert error is not None
             await emit(error)
+
+    @staticmethod
+    def _unsaved(exc: Exception, session: ChatSession, msg_id: str | None) -> ErrorEvent:
+        """What a turn whose state could not be saved answers: the store's code, or ``internal``."""
+        if isinstance(exc, LuiError):
+            return ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+        log.error("could not save a turn of session %s", session.id, exc_info=exc)
+        return ErrorEvent(code="internal", message="internal error; the session continues", retryable=True, id=msg_id)
+
+    async def _persist_behind(self, session: ChatSession, text: str, logged: Understanding | None, turn: TurnContext,
+                              out: ReplyOut | None, error: ErrorEvent | None,
+                              msg_id: str | None) -> tuple[ReplyOut | None, ErrorEvent | None]:
+        """The turn's changed state committed, then its log row queued; what the turn answers."""
+        if out is not None:
+            try:
+                await self._save_state(session)
+            except Exception as exc:
+                out, error = None, self._unsaved(exc, session, msg_id)
+        if out is None:  # the state was not saved: the database's copy is the one to trust next turn
+            session.owner = None
+        await self._log_behind(session, text, logged, turn, out, error)
+        return out, error
 
     async def _save_state(self, session: ChatSession) -> None:
         """Commit the session's state if this turn changed it (with the writer: many turns, one commit)."""

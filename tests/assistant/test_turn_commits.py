@@ -6,8 +6,13 @@ turns (assistant/store/turn_writer.py), many to one commit."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import pytest
 import sqlalchemy as sa
 
+from assistant.store.conversations import ConversationStore
 from tests.conftest import demo_assistant, of_type, say
 
 LATER = 3_600_000  # ms: log rows go with a state's commit, a flush or close, never by the clock
@@ -45,3 +50,35 @@ async def test_without_write_behind_a_turn_commits_its_row_and_state_together(se
     assert len(commits) == 1  # log row + state together
     assert assistant.conversations.load_state(session.id)["confirmation"]["confirmation_id"] == asked["confirmation_id"]
     assert [t.text for t in assistant.conversations.turns(session.id)] == ["帮我交电费", "你好"]
+
+
+class GatedStore(ConversationStore):
+    """The real store whose batches wait at a gate (a slow commit, held open by the test)."""
+
+    def __init__(self, engine, **kwargs):
+        super().__init__(engine, **kwargs)
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def write_batch(self, states, rows):
+        self.entered.set()
+        assert self.gate.wait(30)
+        return super().write_batch(states, rows)
+
+
+async def test_a_turn_cancelled_while_its_state_commits_still_saves_it_and_logs_its_row(settings, router):
+    assistant = demo_assistant(settings, router)
+    store = assistant.conversations = GatedStore(assistant.conversations.engine, turn_log_flush_ms=LATER)
+    session, _ = assistant.open_session("u_li", "zh")
+    turn = asyncio.create_task(say(assistant, session, "帮我交电费"))  # prepares a payment: the state changes
+    assert await asyncio.to_thread(store.entered.wait, 60)
+    turn.cancel()  # the client cancelled (or left) while the state was being committed
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    store.gate.set()
+    for _ in range(600):  # the shielded rest of the turn runs on: its state commits, its row is queued
+        if store.writer.pending():
+            break
+        await asyncio.sleep(0.05)
+    assert [t.text for t in await asyncio.to_thread(store.turns, session.id)] == ["帮我交电费"]  # logged
+    stored = await asyncio.to_thread(store.load_state, session.id)
+    assert stored["confirmation"] is not None  # saved: a resumed session gets its confirmation back
