@@ -53,7 +53,9 @@ def build_assistant(settings: Settings, *, lookup_later: bool = False) -> Assist
             retriever = build_retriever(settings, router.embedder, registry)
     return Assistant(settings, router, registry, Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
                      ConversationStore(engine, max_reply_chars=settings.store_max_reply_chars,
-                                       max_tool_calls=settings.store_max_tool_calls), retriever=retriever,
+                                       max_tool_calls=settings.store_max_tool_calls,
+                                       turn_log_flush_ms=settings.turn_log_flush_ms,
+                                       turn_log_max_pending=settings.turn_log_max_pending), retriever=retriever,
                      translator=build_translator(settings), llm=build_llm(settings, registry))
 
 

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     pool_db_threads_postgres: int = 16
     store_max_reply_chars: int = 4000  # per stored turn
     store_max_tool_calls: int = 20  # tool calls kept in one stored turn
+    # the turn log is written behind the turns, in batches, by one thread (assistant/store/turn_writer.py):
+    # a row waits at most this long (a kill -9 loses at most this much of the log, never a state or a
+    # payment); changed dialogue states are committed before the reply, many turns to one commit.
+    # 0 = each turn's log row and state in its own transaction, before the reply (as before)
+    turn_log_flush_ms: float = 100.0
+    turn_log_max_pending: int = 5000  # rows queued at most; past it a turn writes its row itself
 
     # several workers: limits, live sessions and session ownership in Redis (none = this process's memory)
     redis_url: str | None = None

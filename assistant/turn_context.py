@@ -42,6 +42,13 @@ class ChatSession:
     # this worker's last ownership of the session (SharedState.session_lock): while no other worker
     # has owned it since, ``state`` is the newest and is not re-read from the database
     owner: str | None = None
+    # the state as the database last had it (read or written by this worker): a turn that leaves
+    # ``state`` equal to it writes no state at all
+    saved: dict[str, Any] | None = None
+
+    def loaded(self, state: DialogueState) -> None:
+        """Take ``state`` as read from the database."""
+        self.state, self.saved = state, state.model_dump(mode="json")
 
     @property
     def elder(self) -> bool:

@@ -74,14 +74,17 @@ class Assistant:
         if live is not None:
             live.lang, live.mode = lang, mode
             if self.shared.distributed and not live.lock.locked():  # another worker may have moved it on
-                live.state = DialogueState.model_validate(record.state)
+                live.loaded(DialogueState.model_validate(record.state))
             return live, True
-        session = ChatSession(record.session_id, user_id, lang, mode, DialogueState.model_validate(record.state))
+        session = ChatSession(record.session_id, user_id, lang, mode, DialogueState())
+        session.loaded(DialogueState.model_validate(record.state))
         self._live[session.id] = session
         return session, record.resumed
 
     def save(self, session: ChatSession) -> None:
-        self.conversations.save_state(session.id, session.state)
+        state = session.state.model_dump(mode="json")
+        self.conversations.save_state(session.id, state)
+        session.saved = state
 
     # --- entry points ---------------------------------------------------------------------
     async def text_turn(self, session: ChatSession, text: str, emit: Emit, msg_id: str | None = None,
@@ -187,7 +190,7 @@ class Assistant:
         except Exception:  # the turn itself will say whether the database is down
             log.warning("could not reload the state of session %s", session.id, exc_info=True)
             return False
-        session.state = DialogueState.model_validate(state)
+        session.loaded(DialogueState.model_validate(state))
         return True
 
     async def _owned_run(self, session: ChatSession, emit: Emit, text: str, msg_id: str | None, stages,
@@ -214,21 +217,23 @@ class Assistant:
             error = ErrorEvent(code="internal", message="internal error; the session continues",
                                retryable=True, id=msg_id)
         turn.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-        # logged before it is answered: a reply the client saw is always in the turn log; a turn that
-        # answers saves the session's state with its log row, in one transaction (one commit a turn)
         logged = turn.understood or u
-        if out is not None:
-            try:
-                await asyncio.shield(self.pools.run("db", self._save_turn, session, text, logged, turn, out))
-            except LuiError as exc:
-                out, error = None, ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
-            except Exception:
-                log.exception("could not save a turn of session %s", session.id)
-                out, error = None, ErrorEvent(code="internal", message="internal error; the session continues",
-                                              retryable=True, id=msg_id)
-        if out is None:  # the state was not saved: the database's copy is the one to trust next turn
-            session.owner = None
-            await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
+        if self.conversations.writer is not None:
+            # the state (a pending confirmation!) is committed before the reply, when the turn changed
+            # it, in a commit shared with other turns; the log row is written behind (store/turn_writer.py).
+            # Shielded: a turn cancelled meanwhile still saves its state and logs its row
+            out, error = await asyncio.shield(self._persist_behind(session, text, logged, turn, out, error, msg_id))
+        else:
+            # logged before it is answered: a reply the client saw is always in the turn log; a turn that
+            # answers saves the session's state with its log row, in one transaction (one commit a turn)
+            if out is not None:
+                try:
+                    await asyncio.shield(self.pools.run("db", self._save_turn, session, text, logged, turn, out))
+                except Exception as exc:
+                    out, error = None, self._unsaved(exc, session, msg_id)
+            if out is None:  # the state was not saved: the database's copy is the one to trust next turn
+                session.owner = None
+                await asyncio.shield(self.pools.run("db", self._log_turn, session, text, logged, turn, out, error))
         self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
                           error.code if error else None, turn.timings, turn.tool_calls)
         if out is not None:
@@ -238,9 +243,59 @@ class Assistant:
             assert error is not None
             await emit(error)
 
+    @staticmethod
+    def _unsaved(exc: Exception, session: ChatSession, msg_id: str | None) -> ErrorEvent:
+        """What a turn whose state could not be saved answers: the store's code, or ``internal``."""
+        if isinstance(exc, LuiError):
+            return ErrorEvent(code=exc.code, message=exc.message, retryable=exc.retryable, id=msg_id)
+        log.error("could not save a turn of session %s", session.id, exc_info=exc)
+        return ErrorEvent(code="internal", message="internal error; the session continues", retryable=True, id=msg_id)
+
+    async def _persist_behind(self, session: ChatSession, text: str, logged: Understanding | None, turn: TurnContext,
+                              out: ReplyOut | None, error: ErrorEvent | None,
+                              msg_id: str | None) -> tuple[ReplyOut | None, ErrorEvent | None]:
+        """The turn's changed state committed, then its log row queued; what the turn answers."""
+        if out is not None:
+            try:
+                await self._save_state(session)
+            except Exception as exc:
+                out, error = None, self._unsaved(exc, session, msg_id)
+        if out is None:  # the state was not saved: the database's copy is the one to trust next turn
+            session.owner = None
+        await self._log_behind(session, text, logged, turn, out, error)
+        return out, error
+
+    async def _save_state(self, session: ChatSession) -> None:
+        """Commit the session's state if this turn changed it (with the writer: many turns, one commit)."""
+        state = session.state.model_dump(mode="json")
+        if state == session.saved:  # nothing changed: no write at all
+            return
+        writer = self.conversations.writer
+        if writer is not None and writer.accepting:
+            await asyncio.wrap_future(writer.save_state(session.id, state))
+        else:  # shutting down: the writer is closed
+            await self.pools.run("db", self.conversations.save_state, session.id, state)
+        session.saved = state
+
+    async def _log_behind(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext,
+                          out: ReplyOut | None, error: ErrorEvent | None) -> None:
+        """The turn's log row, queued for the writer; written here only when its queue is full."""
+        try:
+            row = self.conversations.turn_row(
+                session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
+                slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
+                reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings)
+            writer = self.conversations.writer
+            if writer is None or not writer.log(row):
+                await asyncio.shield(self.pools.run("db", self.conversations.insert_turn_row, row))
+        except Exception:  # the reply is going out; a logging failure must not break the session
+            log.exception("could not persist a turn of session %s", session.id)
+
     def _save_turn(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext, out: ReplyOut) -> None:
         """The answered turn's log row and the session's state, together; raises when not saved."""
-        self._append(session, text, u, turn, out, None, state=session.state)
+        state = session.state.model_dump(mode="json")
+        self._append(session, text, u, turn, out, None, state=state)
+        session.saved = state
 
     def _log_turn(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext,
                   out: ReplyOut | None, error: ErrorEvent | None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,12 +61,20 @@ def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget
         env["LUI_ALLOWED_ORIGINS"] = '["*"]'
         with Worker(env, workers=workers, log_path=home / "serve.log") as served:
             all_ready(served.http, workers)
+            group = served.proc.pid  # lui serve and its worker processes (one process group)
+            cpu_before, rss_before = server_usage(group)
             done = subprocess.run([sys.executable, "-m", "evals.load", "--client", served.ws, "--clients", str(clients),
                                    "--turns", str(turns), "--idle", str(idle), "--budget-s", str(budget_s)],
                                   env=env, capture_output=True, text=True, timeout=budget_s + 600)
             if done.returncode != 0:
                 raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
+            cpu_after, rss_after = server_usage(group)
+            # server CPU per answered turn: user + system time of every server process over the run,
+            # a figure a busy shared machine disturbs less than turns/s
+            result["server"] = {"cpu_s": round(cpu_after - cpu_before, 2),
+                                "cpu_ms_per_turn": round((cpu_after - cpu_before) * 1000 / max(result["turns"], 1), 2),
+                                "rss_mb_before": round(rss_before, 1), "rss_mb_after": round(rss_after, 1)}
         engine = make_engine(db_url)
         billing = Billing(engine)
         problems = billing.ledger_check()
@@ -73,6 +82,24 @@ def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget
         engine.dispose()
     result |= {"workers": workers, "backend": kind, "ledger": {"problems": problems, "bills_paid": paid}}
     return result
+
+
+def server_usage(group: int) -> tuple[float, float]:
+    """(CPU seconds, resident MB) summed over the processes of a process group (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+    cpu = rss = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp (fields after the command name start at state)
+            cpu += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+            rss += int(fields[21]) * page_mb
+    return cpu, rss
 
 
 def all_ready(http: str, workers: int, timeout_s: float = 600) -> None:

@@ -9,8 +9,8 @@ does not see, so the parts are called directly, in the order a turn calls them: 
 transaction). Uses a fresh SQLite file and the cached router (``lui prepare``).
 
 ``--server``: the whole turn end to end instead: a real server in this process (its event loop and
-pool threads each profiled, the profiles merged) answering websocket clients of evals.load that run
-on the main thread (not profiled).
+pool threads each profiled, in CPU time, from when it is ready and warmed up, the profiles merged)
+answering websocket clients of evals.load that run on the main thread (not profiled).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             "tool read (balance)": lambda i: a.billing.balance("u_li"),
             "persist (turn row + state, one commit)": lambda i: a.conversations.append_turn(
                 session.id, state=session.state, **turn_row),
+            "persist, batched (10 turns' rows + states, one commit)": lambda i: a.conversations.write_batch(
+                [(session.id, session.state.model_dump(mode="json"))] * 10,
+                [a.conversations.turn_row(session.id, **turn_row)] * 10) if i % 10 == 0 else None,
         }
         for name, part in parts.items():
             started = time.perf_counter()
@@ -76,6 +79,20 @@ def _print_top(stats: pstats.Stats, top: int, order: str) -> None:
     print("\n".join(line for line in text.getvalue().splitlines()[6:] if line.strip()))
 
 
+def _wait_ready(http: str, timeout_s: float = 600) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{http}/readyz", timeout=5).json().get("status") == "ready":
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server was not ready within {timeout_s} s")
+
+
 def profile_server(args) -> int:
     """Every thread the server starts (uvicorn's event loop, the pools) gets its own profiler."""
     from assistant.api.app import create_app
@@ -86,19 +103,29 @@ def profile_server(args) -> int:
     profiles: list[cProfile.Profile] = []
 
     def start_profiling(*_):  # the first event in each new thread: hand that thread to a profiler
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)  # CPU time of the thread: waiting is not cost
         profiles.append(profile)
         profile.enable()
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), cache_path=Settings().cache_dir, database_url=args.database_url,
                             **LOAD_SETTINGS)
-        seed_load_users(settings.db_url, args.clients)
+        warm = 4  # users of the warm-up turns (not profiled)
+        seed_load_users(settings.db_url, args.clients + warm)
         latencies: list[float] = []
         errors: Counter = Counter()
         app = create_app(settings)
         threading.setprofile(start_profiling)
         with ServerThread(app, ws_ping_interval=None) as live:  # pool threads start later: still hooked
+            _wait_ready(live.http)  # start-up (service lookup, models) is not a turn's cost
+
+            async def warm_up() -> None:
+                await asyncio.gather(*[client(live.ws, args.clients + i, 3, time.perf_counter() + 600, [], Counter())
+                                       for i in range(warm)])
+
+            asyncio.run(warm_up())
+            for profile in list(profiles):
+                profile.clear()
             started = time.perf_counter()
 
             async def load() -> None:
@@ -115,6 +142,8 @@ def profile_server(args) -> int:
     stats = pstats.Stats(profiles[0])
     for profile in profiles[1:]:
         stats.add(profile)
+    print(f"== server threads' CPU: {stats.total_tt * 1000 / max(len(latencies), 1):.2f} ms per turn "
+          "(profiled: the profiler's own cost inflates it)")
     for order in ("tottime", "cumulative"):
         print(f"-- by {order}")
         _print_top(stats, args.top, order)

@@ -10,8 +10,10 @@ split only (see ``evals/retrieval.py``: ``python -m evals.retrieval --calibrate`
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from knowledge.embedders import Embedder
@@ -30,6 +32,7 @@ RRF_K = 2  # Qdrant's default constant
 # the dense leg is right more often for Chinese and the lexical leg for English (USE v3 is weaker
 # on English paraphrase here). Weights only break such disagreements; ranks still decide.
 LANG_WEIGHTS: dict[str, tuple[float, float]] = {"zh": (1.5, 1.0), "en": (1.0, 1.5)}
+LOCAL_CACHE_SIZE = 2048  # answers kept by a retriever on the in-memory copy (a few KB each)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class ServiceRetriever:
     def __init__(self, embedder: Embedder, store: ServiceStore, *, encoder: SparseEncoder | None = None,
                  min_score: float = MIN_DENSE, min_sparse: float = MIN_SPARSE, mode: Mode = "hybrid",
                  candidates: int = 30, overfetch: int = 3, rrf_k: int = RRF_K,
-                 weights: dict[str, tuple[float, float]] | None = None):
+                 weights: dict[str, tuple[float, float]] | None = None, cache_size: int = 0):
         self.embedder = embedder
         self.store = store
         self.encoder = encoder or SparseEncoder()
@@ -99,6 +102,11 @@ class ServiceRetriever:
         # of one service collapse into one hit)
         self.rrf_k = rrf_k
         self.weights = LANG_WEIGHTS if weights is None else weights  # lang → RRF weights (dense, sparse)
+        # answers of recent queries, for a store that does not change while serving (the in-memory
+        # copy: a Qdrant local-mode search is pure Python, ~250 ms of CPU; the same questions recur)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str | None, int, str], SearchResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def is_confident(self, top_dense: float, top_sparse: float) -> bool:
         return top_dense >= self.min_score or top_sparse >= self.min_sparse
@@ -116,6 +124,23 @@ class ServiceRetriever:
         query = " ".join(query.split())
         if not query:
             return SearchResult([], False, mode)
+        key = (query, lang, limit, mode)
+        if self.cache_size > 0:
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+            if cached is not None:
+                return replace(cached, hits=list(cached.hits), elapsed_ms=(time.perf_counter() - started) * 1000)
+        result = self._search(query, lang, limit, mode, started)
+        if self.cache_size > 0:
+            with self._cache_lock:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _search(self, query: str, lang: str | None, limit: int, mode: str, started: float) -> SearchResult:
         dense = self.embedder.encode([query])[0]
         sparse = self.encoder.encode_query(query)
         answers = self.store.search(mode, dense=dense, sparse=sparse, lang=lang, limit=limit * self.overfetch,
@@ -157,5 +182,5 @@ def open_retriever(settings, embedder: Embedder | None = None, *, ingest_catalog
     finally:
         folder.close()
     log.info("service lookup: %d points copied from %s into memory", copied, settings.qdrant_path)
-    return ServiceRetriever(embedder, memory)
+    return ServiceRetriever(embedder, memory, cache_size=LOCAL_CACHE_SIZE)  # the copy never changes
 

@@ -130,7 +130,7 @@ def demo_assistant(settings: Settings, router):
     init_db(engine)
     seed_demo(engine)
     return Assistant(settings, router, build_registry(), Billing(engine, confirm_ttl_s=settings.confirm_ttl_s),
-                     ConversationStore(engine))
+                     ConversationStore(engine, turn_log_flush_ms=settings.turn_log_flush_ms))
 
 
 def of_type(events: list[dict], kind: str) -> list[dict]:

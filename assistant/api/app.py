@@ -99,6 +99,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if app.state.lookup_task is not None:
             with contextlib.suppress(BaseException):
                 await app.state.lookup_task
+        # the turn log still queued is written before the process ends
+        conversations = app.state.assistant.conversations
+        await asyncio.to_thread(conversations.close if built else conversations.flush)
         await app.state.limits.aclose()
         if built:
             app.state.assistant.pools.close()

@@ -80,10 +80,10 @@ class Connection:
     async def send(self, event: BaseModel) -> None:
         if self._closed:
             return
-        payload = event.wire()  # type: ignore[attr-defined]
+        payload = event.wire_text()  # type: ignore[attr-defined]
         async with self._send_lock:
             try:
-                await self.ws.send_json(payload)
+                await self.ws.send_text(payload)
             except (WebSocketDisconnect, RuntimeError, OSError):  # the peer is gone; later sends are no-ops
                 self._closed = True
                 return

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from assistant.store.db import StoreError, session_scope
 from assistant.store.models import AuditLog, Conversation, TurnRow, User, utc_from_ts
+from assistant.store.turn_writer import TurnWriter
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,32 @@ def _turn(t: TurnRow) -> TurnRecord:
     )
 
 
+def _next_seq(session_id: Any) -> Any:
+    """The session's next turn number, computed by the database as the row is inserted."""
+    table = TurnRow.__table__
+    return (sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
+            .where(table.c.session_id == session_id).scalar_subquery())
+
+
+# a batch of log rows: one INSERT executed with many parameter sets (no RETURNING, so each set is
+# its own execution and sees the rows before it: seqs 1, 2, 3 ... within a session)
+_BATCH_INSERT = sa.insert(TurnRow.__table__).values(seq=_next_seq(sa.bindparam("sid")))
+
+
 class ConversationStore:
     """Durable sessions. Thread-safe; holds no state but the engine."""
 
     def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time, max_reply_chars: int = 4000,
-                 max_tool_calls: int = 20, max_call_chars: int = 2000):
+                 max_tool_calls: int = 20, max_call_chars: int = 2000, turn_log_flush_ms: float = 0,
+                 turn_log_max_pending: int = 5000):
         self.engine = engine
         self._clock = clock
         self.max_reply_chars = max_reply_chars  # a turn's stored reply is cut here ("…")
         self.max_tool_calls = max_tool_calls  # tool calls stored per turn; the rest are counted
         self.max_call_chars = max_call_chars  # one stored call larger than this keeps no arguments
+        # turn_log_flush_ms > 0: log rows written behind and states group-committed (store/turn_writer.py)
+        self.writer = (TurnWriter(self, flush_ms=turn_log_flush_ms, max_pending=turn_log_max_pending)
+                       if turn_log_flush_ms > 0 else None)
 
     def _now(self) -> datetime:
         return utc_from_ts(self._clock())
@@ -177,7 +194,11 @@ class ConversationStore:
                 .values(state_json=data, updated_at=self._now())
             ).rowcount
             if updated != 1:
-                raise StoreError(f"no session {session_id!r}", code="session-not-found")
+                raise self.no_session(session_id)
+
+    @staticmethod
+    def no_session(session_id: str) -> StoreError:
+        return StoreError(f"no session {session_id!r}", code="session-not-found")
 
     def load_state(self, session_id: str) -> dict[str, Any]:
         """The stored dialogue state; ``{}`` for a new or unknown session."""
@@ -205,20 +226,11 @@ class ConversationStore:
         ``max_call_chars`` each (whatever a model sent back). ``state``: the session's dialogue state
         saved in the same transaction (one commit per turn instead of two)."""
         state_values = {} if state is None else {"state_json": _json_safe(state, "the dialogue state")}
-        if reply is not None and len(reply) > self.max_reply_chars:
-            reply = reply[: self.max_reply_chars - 1] + "…"
-        payload = _json_safe(
-            {"slots": slots or {}, "tool_calls": self._bounded_calls(tool_calls or []), "timings": timings or {}},
-            "the turn's slots, tool calls and timings",
-        )
+        row = self.turn_row(session_id, text=text, intent=intent, confidence=confidence, slots=slots, source=source,
+                            tool_calls=tool_calls, reply=reply, error_code=error_code, timings=timings)
         table = TurnRow.__table__
-        next_seq = (sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
-                    .where(table.c.session_id == session_id).scalar_subquery())
         for _ in range(5):  # two writers raced for the same seq: take the next one
-            now = self._now()
-            row = {"session_id": session_id, "text": text, "intent": intent, "confidence": confidence,
-                   "slots_json": payload["slots"], "source": source, "tool_calls_json": payload["tool_calls"],
-                   "reply": reply, "error_code": error_code, "timings_json": payload["timings"], "created_at": now}
+            row["created_at"] = now = self._now()
             try:
                 with session_scope(self.engine) as s:
                     # two statements a turn (round trips on PostgreSQL): the session's row first (it
@@ -230,14 +242,76 @@ class ConversationStore:
                         .values(updated_at=now, **state_values)
                     ).rowcount
                     if updated != 1:
-                        raise StoreError(f"no session {session_id!r}", code="session-not-found")
+                        raise self.no_session(session_id)
                     turn_id, seq = s.exec(
-                        sa.insert(table).values(seq=next_seq, **row).returning(table.c.id, table.c.seq)
+                        sa.insert(table).values(seq=_next_seq(session_id), **row).returning(table.c.id, table.c.seq)
                     ).one()
                     return _turn(TurnRow(id=turn_id, seq=seq, **row))
             except IntegrityError:
                 continue
         raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
+
+    def turn_row(self, session_id: str, *, text: str, intent: str | None = None, confidence: float | None = None,
+                 slots: Mapping[str, Any] | None = None, source: str | None = None,
+                 tool_calls: list[Any] | None = None, reply: str | None = None, error_code: str | None = None,
+                 timings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A turn's log row as stored (bounded, JSON-safe, stamped now), without its ``seq``: for
+        :meth:`append_turn`, :meth:`insert_turn_row` and the write-behind writer."""
+        if reply is not None and len(reply) > self.max_reply_chars:
+            reply = reply[: self.max_reply_chars - 1] + "…"
+        payload = _json_safe(
+            {"slots": slots or {}, "tool_calls": self._bounded_calls(tool_calls or []), "timings": timings or {}},
+            "the turn's slots, tool calls and timings",
+        )
+        return {"session_id": session_id, "text": text, "intent": intent, "confidence": confidence,
+                "slots_json": payload["slots"], "source": source, "tool_calls_json": payload["tool_calls"],
+                "reply": reply, "error_code": error_code, "timings_json": payload["timings"],
+                "created_at": self._now()}
+
+    def log_turn(self, row: dict[str, Any]) -> None:
+        """Log a row from :meth:`turn_row`: behind the turn when the writer is on and has room,
+        else now (blocking: call from a worker thread)."""
+        if self.writer is None or not self.writer.log(row):
+            self.insert_turn_row(row)
+
+    def insert_turn_row(self, row: dict[str, Any]) -> None:
+        """Insert one log row now, with the next seq of its session (its own transaction)."""
+        for _ in range(5):  # another worker raced for the same seq: take the next one
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(TurnRow.__table__).values(seq=_next_seq(row["session_id"]), **row))
+                return
+            except IntegrityError:
+                if not self.exists(row["session_id"]):
+                    raise
+        raise StoreError("could not append the turn (seq conflict)", code="conflict", retryable=True)
+
+    def exists(self, session_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(Conversation.session_id).where(Conversation.session_id == session_id)
+                                ).first() is not None
+
+    def write_batch(self, states: list[tuple[str, dict[str, Any]]], rows: list[dict[str, Any]]) -> list[bool]:
+        """Dialogue states and log rows of many turns, in one transaction (the turn writer's batch).
+        Returns, per state, whether its session was missing (nothing written for it). Raises (and
+        writes nothing) when a row is refused: the writer then writes the items one by one."""
+        now = self._now()
+        table = Conversation.__table__
+        missing = []
+        with self.engine.begin() as conn:
+            for session_id, state in states:  # first: on PostgreSQL these row locks queue other writers
+                data = _json_safe(state, "the dialogue state")
+                updated = conn.execute(sa.update(table).where(table.c.session_id == session_id)
+                                       .values(state_json=data, updated_at=now)).rowcount
+                missing.append(updated != 1)
+            if rows:
+                touched = {row["session_id"] for row in rows} - {sid for sid, _ in states}
+                if touched:  # the sessions' last activity
+                    conn.execute(sa.update(table).where(table.c.session_id.in_(sorted(touched)))
+                                 .values(updated_at=now))
+                # one statement, many parameter sets; each row's seq is computed as it is inserted
+                conn.execute(_BATCH_INSERT, [{**row, "sid": row["session_id"]} for row in rows])
+        return missing
 
     def _bounded_calls(self, calls: list[Any]) -> list[Any]:
         kept: list[Any] = []
@@ -250,12 +324,22 @@ class ConversationStore:
         return kept
 
     def turns(self, session_id: str, *, limit: int | None = None) -> list[TurnRecord]:
-        """The session's turns in order; with ``limit``, only the last ``limit`` of them."""
+        """The session's turns in order; with ``limit``, only the last ``limit`` of them (this
+        process's rows still queued for writing are written first)."""
+        self.flush()
         query = select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq.desc())
         if limit is not None:
             query = query.limit(limit)
         with Session(self.engine) as s:
             return [_turn(t) for t in reversed(s.exec(query).all())]
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Write the log rows still queued (write-behind); False if the database did not take them in time."""
+        return True if self.writer is None else self.writer.flush(timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> bool:
+        """Flush and stop the writer thread (server shutdown); later rows are written synchronously."""
+        return True if self.writer is None else self.writer.close(timeout_s)
 
     # ------------------------------------------------------------ audit
     def audit(

@@ -136,13 +136,14 @@ def test_rest_refuses_an_unknown_demo_user(http, settings):
 
 
 # --- the database grows only with real work -----------------------------------------------------
-def test_rate_limited_rest_requests_create_nothing(make_server):
+def test_rate_limited_rest_requests_create_nothing(make_server, assistant):
     live, settings = make_server(user_turns_per_minute=6)  # a burst of 5
     before = rows(settings, "conversations"), rows(settings, "audit_log"), rows(settings, "turns")
     with httpx.Client(base_url=live.http, timeout=30) as http:
         statuses = [http.post("/v1/turns", json={"text": "余额", "user": "u_wang"}).status_code for _ in range(12)]
     ok = statuses.count(200)
     assert 0 < ok < 12 and statuses.count(429) == 12 - ok, statuses
+    assistant.conversations.flush()  # the turn log is written behind the turns
     assert rows(settings, "conversations") == before[0] + ok
     assert rows(settings, "audit_log") == before[1] + ok  # one session.start row per conversation
     assert rows(settings, "turns") == before[2] + ok

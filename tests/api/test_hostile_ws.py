@@ -156,7 +156,7 @@ async def test_session_starts_are_rate_limited_before_anything_is_written(make_s
     await client.ws.close()
 
 
-async def test_refused_turns_write_nothing(make_server):
+async def test_refused_turns_write_nothing(make_server, assistant):
     live, settings = make_server(user_turns_per_minute=6)  # a burst of 5
     client = Client(await connect(live.ws))
     started = await client.start(user="u_amy")
@@ -164,6 +164,7 @@ async def test_refused_turns_write_nothing(make_server):
     terminals = [(await client.say("what's my balance"))[-1] for _ in range(9)]
     answered = sum(t["type"] == "reply" for t in terminals)
     assert 0 < answered < 9 and all(t.get("code") == "rate-limited" for t in terminals if t["type"] == "error")
+    assistant.conversations.flush()  # the turn log is written behind the turns
     assert rows(settings, "turns", f"session_id = '{started['session_id']}'") == answered
     assert (rows(settings, "conversations"), rows(settings, "audit_log")) == before[1:]
     assert rows(settings, "turns") == before[0] + answered

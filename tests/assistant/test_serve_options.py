@@ -23,6 +23,7 @@ def test_lui_serve_passes_the_hardened_uvicorn_options(monkeypatch, tmp_path):
     assert seen["timeout_keep_alive"] == 3
     assert seen["limit_concurrency"] > 50
     assert seen["ws_max_size"] > 4 * 1024 * 1024
+    assert seen["ws_per_message_deflate"] is False  # small frames: zlib costs more CPU than it saves
 
 
 def test_lui_serve_workers_spawns_worker_processes_with_the_same_options(monkeypatch, tmp_path):

@@ -21,8 +21,8 @@ from tools.billing import Billing
 class CountingStore(ConversationStore):
     """The real store, counting how often a turn re-reads a session's state."""
 
-    def __init__(self, engine: sa.Engine):
-        super().__init__(engine)
+    def __init__(self, engine: sa.Engine, turn_log_flush_ms: float = 0):
+        super().__init__(engine, turn_log_flush_ms=turn_log_flush_ms)
         self.reads = 0
 
     def load_state(self, session_id: str) -> dict:
@@ -31,7 +31,9 @@ class CountingStore(ConversationStore):
 
 
 def worker(settings, router, engine) -> Assistant:
-    return Assistant(settings, router, build_registry(), Billing(engine), CountingStore(engine),
+    # as lui serve builds it: states group-committed and the turn log written behind (store/turn_writer.py)
+    return Assistant(settings, router, build_registry(), Billing(engine),
+                     CountingStore(engine, turn_log_flush_ms=settings.turn_log_flush_ms),
                      shared=RedisState.from_settings(settings))
 
 
@@ -52,6 +54,7 @@ async def test_a_worker_rereads_a_session_only_after_another_worker_owned_it(set
     init_db(engine)
     seed_demo(engine)
     one, two = worker(settings, router, engine), worker(settings, router, engine)
+    assert one.conversations.writer is not None  # the pending confirmation travels through the group commit
     try:
         on_one, _ = one.open_session("u_li", "zh")
         asked = of_type(await say(one, on_one, "帮我交电费"), "confirm.request")[0]

@@ -26,3 +26,4 @@ def test_load_with_workers_reports_throughput_latency_payments_and_the_ledger(tm
     assert run["payments"] == 4 and run["ledger"] == {"problems": [], "bills_paid": 4}
     assert run["idle_sessions"]["held"] == 3 and set(run["latency_ms"]) == {"p50", "p95", "p99"}
     assert run["ratio_to_first"]["turns_per_s"] == 1.0
+    assert run["server"]["cpu_ms_per_turn"] > 0 and run["server"]["rss_mb_after"] > 0  # the server processes

@@ -11,4 +11,4 @@ def test_the_server_profile_sees_the_event_loop_and_the_pool_threads(monkeypatch
     out = capsys.readouterr().out
     head = out.splitlines()[0]
     assert "errors {}" in head and int(head.split("; ")[1].split()[0]) >= 3, head  # loop + router + db threads
-    assert "assistant/turns.py" in out and "(understand)" in out and "(append_turn)" in out, out[-3000:]
+    assert "assistant/turns.py" in out and "(understand)" in out and "(write_batch)" in out, out[-3000:]
