@@ -20,6 +20,25 @@ def test_normalised_cer_ignores_script_numerals_and_punctuation():
     assert rec.cer_edits == 0 and rec.cer_raw_edits > 0
 
 
+def test_numerals_agree_however_whisper_writes_them():
+    # times, decimals, mixed digits, ordinals and percentages: the same number, the same characters
+    for said, heard in (("三点钟", "3点钟"), ("零点五元", "0.5元"), ("一万块", "1万块"), ("第一个", "第1个"),
+                        ("百分之十", "10%")):
+        assert normalise_zh(said) == normalise_zh(heard), (said, heard)
+    assert normalise_zh("三点五") != normalise_zh("3点钟")
+
+
+def test_errors_are_classed_by_what_went_wrong():
+    from evals.voice_zh_errors import classify, surface_errors
+
+    kinds = [e.kind for e in classify("取消了燃气费", "一取笑了人气费")]
+    assert kinds == ["leading-insertion", "homophone", "near-homophone"]
+    assert [e.kind for e in classify("交一百二十块", "交120块")] == []
+    assert [e.kind for e in classify("交一百二十块", "交110块")] == ["number"]
+    assert [e.kind for e in classify("帮我交电费", "帮交电费了")] == ["deletion", "insertion"]
+    assert sorted(e.kind for e in surface_errors("《幫我》")) == ["punctuation", "punctuation", "traditional"]
+
+
 def test_the_set_is_the_dev_split_spoken_by_many_voices_with_elder_variants():
     dev = load_examples(REPO / "evals" / "data" / "intent_dev.jsonl", strict=False)
     specs = plan(dev, VOICES, ("normal", "slow", "pause", "noise"))
