@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="ATTR=JSON", help="a WhisperSTT attribute")
     parser.add_argument("--no-correct", action="store_true", help="without the pinyin corrector")
     parser.add_argument("--from-json", type=Path, default=None, help="classify an evals.voice --lang zh result")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="a json-out of this tool: take Whisper's text from it, run only the corrector")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
@@ -260,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     specs = [s for s in voice_zh.plan(lines, voice_zh.VOICES, voice_zh.VARIANTS) if s.variant in variants]
     clips = voice_zh.generate(specs, Kokoro(Settings().kokoro_dir), voice_zh.SOURCES["train"])
     settings = Settings()
+    reused = {}
+    if args.reuse:
+        reused = {(u["text"], u["voice"], u["variant"]): u["whisper"]
+                  for u in json.loads(args.reuse.read_text())["utterances"]}
     stt = WhisperSTT.from_settings(settings)
     for pair in args.set:
         key, _, raw = pair.partition("=")
@@ -272,12 +278,17 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.perf_counter()
     for spec, path, _seconds in clips:
-        heard, fixed = recognise(stt, corrector, decode_clip(path), context)
+        key = (spec.example.text, spec.voice, spec.variant)
+        if key in reused:
+            heard = reused[key]
+            fixed = corrector.correct(heard, context)[0] if corrector is not None and heard else heard
+        else:
+            heard, fixed = recognise(stt, corrector, decode_clip(path), context)
         whisper.add(spec.example.text, heard)
         errors = corrected.add(spec.example.text, fixed)
         rows.append({"text": spec.example.text, "voice": spec.voice, "variant": spec.variant, "whisper": heard,
                      "transcript": fixed, "errors": [e.__dict__ for e in errors]})
-    result = {"config": {"set": args.set, "correct": not args.no_correct, "variants": variants, "limit": args.limit,
+    result = {"config": {"set": args.set, "reuse": str(args.reuse or ""), "correct": not args.no_correct, "variants": variants, "limit": args.limit,
                          "clips": len(rows), "seconds": round(time.perf_counter() - started, 1)},
               "whisper": whisper.report(), "corrected": corrected.report(), "utterances": rows}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ term, and every replacement is returned so the caller can log it.
 
 Guards against over-correction:
 
-* a span that is itself a lexicon term, or holds a numeral (一元 is not 医院), is never replaced;
+* a span that is itself a lexicon term is never replaced, nor a numeral in a span (一元 is not 医院;
+  教一下 is 交一下, the 一 stays);
 * an inexact match (a near syllable: 人气费/燃气费) needs a term of 3+ syllables sharing a
   character with the span, or a context term (the user's account labels: 普通 -> 浦东 only for a
   user who has 浦东); and it must start and end on word boundaries (普通话 stays 普通话);
@@ -115,14 +116,17 @@ class PinyinCorrector:
                 continue
             for start in range(len(run) - n + 1):
                 span = run[start:start + n]
-                if span == term or any(taken[start:start + n]) or span in known or _NUMERALS & set(span):
+                if span == term or any(taken[start:start + n]) or span in known:
                     continue
+                if any(a in _NUMERALS and a != b for a, b in zip(span, term, strict=True)):
+                    continue  # a numeral is never rewritten (一元 is not 医院); kept, it may stay (教一下)
                 if any(run[i:j] in known for i in range(start, start + n) for j in range(i + 2, start + n + 1)
                        if (i, j) != (start, start + n) and run[i:j] not in term):
                     continue  # a known word inside the span that the term does not contain: leave it
                 cost = 0.0
                 for a, b in zip(syl[start:start + n], target, strict=True):
-                    cost += syllable_distance(a, b)
+                    step = syllable_distance(a, b)
+                    cost += step if step < 1.0 else 9.0  # a wholly different syllable: never a match
                     if cost > 1.0:
                         break
                 if not self._acceptable(cost, n, is_context, span, term):
@@ -152,7 +156,9 @@ class PinyinCorrector:
             return True
         if is_context:
             return cost <= 0.5
-        return n >= 3 and cost <= 0.5 and bool(set(span) & set(term))
+        shared = len(set(span) & set(term))
+        # two near syllables (人计费 for 燃气费) only in a longer term that keeps a character
+        return n >= 3 and shared >= 1 and (cost <= 0.5 or (cost <= 1.0 and n - shared <= 2))
 
 
 def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:
