@@ -97,7 +97,8 @@ class PinyinCorrector:
             last = match.end()
             replacements += found
         out.append(text[last:])
-        return "".join(out), replacements
+        text, particles = _fix_particles("".join(out))
+        return text, sorted(replacements + particles, key=lambda r: r.position)
 
     def _correct_run(self, run: str, candidates, known: set[str], offset: int) -> tuple[str, list[Replacement]]:
         syl = pinyin(run)
@@ -159,6 +160,35 @@ class PinyinCorrector:
         shared = len(set(span) & set(term))
         # two near syllables (人计费 for 燃气费) only in a longer term that keeps a character
         return n >= 3 and shared >= 1 and (cost <= 0.5 or (cost <= 1.0 and n - shared <= 2))
+
+
+# Whisper writes a few particles and measure words as another character of the same syllable:
+# 谢谢阿 (啊), 该交了把 (吧), 那格 (个). Fixed only where the character written cannot be meant.
+_PARTICLE_FIXES = (
+    (re.compile(r"把(?=[，。！？、,.!?…~]|$)"), "吧"),  # a clause never ends on 把
+    (re.compile(r"(?<=[那这哪])格(?![式子局外调])"), "个"),  # 那格 is 那个 (格式, 格子 stay)
+)
+
+
+def _fix_particles(text: str) -> tuple[str, list[Replacement]]:
+    """Length-preserving fixes of particles (see :data:`_PARTICLE_FIXES`; a lone 阿 after another
+    character, not 阿姨 or 阿拉, is the interjection 啊)."""
+    import jieba
+
+    chars = list(text)
+    found: list[Replacement] = []
+    for pattern, char in _PARTICLE_FIXES:
+        for m in pattern.finditer(text):
+            found.append(Replacement(m.group(0), char, m.start(), 0.0))
+    for run in _RUN.finditer(text):
+        pos = run.start()
+        for word in jieba.lcut(run.group(0), HMM=False):
+            if word == "阿" and pos > run.start():
+                found.append(Replacement("阿", "啊", pos, 0.0))
+            pos += len(word)
+    for rep in found:
+        chars[rep.position] = rep.term
+    return "".join(chars), found
 
 
 def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:
