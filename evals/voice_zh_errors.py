@@ -178,11 +178,11 @@ class Tally:
         }
 
 
-def table(report: dict[str, Any], title: str) -> str:
+def table(report: dict[str, Any], title: str, examples: bool = True) -> str:
     lines = [f"{title}: n={report['utterances']}, normalised CER {report['cer']:.4f}",
              f"{'class':20}{'errors':>7}{'edits':>7}  most frequent (said->heard x n)"]
     for kind, c in report["classes"].items():
-        top = ", ".join(f"{pair} x{n}" for pair, n in c["top"][:6])
+        top = ", ".join(f"{pair} x{n}" for pair, n in c["top"][:6]) if examples else ""
         lines.append(f"{kind:20}{c['errors']:>7}{c['char_edits']:>7}  {top}")
     return "\n".join(lines)
 
@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", type=Path, default=None, help="classify an evals.voice --lang zh result")
     parser.add_argument("--reuse", type=Path, default=None,
                         help="a json-out of this tool: take Whisper's text from it, run only the corrector")
+    parser.add_argument("--counts-only", action="store_true",
+                        help="--from-json: no example pairs (a dev result is measured, not read)")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
@@ -242,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         tally = Tally()
         for text, heard, _voice, _variant in pairs:
             tally.add(text, heard)
-        print(table(tally.report(), str(args.from_json)))
+        print(table(tally.report(), str(args.from_json), examples=not args.counts_only))
         return 0
 
     from assistant.nlu.data import load_examples

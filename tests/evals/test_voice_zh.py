@@ -63,3 +63,18 @@ def test_noise_is_at_the_asked_snr():
     noisy = add_noise(speech, 15.0, seed=1)
     snr = 10 * np.log10(np.mean(speech ** 2) / np.mean((noisy - speech) ** 2))
     assert abs(snr - 15.0) < 1.0
+
+
+def test_error_classes_of_an_eval_result(tmp_path, capsys):
+    """``--from-json`` tallies an evals.voice result; ``--counts-only`` prints no sentence of it."""
+    import json
+
+    from evals.voice_zh_errors import main
+
+    result = tmp_path / "voice-zh.json"
+    result.write_text(json.dumps({"utterances": [
+        {"text": "取消燃气费", "transcript": "取笑燃气费", "voice": "zf_xiaobei", "variant": "normal"},
+        {"text": "帮我交电费", "transcript": None, "voice": "zm_yunxi", "variant": "slow"}]}), encoding="utf-8")
+    assert main(["--from-json", str(result), "--counts-only"]) == 0
+    out = capsys.readouterr().out
+    assert "homophone" in out and "deletion" in out and "取笑" not in out
