@@ -78,3 +78,14 @@ def test_error_classes_of_an_eval_result(tmp_path, capsys):
     assert main(["--from-json", str(result), "--counts-only"]) == 0
     out = capsys.readouterr().out
     assert "homophone" in out and "deletion" in out and "取笑" not in out
+
+
+def test_training_lines_make_their_own_clip_set():
+    """Tuning happens on clips of training lines, cached apart from the dev clips (the measure)."""
+    from evals.voice import parse_args
+    from evals.voice_zh import CACHE, SOURCES, TRAIN_DATA
+
+    args = parse_args(["--lang", "zh", "--source", "train"])
+    assert args.data == TRAIN_DATA and args.json_out.name == "voice-zh-train.json"
+    assert SOURCES["train"] != CACHE == SOURCES["dev"]
+    assert parse_args(["--lang", "zh"]).data.name == "intent_dev.jsonl"
