@@ -169,6 +169,7 @@ def generate(specs: list[ClipSpec], tts, cache: Path = CACHE) -> list[tuple[Clip
 
 # --- character error rate ---------------------------------------------------------------------------
 _NUMERAL_RUN = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿点]+")
+_DIGITS_UNIT = re.compile(r"\d{1,3}[十百千万亿]")
 _DECIMAL_POINT = re.compile(r"(?<=\d)[.．](?=\d)")
 _PERCENT = re.compile(r"(\d+(?:[.．]\d+)?)[%％]")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -188,6 +189,10 @@ def _numerals(text: str) -> str:
 
     def sub(m: re.Match) -> str:
         s = m.group(0)
+        if s.isascii():  # digits as written stay as they are (0571 keeps its 0)
+            return s
+        if re.search(r"\d", s) and not _DIGITS_UNIT.fullmatch(s):
+            return s  # 1万 is 10000, but 4520亿 is a digit string with 一 heard as 亿: left as written
         if s in ("点", "百", "千", "万", "亿"):  # alone they are words (一点 is a run; 点 alone is 点菜 ...)
             return s
         whole = number(s)

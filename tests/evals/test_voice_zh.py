@@ -26,6 +26,8 @@ def test_numerals_agree_however_whisper_writes_them():
                         ("百分之十", "10%")):
         assert normalise_zh(said) == normalise_zh(heard), (said, heard)
     assert normalise_zh("三点五") != normalise_zh("3点钟")
+    assert normalise_zh("户号 0571-3389") == "户号05713389"  # written digits stay as written
+    assert normalise_zh("尾号4520亿") == "尾号4520亿"  # not 452000000000
 
 
 def test_errors_are_classed_by_what_went_wrong():
