@@ -300,6 +300,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="base", help="LUI_WHISPER_MODEL: base, tiny.en or a model folder")
     parser.add_argument("--json-out", type=Path, default=None, help="default evals/out/voice[-zh].json")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--source", choices=("dev", "train"), default="dev",
+                        help="zh: clips of dev lines (the measure) or of training lines (for tuning; cached apart)")
     parser.add_argument("--voices", default=None, help="zh: comma-separated Kokoro voices (default: all but zf_xiaoni)")
     parser.add_argument("--variants", default="normal,slow,pause,noise", help="zh: which variants to include")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -315,7 +317,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     zh = args.lang == "zh"
     args.format = args.format or ("ogg" if zh else "webm")
-    args.json_out = args.json_out or OUT.with_name("voice-zh.json" if zh else "voice.json")
+    if args.source == "train":
+        from evals.voice_zh import TRAIN_DATA
+
+        if not zh:
+            parser.error("--source train is for --lang zh")
+        args.data = TRAIN_DATA if args.data == DATA else args.data
+    args.json_out = args.json_out or OUT.with_name(
+        ("voice-zh-train.json" if args.source == "train" else "voice-zh.json") if zh else "voice.json")
     args.max_seconds = args.max_seconds or (7200.0 if zh else 900.0)
     if args.limit is None and not zh:
         args.limit = 150
@@ -338,7 +347,7 @@ def mandarin_clips(args: argparse.Namespace, audio_dir: Path) -> list[Clip]:
     specs = voice_zh.plan(load_examples(args.data, strict=False), voices, variants)[: args.limit]
     tts = Kokoro(Settings().kokoro_dir)
     clips = []
-    for spec, path, seconds in voice_zh.generate(specs, tts):
+    for spec, path, seconds in voice_zh.generate(specs, tts, voice_zh.SOURCES[args.source]):
         if args.format != "ogg":
             from voice.synth import to_opus, to_pcm16, to_wav
 

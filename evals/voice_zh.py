@@ -28,6 +28,10 @@ from assistant.nlu.data import Example
 from assistant.settings import REPO_ROOT
 
 CACHE = REPO_ROOT / ".cache" / "voice-eval" / "zh"
+# Clips of TRAINING lines, for tuning the recogniser's options, prompt and corrector; the dev clips
+# above are only the measure (``python -m evals.voice --lang zh --source train``).
+TRAIN_DATA = REPO_ROOT / "evals" / "data" / "intent_train.jsonl"
+SOURCES = {"dev": CACHE, "train": CACHE.with_name("zh-train")}
 VOICES = ("zf_xiaobei", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang")
 WEAK_VOICE = "zf_xiaoni"  # mispronounces (see MODELS.md): reported on its own with --voices
 VARIANTS = ("normal", "slow", "pause", "noise")
@@ -164,22 +168,45 @@ def generate(specs: list[ClipSpec], tts, cache: Path = CACHE) -> list[tuple[Clip
 
 
 # --- character error rate ---------------------------------------------------------------------------
-_NUMERAL_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万亿点]+")
+_NUMERAL_RUN = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿点]+")
+_DIGITS_UNIT = re.compile(r"\d{1,3}[十百千万亿]")
+_DECIMAL_POINT = re.compile(r"(?<=\d)[.．](?=\d)")
+_PERCENT = re.compile(r"(\d+(?:[.．]\d+)?)[%％]")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def _numerals(text: str) -> str:
+    """Every numeral run as digits, the same way whether it was written in characters or digits:
+    一百二十 and 120, 三点 and 3点 (o'clock), 零点五 and 0.5 (-> 0点5), 一万 and 1万, 第一 and 第1,
+    百分之十 and 10%. A lone 一 is a digit too (一下 -> 1下 on both sides: only agreement matters)."""
     from assistant.nlu.numerals import chinese_to_number
+
+    def number(s: str) -> str | None:
+        value = chinese_to_number(s)
+        if value is None:
+            return None
+        return str(int(value)) if float(value).is_integer() else f"{value:g}".replace(".", "点")
 
     def sub(m: re.Match) -> str:
         s = m.group(0)
-        if len(s) == 1 and s not in "零〇二三四五六七八九十两":  # 一/百/千/万/点 alone are words (一下, 一点)
+        if s.isascii():  # digits as written stay as they are (0571 keeps its 0)
             return s
-        value = chinese_to_number(s)
-        if value is None:
+        if re.search(r"\d", s) and not _DIGITS_UNIT.fullmatch(s):
+            return s  # 1万 is 10000, but 4520亿 is a digit string with 一 heard as 亿: left as written
+        if s in ("点", "百", "千", "万", "亿"):  # alone they are words (一点 is a run; 点 alone is 点菜 ...)
             return s
-        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+        whole = number(s)
+        if whole is not None:
+            return whole
+        head = s.rstrip("点")  # 三点 / 3点: a time, not a decimal
+        if head != s and head:
+            digits = number(head)
+            if digits is not None:
+                return digits + s[len(head):]
+        return s
 
+    text = _PERCENT.sub(r"百分之\1", text)
+    text = _DECIMAL_POINT.sub("点", text)
     return _NUMERAL_RUN.sub(sub, text)
 
 
@@ -190,8 +217,7 @@ def normalise_zh(text: str) -> str:
 
     text = unicodedata.normalize("NFKC", text).lower()
     text = nlu_simplified(to_simplified(text))
-    text = _PUNCT.sub("", text)
-    return _numerals(text)
+    return _PUNCT.sub("", _numerals(text))
 
 
 def raw_chars(text: str) -> list[str]:

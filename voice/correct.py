@@ -7,7 +7,8 @@ term, and every replacement is returned so the caller can log it.
 
 Guards against over-correction:
 
-* a span that is itself a lexicon term, or holds a numeral (一元 is not 医院), is never replaced;
+* a span that is itself a lexicon term is never replaced, nor a numeral in a span (一元 is not 医院;
+  教一下 is 交一下, the 一 stays);
 * an inexact match (a near syllable: 人气费/燃气费) needs a term of 3+ syllables sharing a
   character with the span, or a context term (the user's account labels: 普通 -> 浦东 only for a
   user who has 浦东); and it must start and end on word boundaries (普通话 stays 普通话);
@@ -96,7 +97,8 @@ class PinyinCorrector:
             last = match.end()
             replacements += found
         out.append(text[last:])
-        return "".join(out), replacements
+        text, particles = _fix_particles("".join(out))
+        return text, sorted(replacements + particles, key=lambda r: r.position)
 
     def _correct_run(self, run: str, candidates, known: set[str], offset: int) -> tuple[str, list[Replacement]]:
         syl = pinyin(run)
@@ -115,14 +117,17 @@ class PinyinCorrector:
                 continue
             for start in range(len(run) - n + 1):
                 span = run[start:start + n]
-                if span == term or any(taken[start:start + n]) or span in known or _NUMERALS & set(span):
+                if span == term or any(taken[start:start + n]) or span in known:
                     continue
+                if any(a in _NUMERALS and a != b for a, b in zip(span, term, strict=True)):
+                    continue  # a numeral is never rewritten (一元 is not 医院); kept, it may stay (教一下)
                 if any(run[i:j] in known for i in range(start, start + n) for j in range(i + 2, start + n + 1)
                        if (i, j) != (start, start + n) and run[i:j] not in term):
                     continue  # a known word inside the span that the term does not contain: leave it
                 cost = 0.0
                 for a, b in zip(syl[start:start + n], target, strict=True):
-                    cost += syllable_distance(a, b)
+                    step = syllable_distance(a, b)
+                    cost += step if step < 1.0 else 9.0  # a wholly different syllable: never a match
                     if cost > 1.0:
                         break
                 if not self._acceptable(cost, n, is_context, span, term):
@@ -152,7 +157,38 @@ class PinyinCorrector:
             return True
         if is_context:
             return cost <= 0.5
-        return n >= 3 and cost <= 0.5 and bool(set(span) & set(term))
+        shared = len(set(span) & set(term))
+        # two near syllables (人计费 for 燃气费) only in a longer term that keeps a character
+        return n >= 3 and shared >= 1 and (cost <= 0.5 or (cost <= 1.0 and n - shared <= 2))
+
+
+# Whisper writes a few particles and measure words as another character of the same syllable:
+# 谢谢阿 (啊), 该交了把 (吧), 那格 (个). Fixed only where the character written cannot be meant.
+_PARTICLE_FIXES = (
+    (re.compile(r"把(?=[，。！？、,.!?…~]|$)"), "吧"),  # a clause never ends on 把
+    (re.compile(r"(?<=[那这哪])格(?![式子局外调])"), "个"),  # 那格 is 那个 (格式, 格子 stay)
+)
+
+
+def _fix_particles(text: str) -> tuple[str, list[Replacement]]:
+    """Length-preserving fixes of particles (see :data:`_PARTICLE_FIXES`; a lone 阿 after another
+    character, not 阿姨 or 阿拉, is the interjection 啊)."""
+    import jieba
+
+    chars = list(text)
+    found: list[Replacement] = []
+    for pattern, char in _PARTICLE_FIXES:
+        for m in pattern.finditer(text):
+            found.append(Replacement(m.group(0), char, m.start(), 0.0))
+    for run in _RUN.finditer(text):
+        pos = run.start()
+        for word in jieba.lcut(run.group(0), HMM=False):
+            if word == "阿" and pos > run.start():
+                found.append(Replacement("阿", "啊", pos, 0.0))
+            pos += len(word)
+    for rep in found:
+        chars[rep.position] = rep.term
+    return "".join(chars), found
 
 
 def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:

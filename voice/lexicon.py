@@ -22,7 +22,9 @@ COMMANDS_ZH = ("确认", "取消", "不要", "转人工", "人工客服", "激�
                "查一下", "帮我交", "退出",
                # correction targets only (past the hotwords' [:6]): heard with the right syllables and
                # the wrong characters on Kokoro clips of TRAINING lines (再拿 for 在哪, 砸半 for 咋办 ...)
-               "在哪", "咋办", "咋弄", "别交", "交一下", "缴一下", "开通", "到期")
+               "在哪", "咋办", "咋弄", "别交", "交一下", "缴一下", "开通", "到期",
+               # more of the same kind (带搅 for 待缴, 酸了 for 算了); 代缴 is listed so it is never "corrected"
+               "待缴", "代缴", "算了", "燃气", "水电煤")
 # Answers to a pending payment: only these are biased while one waits; they are never correction
 # targets then (a near miss is asked again, see assistant/nlu/consent.py).
 CONSENT_ZH = ("确认", "取消", "对", "不要")

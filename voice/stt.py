@@ -132,6 +132,7 @@ class WhisperSTT(SpeechToText):
         vad: bool = True,
         vad_min_silence_ms: int = 500,
         temperature: Sequence[float] = (0.0, 0.4, 0.8),
+        decode_options: dict[str, Any] | None = None,
     ):
         self.model_path = str(model_path)
         self.compute_type = compute_type
@@ -144,6 +145,9 @@ class WhisperSTT(SpeechToText):
         self.vad = vad
         self.vad_min_silence_ms = vad_min_silence_ms
         self.temperature = tuple(temperature)
+        # more faster-whisper transcribe() options (patience, no_repeat_ngram_size ...), for trying
+        # them on clips (evals.voice_zh_errors --set decode_options=...)
+        self.decode_options = dict(decode_options or {})
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -210,12 +214,13 @@ class WhisperSTT(SpeechToText):
             lang = self._detect_language(model, speech)
         hotwords = hotwords or self.hotwords(lang)
         initial_prompt = " ".join(p for p in (ZH_PROMPT if lang == "zh" else None, prompt) if p) or None
+        options: dict[str, Any] = dict(
+            language=lang, beam_size=self.beam_size, vad_filter=False, initial_prompt=initial_prompt,
+            hotwords=hotwords, temperature=list(self.temperature), condition_on_previous_text=False,
+            without_timestamps=True)
+        options |= self.decode_options
         try:
-            segments, _info = model.transcribe(
-                speech, language=lang, beam_size=self.beam_size, vad_filter=False,
-                initial_prompt=initial_prompt, hotwords=hotwords, temperature=list(self.temperature),
-                condition_on_previous_text=False, without_timestamps=True,
-            )
+            segments, _info = model.transcribe(speech, **options)
             text = "".join(segment.text for segment in segments).strip()
         except (RuntimeError, ValueError) as exc:
             raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc

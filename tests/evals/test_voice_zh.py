@@ -20,6 +20,27 @@ def test_normalised_cer_ignores_script_numerals_and_punctuation():
     assert rec.cer_edits == 0 and rec.cer_raw_edits > 0
 
 
+def test_numerals_agree_however_whisper_writes_them():
+    # times, decimals, mixed digits, ordinals and percentages: the same number, the same characters
+    for said, heard in (("三点钟", "3点钟"), ("零点五元", "0.5元"), ("一万块", "1万块"), ("第一个", "第1个"),
+                        ("百分之十", "10%")):
+        assert normalise_zh(said) == normalise_zh(heard), (said, heard)
+    assert normalise_zh("三点五") != normalise_zh("3点钟")
+    assert normalise_zh("户号 0571-3389") == "户号05713389"  # written digits stay as written
+    assert normalise_zh("尾号4520亿") == "尾号4520亿"  # not 452000000000
+
+
+def test_errors_are_classed_by_what_went_wrong():
+    from evals.voice_zh_errors import classify, surface_errors
+
+    kinds = [e.kind for e in classify("取消了燃气费", "一取笑了人气费")]
+    assert kinds == ["leading-insertion", "homophone", "near-homophone"]
+    assert [e.kind for e in classify("交一百二十块", "交120块")] == []
+    assert [e.kind for e in classify("交一百二十块", "交110块")] == ["number"]
+    assert [e.kind for e in classify("帮我交电费", "帮交电费了")] == ["deletion", "insertion"]
+    assert sorted(e.kind for e in surface_errors("《幫我》")) == ["punctuation", "punctuation", "traditional"]
+
+
 def test_the_set_is_the_dev_split_spoken_by_many_voices_with_elder_variants():
     dev = load_examples(REPO / "evals" / "data" / "intent_dev.jsonl", strict=False)
     specs = plan(dev, VOICES, ("normal", "slow", "pause", "noise"))
@@ -44,3 +65,29 @@ def test_noise_is_at_the_asked_snr():
     noisy = add_noise(speech, 15.0, seed=1)
     snr = 10 * np.log10(np.mean(speech ** 2) / np.mean((noisy - speech) ** 2))
     assert abs(snr - 15.0) < 1.0
+
+
+def test_error_classes_of_an_eval_result(tmp_path, capsys):
+    """``--from-json`` tallies an evals.voice result; ``--counts-only`` prints no sentence of it."""
+    import json
+
+    from evals.voice_zh_errors import main
+
+    result = tmp_path / "voice-zh.json"
+    result.write_text(json.dumps({"utterances": [
+        {"text": "取消燃气费", "transcript": "取笑燃气费", "voice": "zf_xiaobei", "variant": "normal"},
+        {"text": "帮我交电费", "transcript": None, "voice": "zm_yunxi", "variant": "slow"}]}), encoding="utf-8")
+    assert main(["--from-json", str(result), "--counts-only"]) == 0
+    out = capsys.readouterr().out
+    assert "homophone" in out and "deletion" in out and "取笑" not in out
+
+
+def test_training_lines_make_their_own_clip_set():
+    """Tuning happens on clips of training lines, cached apart from the dev clips (the measure)."""
+    from evals.voice import parse_args
+    from evals.voice_zh import CACHE, SOURCES, TRAIN_DATA
+
+    args = parse_args(["--lang", "zh", "--source", "train"])
+    assert args.data == TRAIN_DATA and args.json_out.name == "voice-zh-train.json"
+    assert SOURCES["train"] != CACHE == SOURCES["dev"]
+    assert parse_args(["--lang", "zh"]).data.name == "intent_dev.jsonl"

@@ -34,6 +34,15 @@ def corrector() -> PinyinCorrector:
     ("手机没信号了砸半", "手机没信号了咋办"),
     ("宽带费道齐了得交以下", "宽带费到期了得交一下"),
     ("先别叫了", "先别交了"),
+    ("我想教一下", "我想交一下"),  # a numeral the term keeps (一) does not block the fix
+    ("人计费啥时候到期", "燃气费啥时候到期"),  # two near syllables in a three-syllable term
+    ("电费带搅金额", "电费待缴金额"),
+    ("酸了", "算了"),
+    ("上个月花在水电梅上的钱", "上个月花在水电煤上的钱"),
+    # particles and measure words written as another character of the same syllable
+    ("谢谢阿小助手", "谢谢啊小助手"),
+    ("煤气费该交了把", "煤气费该交了吧"),
+    ("那格就是电费", "那个就是电费"),
 ])
 def test_misheard_service_words_are_corrected(corrector, heard, meant):
     text, fixes = corrector.correct(heard, speech_context("zh"))
@@ -49,7 +58,9 @@ def test_account_names_only_for_a_user_who_has_them(corrector):
 
 
 @pytest.mark.parametrize("text", ["充值一元", "我几乎忘了", "我想买点基金", "看病能用手机付钱吗", "上个月的水费多少",
-                                  "天然气费帮我缴一下", "以下几项都要交", "点子不错"])
+                                  "天然气费帮我缴一下", "以下几项都要交", "点子不错",
+                                  "帮我代缴电费", "会计费多少", "一下子就好了", "阿姨帮我交电费", "把电费交了",
+                                  "这格式不对", "阿拉上海人"])
 def test_ordinary_words_are_not_corrected(corrector, text):
     assert corrector.correct(text, speech_context("zh", account_labels=WANG)) == (text, [])
 

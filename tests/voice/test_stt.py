@@ -126,3 +126,13 @@ def test_base_restricts_detection_to_zh_and_en(base_stt, tmp_path):
     unrestricted = WhisperSTT(base_stt.model_path, languages=())
     unrestricted._model = base_stt._model  # same weights, no restriction
     assert unrestricted.transcribe(audio).lang == "de"
+
+
+def test_extra_decoding_options_reach_whisper(tiny_stt, clips):
+    """``decode_options`` go to faster-whisper as they are (here: stop after two tokens)."""
+    audio = decode_audio(clips.wav[16000].read_bytes(), "wav")
+    full = tiny_stt.transcribe(audio, lang="en").text
+    short = WhisperSTT(tiny_stt.model_path, decode_options={"max_new_tokens": 2})
+    short._model = tiny_stt._model  # same weights
+    cut = short.transcribe(audio, lang="en").text
+    assert cut and len(cut.split()) < len(full.split()), (cut, full)
