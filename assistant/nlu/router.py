@@ -38,7 +38,7 @@ REPLY_ACTS = ("confirm", "deny", "cancel")
 C_GRID = (4.0, 16.0)
 DENSE_WEIGHT_GRID = (1.0, 2.0)
 # the second stage: (C, weight of the first embedding, weight of the second), chosen by evals/select_router.py
-SECOND_GRID = ((16.0, 2.0, 2.0),)
+SECOND_GRID = ((16.0, 1.0, 2.0),)
 
 
 @dataclass(frozen=True)
