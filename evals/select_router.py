@@ -52,6 +52,8 @@ FAMILIES = {  # name → grid of (C, USE weight, e5 weight); a weight of 0 leave
     "use+e5": [(c, w, v) for c in C_GRID for w in (1.0, 2.0) for v in (1.0, 2.0)],
     "e5": [(c, 0.0, v) for c in C_GRID for v in (1.0, 2.0, 3.0)],
 }
+CHOSEN = {"use": [(16.0, 1.0, 0.0)], "use+e5": [(16.0, 1.0, 2.0)]}
+CAPS = (None, 0.05, 0.04, 0.03)  # caps on the share of out-of-fold readings the cascade sends to e5
 CACHE = Path("evals/out/select_router-embeddings")
 
 
@@ -102,6 +104,8 @@ def score(pred: np.ndarray, labels: np.ndarray, langs: np.ndarray) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.select_router")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--chosen", action="store_true",
+                        help="only the points the router uses (use (16, 1), use+e5 (16, 1, 2)) and the cascade")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/select_router.json"))
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -118,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     # splits: each held-out source, plus "union" (5-fold out-of-fold on everything: no test part)
     splits = {f"without {n}": (source != n, source == n) for n in sources}
     splits["union"] = (np.ones(len(texts), bool), np.zeros(len(texts), bool))
-    jobs = [(split, family, point) for split in splits for family, grid in FAMILIES.items() for point in grid]
+    families = CHOSEN if args.chosen else FAMILIES
+    jobs = [(split, family, point) for split in splits for family, grid in families.items() for point in grid]
 
     def run(split, family, point):
         train, test = splits[split]
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     table: dict = {}
     for split, (train, test) in splits.items():
         classes = _classes(labels[train])
-        for family, grid in FAMILIES.items():
+        for family, grid in families.items():
             # the grid point the router would pick: best inner out-of-fold accuracy
             accuracy = {point: float(np.mean(classes[by_job[(split, family, point)]["oof"].argmax(1)]
                                              == labels[train])) for point in grid}
@@ -145,39 +150,45 @@ def main(argv: list[str] | None = None) -> int:
                 row["test"] = score(predict(got["test"], classes, threshold), labels[test], langs[test])
             table[(split, family)] = row
             table[(split, family, "probs")] = got
-        # the cascade: fast ``use`` stage, ``use+e5`` under τ (τ chosen on the training part's out-of-fold)
+        # the cascade: fast ``use`` stage, ``use+e5`` under τ (τ chosen on the training part's out-of-fold),
+        # without and with a cap on the share of out-of-fold readings sent to e5 (the router's MAX_SECOND_SHARE)
         fast, slow = table[(split, "use")], table[(split, "use+e5")]
         fp, sp = table[(split, "use", "probs")], table[(split, "use+e5", "probs")]
-        tau = choose_cascade_threshold(fp["oof"], fast["oos_threshold"], sp["oof"], slow["oos_threshold"],
-                                       labels[train])
-        row = {"tau": tau}
-        for part, mask in (("oof", train), ("test", test)):
-            if not mask.any():
-                continue
-            first = predict(fp[part], classes, fast["oos_threshold"])
-            second = predict(sp[part], classes, slow["oos_threshold"])
-            escalate = fp[part].max(1) < tau
-            row[part] = score(np.where(escalate, second, first), labels[mask], langs[mask])
-            row[part]["escalated"] = round(float(escalate.mean()), 4)
-        table[(split, "cascade")] = row
+        for cap in CAPS:
+            tau = choose_cascade_threshold(fp["oof"], fast["oos_threshold"], sp["oof"], slow["oos_threshold"],
+                                           labels[train], cap)
+            row = {"tau": tau, "max_share": cap}
+            for part, mask in (("oof", train), ("test", test)):
+                if not mask.any():
+                    continue
+                first = predict(fp[part], classes, fast["oos_threshold"])
+                second = predict(sp[part], classes, slow["oos_threshold"])
+                escalate = fp[part].max(1) < tau
+                row[part] = score(np.where(escalate, second, first), labels[mask], langs[mask])
+                row[part]["escalated"] = round(float(escalate.mean()), 4)
+            table[(split, _cascade(cap))] = row
 
     out = {"machine": machine(), "load_average": [round(x, 2) for x in os.getloadavg()],
            "seconds": round(time.perf_counter() - started, 1), "sources": {n: len(r) for n, r in sources.items()},
            "results": {f"{s} | {f}": v for (s, f, *rest), v in table.items() if not rest}}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    print(markdown(table, splits))
+    print(markdown(table, splits, families))
     return 0
 
 
-def markdown(table: dict, splits: dict) -> str:
+def _cascade(cap: float | None) -> str:
+    return "cascade" if cap is None else f"cascade ≤{cap:.0%}"
+
+
+def markdown(table: dict, splits: dict, families: dict) -> str:
     lines = ["| split | model | point (C, w_use, w_e5) / τ | zh | en | all | OOS recall | escalated |",
              "|---|---|---|---|---|---|---|---|"]
     for split in splits:
-        for family in (*FAMILIES, "cascade"):
+        for family in (*families, *map(_cascade, CAPS)):
             row = table[(split, family)]
             part = row.get("test") or row["oof"]
-            what = f"τ={row['tau']}" if family == "cascade" else str(row["point"])
+            what = f"τ={row['tau']}" if family.startswith("cascade") else str(row["point"])
             lines.append(f"| {split}{'' if 'test' in row else ' (5-fold oof)'} | {family} | {what} | {part['zh']:.3f} | "
                          f"{part['en']:.3f} | {part['accuracy']:.3f} | {part['oos_recall']:.3f} | "
                          f"{part.get('escalated', '')} |")

@@ -39,6 +39,9 @@ C_GRID = (4.0, 16.0)
 DENSE_WEIGHT_GRID = (1.0, 2.0)
 # the second stage: (C, weight of the first embedding, weight of the second), chosen by evals/select_router.py
 SECOND_GRID = ((16.0, 1.0, 2.0),)
+# at most this share of the training lines' out-of-fold readings go to the second stage: e5 costs ~8-13 ms, so
+# a p95 of 10 ms a turn needs fewer than 5% of turns to pay for it (evals/select_router.py, README)
+MAX_SECOND_SHARE = 0.04
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class IntentRouter:
         if second_embedder is not None:
             blocks = [first, second_embedder.encode(texts)]
             second_oof, second_config = _search(texts, labels, blocks, SECOND_GRID, folds)
-            tau = choose_cascade_threshold(oof, config.oos_threshold, second_oof, second_config.oos_threshold, labels)
+            tau = choose_cascade_threshold(oof, config.oos_threshold, second_oof, second_config.oos_threshold, labels,
+                                           MAX_SECOND_SHARE)
             config = replace(config, escalate_below=tau)
             second = _fit_model(texts, labels, blocks, second_config)
             log.info("router second stage (%s): %s", second_embedder.name, second_config)
@@ -324,17 +328,20 @@ def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
 
 
 def choose_cascade_threshold(fast_oof: np.ndarray, fast_threshold: float, slow_oof: np.ndarray,
-                             slow_threshold: float, labels: np.ndarray) -> float:
+                             slow_threshold: float, labels: np.ndarray, max_share: float | None = None) -> float:
     """τ of the two-stage router: under a fast top probability of τ the second stage decides.
 
     Both stages' out-of-fold readings of the same lines, each with its own OOS threshold; the score is
     the OOS threshold's (mean of in-scope accuracy and OOS recall) and the same one-standard-error rule
-    picks the lowest τ, i.e. the fewest slow turns, whose score is within one standard error of the best."""
+    picks the lowest τ, i.e. the fewest slow turns, whose score is within one standard error of the best.
+    ``max_share``: only τ sending at most that share of the lines to the second stage (the latency budget)."""
     classes = _classes(labels)
     fast = _with_oos(classes[fast_oof.argmax(1)].astype(object), fast_oof.max(1) < fast_threshold)
     slow = _with_oos(classes[slow_oof.argmax(1)].astype(object), slow_oof.max(1) < slow_threshold)
-    grid = np.round(np.arange(0.0, 1.001, 0.05), 2)
     confidence = fast_oof.max(1)
+    grid = np.round(np.arange(0.0, 1.001, 0.02), 2)
+    if max_share is not None:
+        grid = np.array([t for t in grid if t == 0.0 or np.mean(confidence < t) <= max_share])
     return _one_standard_error(grid, [_balanced_score(np.where(confidence < t, slow, fast), labels) for t in grid])
 
 

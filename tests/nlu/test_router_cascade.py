@@ -96,6 +96,9 @@ def test_tau_is_chosen_where_the_second_stage_is_better():
     assert 0.6 < tau <= 0.9
     # a second stage no better than the first: nothing is escalated
     assert choose_cascade_threshold(fast, 0.0, fast, 0.0, labels) == 0.0
+    # the latency budget: at most 20% of the lines may go to the second stage, and a third would
+    assert choose_cascade_threshold(fast, 0.0, slow, 0.0, labels, max_share=0.2) <= 0.6
+    assert choose_cascade_threshold(fast, 0.0, slow, 0.0, labels, max_share=0.34) == tau
 
 
 def test_the_cache_key_names_the_second_embedder(tmp_path, use_embedder, e5_embedder):
