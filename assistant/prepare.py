@@ -81,8 +81,7 @@ class Progress:
 
 
 def prepare(settings: Settings, out: TextIO = sys.stderr) -> int:
-    from assistant.nlu.data import load_examples
-    from assistant.nlu.router import IntentRouter
+    from assistant.nlu.router import build_router
     from knowledge.embedders import make_embedder
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,8 +90,7 @@ def prepare(settings: Settings, out: TextIO = sys.stderr) -> int:
         embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
         embedder.encode(["warm up"])
     with progress.step("training the intent router (first time only: a few minutes; then cached)"):
-        examples = load_examples(settings.router_train_path)
-        router = IntentRouter.load_or_train(examples, embedder, settings.cache_dir if settings.router_cache else None)
+        router = build_router(settings, embedder)  # the same cache entry `lui serve` looks for
         router.understand("warm up")
     with progress.step("indexing the service catalogue") as report:
         from assistant.ingest import ingest_with_settings

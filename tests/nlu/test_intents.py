@@ -36,5 +36,5 @@ def test_the_table_feeds_router_policy_and_llm():
 
 
 def test_training_data_covers_exactly_the_table():
-    examples = load_examples(Settings().router_train_path)
-    assert {e.intent for e in examples} == set(INTENTS)
+    for path in Settings().router_training_files:
+        assert {e.intent for e in load_examples(path)} == set(INTENTS), path.name

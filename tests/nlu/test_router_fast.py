@@ -11,6 +11,7 @@ import numpy as np
 
 from assistant.nlu.data import load_examples
 from assistant.nlu.fast import TurnMemoEmbedder, start_turn_memo
+from assistant.nlu.router import IntentRouter, _sklearn_probabilities, _stack
 from assistant.nlu.text import normalise_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,15 +26,23 @@ def random_texts(n: int, seed: int = 7) -> list[str]:
 
 def test_numpy_scores_are_sklearns_predict_proba(router):
     assert router._scorer is not None  # the fitted model is of the kind the scorer covers
+    first_stage = IntentRouter(router.embedder, router._model)  # without its second embedder: one stage
     texts = [e.text for e in load_examples(REPO / "evals" / "data" / "intent_dev.jsonl")] + random_texts(300)
-    fast = router.probabilities(texts)
+    fast = first_stage.probabilities(texts)
     normalised = [normalise_text(t) for t in texts]
-    reference = router.sklearn_probabilities(normalised, router.embedder.encode(normalised))
+    dense = router.embedder.encode(normalised)
+    reference = router.sklearn_probabilities(normalised, dense)
     assert fast.shape == reference.shape
     assert np.abs(fast - reference).max() < 1e-9
     assert (fast.argmax(1) == reference.argmax(1)).all()
-    labels = [router.understand(t).intent for t in texts[:50]]
+    labels = [first_stage.understand(t).intent for t in texts[:50]]
     assert labels == [router.decide(t, p).intent for t, p in zip(texts[:50], reference[:50], strict=True)]
+    # the second stage's numpy scorer too, on the same texts
+    second = router._model.second
+    assert router._second_scorer is not None
+    stacked = _stack([dense, router.second_embedder.encode(normalised)], second.config)
+    numpy_second = router._scores(second, router._second_scorer, normalised, stacked)
+    assert np.abs(numpy_second - _sklearn_probabilities(second, normalised, stacked)).max() < 1e-9
 
 
 def test_an_embedding_is_reused_within_a_turn_and_never_across_turns(use_embedder):
