@@ -104,8 +104,8 @@ class ServiceRetriever:
         self.rrf_k = rrf_k
         self.weights = LANG_WEIGHTS if weights is None else weights  # lang → RRF weights (dense, sparse)
         # answers of recent queries, for a store that does not change while serving (the in-memory
-        # copy): a repeated question skips the query embedding (~10-20 ms of CPU, now most of a
-        # lookup: the numpy copy searches in well under 1 ms); the same questions recur
+        # copy): a repeated question skips the query embedding and the search (~2-3 ms of CPU with
+        # USE v3 and the numpy copy; it was tens of ms on an in-memory Qdrant); the same questions recur
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str | None, int, str], SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()

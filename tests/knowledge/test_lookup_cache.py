@@ -1,6 +1,5 @@
 """A retriever on a store that does not change while serving (the in-memory copy of the local
-folder) keeps recent answers: a repeated question costs no second embedding and search (the query
-embedding, ~10-20 ms of CPU, is most of a lookup on the numpy copy)."""
+folder) keeps recent answers: a repeated question costs no second embedding and search."""
 
 from __future__ import annotations
 
