@@ -1,6 +1,6 @@
 """Service-retrieval eval: recall@1/@3, MRR, no-match behaviour and latency, per mode and language.
 
-    python -m evals.retrieval [--data evals/data/retrieval_dev.jsonl] [--split test] [--json-out F]
+    python -m evals.retrieval [--data evals/data/retrieval_dev.jsonl] [--split test] [--store numpy|qdrant-memory|qdrant] [--json-out F]
     python -m evals.retrieval --calibrate      # choose the no-match thresholds on the calib split
 
 The catalogue is ingested into a temporary local Qdrant folder. Lines are
@@ -153,15 +153,29 @@ def print_table(metrics: dict[str, Any], title: str) -> None:
                   f"{m['latency_ms']['p50']:>7.2f} {m['latency_ms']['p95']:>7.2f} {m['cpu_ms']['p95']:>8.2f}")
 
 
-def build(folder: Path, embedder_spec: str = "use", threads: int = 1) -> ServiceRetriever:
+def build(folder: Path, embedder_spec: str = "use", threads: int = 1, store_kind: str = "numpy") -> ServiceRetriever:
+    """``store_kind``: ``numpy`` searches the copy a worker serves from without a Qdrant server,
+    ``qdrant-memory`` the in-memory Qdrant copy it served from before (the same answers, see
+    ``evals.bench_lookup``), ``qdrant`` the local folder itself (equal-score ties may rank in
+    another order than in a copy: a copy holds the points in id order, the folder in ingest order)."""
     from knowledge.embedders import make_embedder
     from knowledge.ingest import ingest
+    from knowledge.memory_store import MemoryServiceStore
     from knowledge.store import ServiceStore
 
     embedder = make_embedder(embedder_spec, threads=threads)
     store = ServiceStore.open(path=folder)
     report = ingest(embedder, store)
     print(f"ingested into {folder}: {report}")
+    if store_kind == "numpy":
+        copy = MemoryServiceStore.copy_of(store)
+        store.close()
+        return ServiceRetriever(embedder, copy)
+    if store_kind == "qdrant-memory":
+        memory = ServiceStore.in_memory()
+        store.copy_into(memory)
+        store.close()
+        return ServiceRetriever(embedder, memory)
     return ServiceRetriever(embedder, store)
 
 
@@ -175,13 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads of the embedder (1: a single query gains nothing from more, and "
                              "spinning threads are slow on a busy machine)")
+    parser.add_argument("--store", choices=["numpy", "qdrant-memory", "qdrant"], default="numpy",
+                        help="numpy: the in-memory copy workers search (default); qdrant-memory: an in-memory "
+                             "Qdrant copy (what they searched before); qdrant: the local folder")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--calibrate", action="store_true",
                         help="choose no-match thresholds on the calib half + retrieval_calib.jsonl")
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
     with tempfile.TemporaryDirectory(prefix="lui-retrieval-") as tmp:
-        retriever = build(Path(tmp) / "qdrant", args.embedder, args.threads)
+        retriever = build(Path(tmp) / "qdrant", args.embedder, args.threads, args.store)
         if args.calibrate:
             calib = split_rows(rows)["calib"] + (load_rows(CALIB_EXTRA) if CALIB_EXTRA.exists() else [])
             retriever.search("warm up", "en")
@@ -195,11 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         load = (load_before, os.getloadavg()[0])
         retriever.store.close()
     print_table(metrics, f"\n{args.data.name} [{args.split}: {len(chosen)} queries] embedder={args.embedder} "
-                         f"threads={args.threads} min_dense={retriever.min_score} min_sparse={retriever.min_sparse} "
+                         f"threads={args.threads} store={args.store} min_dense={retriever.min_score} min_sparse={retriever.min_sparse} "
                          f"load average {load[0]:.1f}→{load[1]:.1f} on {os.cpu_count()} CPUs")
     if args.json_out:
         config = {"data": str(args.data), "split": args.split, "embedder": args.embedder, "threads": args.threads,
-                  "load_average": load, "cpus": os.cpu_count(),
+                  "store": args.store, "load_average": load, "cpus": os.cpu_count(),
                   "min_dense": retriever.min_score, "min_sparse": retriever.min_sparse,
                   "default_mode": retriever.mode, "rrf_k": retriever.rrf_k, "weights": retriever.weights}
         args.json_out.write_text(json.dumps({"config": config, "metrics": metrics}, indent=2), encoding="utf-8")

@@ -103,27 +103,31 @@ class ServiceStore:
         """An empty store in this process's memory: nothing on disk, no lock another process could hold."""
         return cls(QdrantClient(location=":memory:"), collection, where=where)
 
-    def copy_into(self, target: ServiceStore, batch: int = 256) -> int:
-        """Copy every point (vectors and payload) of this collection into ``target``; the number copied.
-
-        Used to give each worker its own read-only copy of the catalogue index (see
-        ``knowledge.retrieval.open_retriever``), so the local folder is only held for the copy."""
-        size = self.dense_size()
-        if size is None:
-            raise _unavailable(self.where, "read the collection", ValueError("not found"), self.collection)
-        target.ensure_collection(size)
-        copied, offset = 0, None
+    def pages(self, batch: int = 256) -> Iterator[list[Any]]:
+        """Every point of the collection with its vectors and payload, ``batch`` per page."""
+        offset = None
         while True:
             with self._guard("read points"):
                 points, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
                                                     with_vectors=True, with_payload=True)
             if points:
-                structs = [models.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in points]
-                with target._guard("write points"):
-                    target.client.upsert(target.collection, points=structs, wait=True)
-                copied += len(points)
+                yield points
             if offset is None:
-                return copied
+                return
+
+    def copy_into(self, target: ServiceStore, batch: int = 256) -> int:
+        """Copy every point (vectors and payload) of this collection into ``target``; the number copied."""
+        size = self.dense_size()
+        if size is None:
+            raise _unavailable(self.where, "read the collection", ValueError("not found"), self.collection)
+        target.ensure_collection(size)
+        copied = 0
+        for points in self.pages(batch):
+            structs = [models.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in points]
+            with target._guard("write points"):
+                target.client.upsert(target.collection, points=structs, wait=True)
+            copied += len(points)
+        return copied
 
     @classmethod
     def from_settings(cls, settings: Any, collection: str = DEFAULT_COLLECTION, *,

@@ -1,6 +1,5 @@
 """A retriever on a store that does not change while serving (the in-memory copy of the local
-folder) keeps recent answers: a repeated question costs no second search (a Qdrant local-mode
-search is pure Python, ~250 ms of CPU)."""
+folder) keeps recent answers: a repeated question costs no second embedding and search."""
 
 from __future__ import annotations
 
