@@ -281,12 +281,8 @@ class Assistant:
                           out: ReplyOut | None, error: ErrorEvent | None) -> None:
         """The turn's log row, queued for the writer; written here only when its queue is full."""
         try:
-            row = self.conversations.turn_row(
-                session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
-                slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
-                reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings)
-            writer = self.conversations.writer
-            if writer is None or not writer.log(row):
+            row = self.conversations.turn_row(session.id, **_row_fields(text, u, turn, out, error))
+            if not self.conversations.queue_turn(row):
                 await asyncio.shield(self.pools.run("db", self.conversations.insert_turn_row, row))
         except Exception:  # the reply is going out; a logging failure must not break the session
             log.exception("could not persist a turn of session %s", session.id)
@@ -306,8 +302,13 @@ class Assistant:
 
     def _append(self, session: ChatSession, text: str, u: Understanding | None, turn: TurnContext, out: ReplyOut | None,
                 error: ErrorEvent | None, state: DialogueState | None = None) -> None:
-        self.conversations.append_turn(
-            session.id, text=text, intent=u.intent if u else None, confidence=u.confidence if u else None,
-            slots=u.slots if u else {}, source=u.source if u else None, tool_calls=turn.tool_calls,
-            reply=out.text if out else None, error_code=error.code if error else None, timings=turn.timings,
-            state=state)
+        self.conversations.append_turn(session.id, **_row_fields(text, u, turn, out, error), state=state)
+
+
+def _row_fields(text: str, u: Understanding | None, turn: TurnContext, out: ReplyOut | None,
+                error: ErrorEvent | None) -> dict[str, Any]:
+    """What a turn's log row records (ConversationStore.turn_row / append_turn keywords)."""
+    return {"text": text, "intent": u.intent if u else None, "confidence": u.confidence if u else None,
+            "slots": u.slots if u else {}, "source": u.source if u else None, "tool_calls": turn.tool_calls,
+            "reply": out.text if out else None, "error_code": error.code if error else None,
+            "timings": turn.timings}

@@ -104,6 +104,13 @@ def _next_seq(session_id: Any) -> Any:
             .where(table.c.session_id == session_id).scalar_subquery())
 
 
+def _state_update(session_id: str, state: Mapping[str, Any] | BaseModel, now: datetime) -> Any:
+    """The UPDATE that replaces a session's dialogue state (no row updated: no such session)."""
+    table = Conversation.__table__
+    return (sa.update(table).where(table.c.session_id == session_id)
+            .values(state_json=_json_safe(state, "the dialogue state"), updated_at=now))
+
+
 # a batch of log rows: one INSERT executed with many parameter sets (no RETURNING, so each set is
 # its own execution and sees the rows before it: seqs 1, 2, 3 ... within a session)
 _BATCH_INSERT = sa.insert(TurnRow.__table__).values(seq=_next_seq(sa.bindparam("sid")))
@@ -186,13 +193,8 @@ class ConversationStore:
 
     def save_state(self, session_id: str, state: Mapping[str, Any] | BaseModel) -> None:
         """Replace the session's dialogue state (last write wins)."""
-        data = _json_safe(state, "the dialogue state")
         with session_scope(self.engine) as s:
-            updated = s.exec(
-                sa.update(Conversation)
-                .where(Conversation.session_id == session_id)
-                .values(state_json=data, updated_at=self._now())
-            ).rowcount
+            updated = s.exec(_state_update(session_id, state, self._now())).rowcount
             if updated != 1:
                 raise self.no_session(session_id)
 
@@ -268,10 +270,15 @@ class ConversationStore:
                 "reply": reply, "error_code": error_code, "timings_json": payload["timings"],
                 "created_at": self._now()}
 
+    def queue_turn(self, row: dict[str, Any]) -> bool:
+        """Queue a row from :meth:`turn_row` for the writer (never blocks); False when the writer is off,
+        closed or full: the caller then writes it with :meth:`insert_turn_row`."""
+        return self.writer is not None and self.writer.log(row)
+
     def log_turn(self, row: dict[str, Any]) -> None:
         """Log a row from :meth:`turn_row`: behind the turn when the writer is on and has room,
         else now (blocking: call from a worker thread)."""
-        if self.writer is None or not self.writer.log(row):
+        if not self.queue_turn(row):
             self.insert_turn_row(row)
 
     def insert_turn_row(self, row: dict[str, Any]) -> None:
@@ -300,10 +307,7 @@ class ConversationStore:
         missing = []
         with self.engine.begin() as conn:
             for session_id, state in states:  # first: on PostgreSQL these row locks queue other writers
-                data = _json_safe(state, "the dialogue state")
-                updated = conn.execute(sa.update(table).where(table.c.session_id == session_id)
-                                       .values(state_json=data, updated_at=now)).rowcount
-                missing.append(updated != 1)
+                missing.append(conn.execute(_state_update(session_id, state, now)).rowcount != 1)
             if rows:
                 touched = {row["session_id"] for row in rows} - {sid for sid, _ in states}
                 if touched:  # the sessions' last activity
