@@ -40,7 +40,7 @@ from pathlib import Path
 from assistant.nlu.data import load_examples
 from assistant.nlu.types import INTENTS, OUT_OF_SCOPE, Understanding
 from assistant.settings import Settings
-from evals.metrics import Scored, compute_metrics, confusion, outcome_metrics
+from evals.metrics import Scored, compute_metrics, confusion, outcome_metrics, percentile
 from evals.report import errors_by_intent, markdown_report, write_confusion_png
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, predictions = _predict_with_llm(settings, examples, router, config)
 
     metrics = compute_metrics(rows)
+    if args.mode == "router" and router.second_config is not None:
+        metrics["second_stage"] = stage_latency(router, examples, rows)
     if not args.no_outcome:
         retriever = _catalogue_retriever(settings, router.embedder if router is not None else None, config)
         if retriever is not None:
@@ -167,10 +169,21 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "oos_recall", "slot_f1", "latency_ms")}
     summary["per_lang"] = {k: v["accuracy"] for k, v in metrics["per_lang"].items()}
-    summary.update({k: v for k, v in metrics.items() if k.startswith("outcome_")})
+    summary.update({k: v for k, v in metrics.items() if k.startswith("outcome_") or k == "second_stage"})
     print(json.dumps(summary, ensure_ascii=False))
     print(f"report: {report}", file=sys.stderr)
     return 0
+
+
+def stage_latency(router, examples, rows: list[Scored]) -> dict:
+    """Which stage read each utterance (a batch re-reading, outside the timed loop) and the latency of each:
+    the p95 of wording the fast stage is unsure about is the second stage's cost."""
+    second = [config is not router.config for _, config in router.readings([e.text for e in examples])]
+    out: dict = {"share": round(sum(second) / max(1, len(second)), 4)}
+    for name, flag in (("first", False), ("second", True)):
+        ms = [r.latency_ms for r, s in zip(rows, second, strict=True) if s is flag]
+        out[name] = {"n": len(ms), "p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2)}
+    return out
 
 
 def trained_on_warning(data: Path, settings: Settings) -> str | None:

