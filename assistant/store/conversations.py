@@ -304,8 +304,15 @@ class ConversationStore:
         table = Conversation.__table__
         missing = []
         with self.engine.begin() as conn:
-            for session_id, state in states:  # first: on PostgreSQL these row locks queue other writers
-                missing.append(conn.execute(_STATE_UPDATE, _state_params(session_id, state, now)).rowcount != 1)
+            # first: on PostgreSQL these row locks queue other writers. One statement, many parameter sets:
+            # when it updates as many rows as there are states, no session was missing (one row at most
+            # each); otherwise (rare) the states are updated again one by one to tell which was
+            params = [_state_params(session_id, state, now) for session_id, state in states]
+            if len(params) > 1 and self.engine.dialect.supports_sane_multi_rowcount:
+                if conn.execute(_STATE_UPDATE, params).rowcount == len(params):
+                    params, missing = [], [False] * len(states)
+            for one in params:
+                missing.append(conn.execute(_STATE_UPDATE, one).rowcount != 1)
             if rows:
                 touched = {row["session_id"] for row in rows} - {sid for sid, _ in states}
                 if touched:  # the sessions' last activity
