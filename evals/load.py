@@ -12,9 +12,10 @@ the last one is answered, so the figures are the server's saturation throughput,
 what a queue of that many sessions costs (Little's law: 200 sessions at 250 turns/s wait ~0.8 s on
 average, whatever the server). ``--think-ms MEAN`` paces each session like a person reading and
 typing: before each turn a seeded, exponentially distributed pause of that mean (a double click on
-confirm excepted). ``offered_per_s`` is then the rate the sessions would send at if every reply
-were instant (clients / mean think), to compare with the achieved ``turns_per_s``; latency is what
-one turn costs at that load.
+confirm excepted). ``offered_per_s`` is then the rate the run would have had if every reply were
+instant (its turns over the longest session's total think time; about clients / mean think while
+every session is active), to compare with the achieved ``turns_per_s``, which can only be lower;
+latency is what one turn costs at that load.
 """
 
 from __future__ import annotations
@@ -68,13 +69,15 @@ def seed_load_users(url: str, n: int) -> None:
 async def client(url: str, i: int, turns: int, deadline: float, latencies: list[float], errors: Counter,
                  think_ms: float = 0) -> dict:
     uid = f"load_{i:04d}"
-    stats = {"held": False, "paid": 0}
+    stats = {"held": False, "paid": 0, "think_s": 0.0}
     rng = random.Random(i)
     pause = random.Random(f"think-{i}")  # its own stream: the questions are the same in both modes
 
     async def think() -> None:
         if think_ms > 0:
-            await asyncio.sleep(pause.expovariate(1000 / think_ms))
+            seconds = pause.expovariate(1000 / think_ms)
+            stats["think_s"] += seconds
+            await asyncio.sleep(seconds)
 
     async def turn(ws, message: dict) -> list[dict]:
         t0 = time.perf_counter()
@@ -152,12 +155,13 @@ async def run(url: str, clients: int, turns: int, budget_s: float, idle: int = 0
     for ws in idle_ws:
         await ws.close()
     n = len(latencies)
+    longest = max((r["think_s"] for r in results), default=0.0)  # the longest session's thinking, seconds
     return {
         "idle_sessions": {"asked": idle, "held": idle_held, "open_after_load": still_open},
         "clients": clients, "held": sum(r["held"] for r in results), "payments": sum(r["paid"] for r in results),
         "turns": n, "seconds": round(elapsed, 1), "turns_per_s": round(n / elapsed, 1), "think_ms": think_ms,
-        # paced: the rate if every reply were instant (each session sends a turn per mean think time)
-        "offered_per_s": round(clients * 1000 / think_ms, 1) if think_ms > 0 else None,
+        # paced: the rate if every reply were instant (the run would then last its longest session's thinking)
+        "offered_per_s": round(n / longest, 1) if think_ms > 0 and longest > 0 else None,
         "latency_ms": {q: round(percentile(latencies, v), 1) for q, v in (("p50", 50), ("p95", 95), ("p99", 99))},
         "error_rate": round(sum(errors.values()) / max(1, n), 4), "errors": dict(errors),
     }

@@ -1,5 +1,6 @@
 """``python -m evals.load --think-ms``: sessions paced like people (think time between turns) report the
-offered rate next to the achieved one, and pacing lowers the achieved rate (no timing bound is tested)."""
+offered rate next to the achieved one, and pacing lowers the achieved rate (no timing bound is tested:
+the achieved rate cannot exceed the offered one whatever the machine's load)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_paced_sessions_report_offered_and_achieved_rates_and_think_time_lowers_
         assert result["errors"] == {} and result["payments"] == clients
         assert result["turns"] >= clients * turns and set(result["latency_ms"]) == {"p50", "p95", "p99"}
     assert closed["think_ms"] == 0 and closed["offered_per_s"] is None
-    assert paced["think_ms"] == 700 and paced["offered_per_s"] == round(clients * 1000 / 700, 1)
+    assert paced["think_ms"] == 700 and paced["offered_per_s"] > 0
     assert paced["turns_per_s"] < closed["turns_per_s"]
-    # each paced session thinks before each of its ~5 turns: the run lasts at least a good part of that
-    assert paced["seconds"] >= 1.0
+    # the run lasts at least its longest session's thinking (seeded: 5.4 s): never above the offered rate
+    assert paced["seconds"] >= 5 and paced["turns_per_s"] <= paced["offered_per_s"] + 0.1
