@@ -54,6 +54,8 @@ class SerialEmbedder(Embedder):
             if not call.done:  # no earlier run took it along: this run takes every call waiting
                 with self._waiting_lock:
                     batch, self._waiting = self._waiting, []
+                if call not in batch:  # taken by a run that was interrupted (not an Exception): again
+                    batch.append(call)
                 self._run(batch)
         if call.error is not None:
             raise call.error

@@ -46,7 +46,7 @@ def _call_while_busy(model: Recording, calls: list[list[str]]) -> dict[int, obje
     def call(i: int, texts: list[str]) -> None:
         try:
             results[i] = model.encode(texts)
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - an interrupted run, for the test that makes one
             results[i] = exc
 
     first = threading.Thread(target=call, args=(-1, ["first"]))
@@ -81,6 +81,27 @@ def test_a_failing_call_in_a_shared_run_fails_alone():
     results = _call_while_busy(model, [["a"], ["boom"], ["cc"]])
     assert isinstance(results[1], ValueError)
     assert np.allclose(results[0], _expected(["a"])) and np.allclose(results[2], _expected(["cc"]))
+
+
+class Interrupted(BaseException):
+    """Not an Exception (like KeyboardInterrupt): the shared run stops without handing out errors."""
+
+
+def test_calls_of_an_interrupted_shared_run_are_embedded_by_their_own_callers():
+    model = Recording()
+    embed = model._embed
+
+    def interrupt_the_shared_run(texts: list[str]) -> np.ndarray:
+        if len(model.runs) == 1 and len(texts) > 1:
+            model.runs.append(list(texts))
+            raise Interrupted
+        return embed(texts)
+
+    model._embed = interrupt_the_shared_run
+    results = _call_while_busy(model, [["a"], ["bb"], ["ccc"]])
+    assert sum(isinstance(r, Interrupted) for r in results.values()) == 1  # the caller that ran it
+    fine = [i for i in range(3) if not isinstance(results[i], BaseException)]
+    assert len(fine) == 2 and all(np.allclose(results[i], _expected([["a"], ["bb"], ["ccc"]][i][:1])) for i in fine)
 
 
 def test_a_model_that_does_not_combine_runs_each_call_alone():
