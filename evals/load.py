@@ -1,11 +1,21 @@
 """Load test: many concurrent websocket clients doing mixed text turns and payments on 127.0.0.1.
 
-    python -m evals.load [--clients 100] [--turns 6] [--budget-s 120]
+    python -m evals.load [--clients 100] [--turns 6] [--budget-s 120] [--think-ms 0]
 
 Each client is its own user (created for the run, with a wallet and unpaid bills), asks a few
 questions, pays a bill (``confirm.request`` then ``confirm``, sometimes confirming twice on purpose)
 and checks its balance. Reports sessions held, turns per second, p50/p95/p99 latency, the error
 rate by code, server memory, and the ledger check at the end. Bounded in clients and time.
+
+Two modes. ``--think-ms 0`` (the default) is closed-loop: each client sends its next turn as soon as
+the last one is answered, so the figures are the server's saturation throughput, and latency is
+what a queue of that many sessions costs (Little's law: 200 sessions at 250 turns/s wait ~0.8 s on
+average, whatever the server). ``--think-ms MEAN`` paces each session like a person reading and
+typing: before each turn a seeded, exponentially distributed pause of that mean (a double click on
+confirm excepted). ``offered_per_s`` is then the rate the run would have had if every reply were
+instant (its turns over the longest session's total think time; about clients / mean think while
+every session is active), to compare with the achieved ``turns_per_s``, which can only be lower;
+latency is what one turn costs at that load.
 """
 
 from __future__ import annotations
@@ -56,10 +66,18 @@ def seed_load_users(url: str, n: int) -> None:
     engine.dispose()
 
 
-async def client(url: str, i: int, turns: int, deadline: float, latencies: list[float], errors: Counter) -> dict:
+async def client(url: str, i: int, turns: int, deadline: float, latencies: list[float], errors: Counter,
+                 think_ms: float = 0) -> dict:
     uid = f"load_{i:04d}"
-    stats = {"held": False, "paid": 0}
+    stats = {"held": False, "paid": 0, "think_s": 0.0}
     rng = random.Random(i)
+    pause = random.Random(f"think-{i}")  # its own stream: the questions are the same in both modes
+
+    async def think() -> None:
+        if think_ms > 0:
+            seconds = pause.expovariate(1000 / think_ms)
+            stats["think_s"] += seconds
+            await asyncio.sleep(seconds)
 
     async def turn(ws, message: dict) -> list[dict]:
         t0 = time.perf_counter()
@@ -80,17 +98,21 @@ async def client(url: str, i: int, turns: int, deadline: float, latencies: list[
             await asyncio.wait_for(ws.recv(), 60)
             stats["held"] = True
             for _ in range(max(0, turns - 3)):
+                await think()
                 if time.perf_counter() > deadline:
                     return stats
                 await turn(ws, {"type": "text", "text": rng.choice(QUESTIONS)})
+            await think()
             events = await turn(ws, {"type": "text", "text": "帮我交电费" if i % 2 else "pay my electricity bill"})
             request = next((e for e in events if e["type"] == "confirm.request"), None)
             if request is not None:
                 confirm = {"type": "confirm", "confirmation_id": request["confirmation_id"], "accept": True}
+                await think()
                 await turn(ws, confirm)
                 if i % 5 == 0:  # a double click: must not pay twice
                     await turn(ws, confirm)
                 stats["paid"] = 1
+            await think()
             await turn(ws, {"type": "text", "text": "余额"})
     except Exception as exc:  # a dropped connection counts as an error, and the run goes on
         errors[f"client:{type(exc).__name__}"] += 1
@@ -119,22 +141,27 @@ async def hold_idle(url: str, n: int, users: int) -> tuple[list, int]:
     return held, len(held)
 
 
-async def run(url: str, clients: int, turns: int, budget_s: float, idle: int = 0) -> dict:
+async def run(url: str, clients: int, turns: int, budget_s: float, idle: int = 0, think_ms: float = 0,
+              first_user: int = 0) -> dict:
+    """``clients`` sessions of users ``load_<first_user>`` ... (seeded by :func:`seed_load_users`)."""
     latencies: list[float] = []
     errors: Counter = Counter()
     idle_ws, idle_held = await hold_idle(url, idle, max(clients, 1)) if idle else ([], 0)
     started = time.perf_counter()
-    results = await asyncio.gather(*[client(url, i, turns, started + budget_s, latencies, errors)
-                                     for i in range(clients)])
+    results = await asyncio.gather(*[client(url, first_user + i, turns, started + budget_s, latencies, errors,
+                                            think_ms) for i in range(clients)])
     elapsed = time.perf_counter() - started
     still_open = sum(1 for ws in idle_ws if ws.state.name == "OPEN")
     for ws in idle_ws:
         await ws.close()
     n = len(latencies)
+    longest = max((r["think_s"] for r in results), default=0.0)  # the longest session's thinking, seconds
     return {
         "idle_sessions": {"asked": idle, "held": idle_held, "open_after_load": still_open},
         "clients": clients, "held": sum(r["held"] for r in results), "payments": sum(r["paid"] for r in results),
-        "turns": n, "seconds": round(elapsed, 1), "turns_per_s": round(n / elapsed, 1),
+        "turns": n, "seconds": round(elapsed, 1), "turns_per_s": round(n / elapsed, 1), "think_ms": think_ms,
+        # paced: the rate if every reply were instant (the run would then last its longest session's thinking)
+        "offered_per_s": round(n / longest, 1) if think_ms > 0 and longest > 0 else None,
         "latency_ms": {q: round(percentile(latencies, v), 1) for q, v in (("p50", 50), ("p95", 95), ("p99", 99))},
         "error_rate": round(sum(errors.values()) / max(1, n), 4), "errors": dict(errors),
     }
@@ -150,19 +177,22 @@ def main(argv: list[str] | None = None) -> int:
                         "--workers N processes, clients in a separate process (see evals/load_workers.py)")
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres+redis"])
     parser.add_argument("--idle", type=int, default=0, help="extra idle sessions held during the load")
+    parser.add_argument("--think-ms", type=float, default=0, help="mean think time between a session's turns "
+                        "(seeded, exponential); 0: closed loop, the saturation throughput")
     parser.add_argument("--client", metavar="WS_URL", help=argparse.SUPPRESS)  # the client process
     args = parser.parse_args(argv)
     args.clients = min(args.clients, 2000)  # bounded
     args.idle = min(args.idle, 5000)
     if args.client:  # the client side of --workers: one JSON line on stdout
-        print(json.dumps(asyncio.run(run(args.client, args.clients, args.turns, args.budget_s, args.idle))))
+        print(json.dumps(asyncio.run(run(args.client, args.clients, args.turns, args.budget_s, args.idle,
+                                         args.think_ms))))
         return 0
     if args.workers:
         from evals.load_workers import run_workers
 
         counts = [int(n) for n in args.workers.split(",")]
         result = run_workers(counts, args.backend, args.clients, args.turns, args.idle, args.budget_s,
-                             Settings().cache_dir.resolve())
+                             Settings().cache_dir.resolve(), args.think_ms)
         result["machine"] = machine()
         save_result(result, args.json_out)
         return 0 if all(not r["ledger"]["problems"] and r["payments"] == r["ledger"]["bills_paid"]
@@ -175,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_load_users(settings.db_url, args.clients)
         rss_before = rss_mb()
         with ServerThread(create_app(settings), ws_ping_interval=None) as live:
-            result = asyncio.run(run(live.ws, args.clients, args.turns, args.budget_s))
+            result = asyncio.run(run(live.ws, args.clients, args.turns, args.budget_s, think_ms=args.think_ms))
             result["rss_mb"] = {"before_server": round(rss_before, 1), "after_load": round(rss_mb(), 1)}
         engine = make_engine(settings.db_url)
         billing = Billing(engine)

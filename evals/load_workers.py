@@ -48,7 +48,8 @@ def backend(kind: str, home: Path):
         pg.remove()
 
 
-def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget_s: float, cache: Path) -> dict:
+def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget_s: float, cache: Path,
+            think_ms: float = 0) -> dict:
     from evals.load import seed_load_users
     from tests.workers import Worker, worker_env
 
@@ -64,7 +65,8 @@ def run_one(workers: int, kind: str, clients: int, turns: int, idle: int, budget
             group = served.proc.pid  # lui serve and its worker processes (one process group)
             cpu_before, rss_before = server_usage(group)
             done = subprocess.run([sys.executable, "-m", "evals.load", "--client", served.ws, "--clients", str(clients),
-                                   "--turns", str(turns), "--idle", str(idle), "--budget-s", str(budget_s)],
+                                   "--turns", str(turns), "--idle", str(idle), "--budget-s", str(budget_s),
+                                   "--think-ms", str(think_ms)],
                                   env=env, capture_output=True, text=True, timeout=budget_s + 600)
             if done.returncode != 0:
                 raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
@@ -119,12 +121,12 @@ def all_ready(http: str, workers: int, timeout_s: float = 600) -> None:
 
 
 def run_workers(counts: list[int], kind: str, clients: int, turns: int, idle: int, budget_s: float,
-                cache: Path) -> dict:
-    runs = [run_one(n, kind, clients, turns, idle, budget_s, cache) for n in counts]
+                cache: Path, think_ms: float = 0) -> dict:
+    runs = [run_one(n, kind, clients, turns, idle, budget_s, cache, think_ms) for n in counts]
     base = runs[0]
     for r in runs:
         r["ratio_to_first"] = {
             "turns_per_s": round(r["turns_per_s"] / max(base["turns_per_s"], 1e-9), 2),
             "p95": round(r["latency_ms"]["p95"] / max(base["latency_ms"]["p95"], 1e-9), 2),
         }
-    return {"backend": kind, "clients": clients, "idle": idle, "runs": runs}
+    return {"backend": kind, "clients": clients, "idle": idle, "think_ms": think_ms, "runs": runs}

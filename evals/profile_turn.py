@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--save", type=Path, help="--server: also write the merged profile here (pstats file)")
     args = parser.parse_args(argv)
     if args.server:
         return profile_server(args)
@@ -142,6 +143,8 @@ def profile_server(args) -> int:
     stats = pstats.Stats(profiles[0])
     for profile in profiles[1:]:
         stats.add(profile)
+    if args.save is not None:
+        stats.dump_stats(args.save)
     print(f"== server threads' CPU: {stats.total_tt * 1000 / max(len(latencies), 1):.2f} ms per turn "
           "(profiled: the profiler's own cost inflates it)")
     for order in ("tottime", "cumulative"):

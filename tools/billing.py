@@ -22,11 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from tools import ledger_sql as q
 from tools.errors import InvalidArgument, NotFound, PaymentRefused, RefusalCode, ToolError
 from tools.kinds import BILL_TYPES
 from tools.phone import TOPUP_AMOUNTS, TOPUP_AMOUNTS_FEN, is_mobile
@@ -34,11 +37,7 @@ from tools.tables import (
     AUDIT_PAYMENT_DONE,
     BILL_STATUSES,
     AuditLog,
-    Bill,
-    Biller,
     Contact,
-    Payment,
-    Wallet,
     session_scope,
     utc_from_ts,
 )
@@ -138,23 +137,19 @@ class Receipt:
     target_id: str = ""
 
 
-def _bill_info(bill: Bill, biller: Biller) -> BillInfo:
-    return BillInfo(
-        id=bill.id,
-        user_id=bill.user_id,
-        bill_type=bill.bill_type,
-        biller_id=bill.biller_id,
-        biller_name_zh=biller.name_zh,
-        biller_name_en=biller.name_en,
-        account=bill.account,
-        account_label=bill.account_label,
-        period=bill.period,
-        amount_fen=bill.amount_fen,
-        paid_fen=bill.paid_fen,
-        due_date=bill.due_date,
-        status=bill.status,
-        allow_partial=bill.allow_partial,
-    )
+_BILL_FIELDS = ("id", "user_id", "bill_type", "biller_id", "biller_name_zh", "biller_name_en", "account",
+                "account_label", "period", "amount_fen", "paid_fen", "due_date", "status", "allow_partial")
+
+
+def _bill_info(row: sa.Row, prefix: str = "") -> BillInfo:
+    """A bill from a row of :mod:`tools.ledger_sql` (its columns named ``prefix`` + the field's name)."""
+    fields = row._mapping
+    return BillInfo(*(fields[prefix + name] for name in _BILL_FIELDS))
+
+
+def _audit(conn: sa.Connection, at: datetime, user_id: str, action: str, target: str, detail: dict) -> None:
+    conn.execute(q.INSERT_AUDIT, {"at": at, "user_id": user_id, "action": action, "target": target,
+                                  "detail_json": detail})
 
 
 _STATUS_REFUSAL: dict[str, RefusalCode] = {
@@ -183,11 +178,11 @@ class Billing:
 
     # ---------------------------------------------------------------- reads
     def balance(self, user_id: str) -> Balance:
-        with Session(self.engine) as s:
-            wallet = s.get(Wallet, user_id)
-            if wallet is None:
-                raise NotFound(f"no wallet for user {user_id!r}")
-            return Balance(user_id, wallet.balance_fen, wallet.currency)
+        with self.engine.connect() as conn:
+            wallet = conn.execute(q.BALANCE, {"user_id": user_id}).first()
+        if wallet is None:
+            raise NotFound(f"no wallet for user {user_id!r}")
+        return Balance(user_id, wallet.balance_fen, wallet.currency)
 
     def bills(self, user_id: str, bill_type: str | None = None, status: str | None = None) -> list[BillInfo]:
         """The user's bills, newest period first; optionally one type and/or one status."""
@@ -195,14 +190,10 @@ class Billing:
             raise InvalidArgument(f"unknown bill_type {bill_type!r}; one of {', '.join(BILL_TYPES)}")
         if status is not None and status not in BILL_STATUSES:
             raise InvalidArgument(f"unknown status {status!r}; one of {', '.join(BILL_STATUSES)}")
-        query = select(Bill, Biller).join(Biller, Biller.id == Bill.biller_id).where(Bill.user_id == user_id)
-        if bill_type is not None:
-            query = query.where(Bill.bill_type == bill_type)
-        if status is not None:
-            query = query.where(Bill.status == status)
-        query = query.order_by(Bill.period.desc(), Bill.bill_type, Bill.account, Bill.id)
-        with Session(self.engine) as s:
-            return [_bill_info(bill, biller) for bill, biller in s.exec(query).all()]
+        query = q.USER_BILLS[bill_type is not None, status is not None]
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"user_id": user_id, "bill_type": bill_type, "status": status}).all()
+        return [_bill_info(row) for row in rows]
 
     def accounts(self, user_id: str, bill_type: str) -> list[Account]:
         """The distinct accounts the user has bills for, of one type (two homes -> two accounts)."""
@@ -265,20 +256,20 @@ class Billing:
                              lambda s: self._new_topup(s, user_id, phone, amount_fen, idempotency_key))
 
     def _prepare(self, user_id: str, target_kind: str, target_id: str, amount_fen: int | None,
-                 idempotency_key: str, insert: Callable[[Session], PendingPayment]) -> PendingPayment:
+                 idempotency_key: str, insert: Callable[[sa.Connection], PendingPayment]) -> PendingPayment:
         """The idempotent part of preparing: the same key returns the same payment, for the same target."""
         if not idempotency_key:
             raise InvalidArgument("idempotency_key is required")
         if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)):
             raise PaymentRefused("invalid-amount", f"amount_fen must be an int, got {amount_fen!r}")
         try:
-            with session_scope(self.engine) as s:
-                existing = s.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
+            with self.engine.begin() as conn:
+                existing = conn.execute(q.PAYMENT_BY_KEY, {"key": idempotency_key}).first()
                 if existing is None:
-                    return insert(s)
+                    return insert(conn)
         except IntegrityError:  # a parallel call with the same key inserted first
-            with Session(self.engine) as s:
-                existing = s.exec(select(Payment).where(Payment.idempotency_key == idempotency_key)).first()
+            with self.engine.connect() as conn:
+                existing = conn.execute(q.PAYMENT_BY_KEY, {"key": idempotency_key}).first()
             if existing is None:
                 raise
         if existing.user_id != user_id:  # told apart from nothing: no hint that the key exists
@@ -291,14 +282,11 @@ class Billing:
         return self._pending_view(existing.id)
 
     def _new_payment(
-        self, s: Session, user_id: str, bill_id: str, amount_fen: int | None, idempotency_key: str
+        self, conn: sa.Connection, user_id: str, bill_id: str, amount_fen: int | None, idempotency_key: str
     ) -> PendingPayment:
-        row = s.exec(
-            select(Bill, Biller).join(Biller, Biller.id == Bill.biller_id).where(Bill.id == bill_id)
-        ).first()
-        if row is None or row[0].user_id != user_id:  # someone else's bill looks like no bill at all
+        bill = conn.execute(q.BILL_BY_ID, {"bill_id": bill_id}).first()
+        if bill is None or bill.user_id != user_id:  # someone else's bill looks like no bill at all
             raise PaymentRefused("bill-not-found", "no such bill")
-        bill, biller = row
         outstanding = bill.amount_fen - bill.paid_fen
         if bill.status == "paid" or outstanding <= 0:
             raise PaymentRefused("already-paid", f"bill {bill_id} is already paid")
@@ -307,23 +295,22 @@ class Billing:
             raise PaymentRefused("invalid-amount", "the amount must be positive")
         if amount != outstanding and not (bill.allow_partial and amount < outstanding):
             raise PaymentRefused("amount-mismatch", f"bill {bill_id} owes {outstanding} fen, not {amount}")
-        payment = self._insert(s, user_id, "bill", bill_id, amount, idempotency_key)
-        return self._view(payment, _bill_info(bill, biller))
+        return self._view(self._insert(conn, user_id, "bill", bill_id, amount, idempotency_key), _bill_info(bill))
 
-    def _new_topup(self, s: Session, user_id: str, phone: str, amount_fen: int, idempotency_key: str
+    def _new_topup(self, conn: sa.Connection, user_id: str, phone: str, amount_fen: int, idempotency_key: str
                    ) -> PendingPayment:
         if amount_fen not in TOPUP_AMOUNTS_FEN:
             raise PaymentRefused("invalid-amount", f"a top-up is one of {TOPUP_AMOUNTS} yuan, not {amount_fen} fen")
-        return self._view(self._insert(s, user_id, "phone", phone, amount_fen, idempotency_key), None)
+        return self._view(self._insert(conn, user_id, "phone", phone, amount_fen, idempotency_key), None)
 
-    def _insert(self, s: Session, user_id: str, target_kind: str, target_id: str, amount: int,
-                idempotency_key: str) -> Payment:
+    def _insert(self, conn: sa.Connection, user_id: str, target_kind: str, target_id: str, amount: int,
+                idempotency_key: str) -> SimpleNamespace:
         """The pending payment row and its audit row, once the balance covers the amount."""
-        wallet = s.get(Wallet, user_id)
+        wallet = conn.execute(q.BALANCE, {"user_id": user_id}).first()
         if wallet is None or wallet.balance_fen < amount:
             raise PaymentRefused("insufficient-balance", "the balance is lower than the amount")
         now = self._now()
-        payment = Payment(
+        payment = SimpleNamespace(
             id=f"pay_{uuid.uuid4().hex[:20]}",
             user_id=user_id,
             target_kind=target_kind,
@@ -335,12 +322,13 @@ class Billing:
             idempotency_key=idempotency_key,
             created_at=now,
             expires_at=now + timedelta(seconds=self.confirm_ttl_s),
+            done_at=None,
+            balance_after_fen=None,
+            error_code=None,
         )
-        s.add(payment)
+        conn.execute(q.INSERT_PAYMENT, vars(payment))
         detail = {"bill_id": target_id} if target_kind == "bill" else {"target_kind": target_kind, "target_id": target_id}
-        s.add(AuditLog(at=now, user_id=user_id, action="payment.prepared", target=payment.id,
-                       detail_json={**detail, "amount_fen": amount}))
-        s.flush()
+        _audit(conn, now, user_id, "payment.prepared", payment.id, {**detail, "amount_fen": amount})
         return payment
 
     # ---------------------------------------------------------------- confirm / cancel
@@ -362,68 +350,38 @@ class Billing:
                 return self._receipt(payment.id, already_done=False)
         raise ToolError("the payment kept changing under this call", code="conflict", retryable=True)
 
-    def _execute(self, p: Payment, now: datetime) -> bool:
+    def _execute(self, p: sa.Row, now: datetime) -> bool:
         """The one transaction that moves money. False when another call got there first."""
-        amt = p.amount_fen
-        with Session(self.engine, expire_on_commit=False) as s:
-            try:
-                claimed = s.exec(
-                    sa.update(Payment)
-                    .where(Payment.id == p.id, Payment.status == "pending", Payment.expires_at > now)
-                    .values(status="done", done_at=now)
-                ).rowcount  # the first write: on SQLite it takes the write lock, serialising confirms
-                if claimed != 1:
-                    s.rollback()
+        amount = {"amount": p.amount_fen}
+        with self.engine.connect() as conn:
+            with conn.begin() as tx:
+                # the first write: on SQLite it takes the write lock, serialising confirms
+                if conn.execute(q.CLAIM, {"payment_id": p.id, "now": now}).rowcount != 1:
+                    tx.rollback()
                     return False
-                debited = s.exec(
-                    sa.update(Wallet)
-                    .where(Wallet.user_id == p.user_id, Wallet.balance_fen >= amt)
-                    .values(balance_fen=Wallet.balance_fen - amt, version=Wallet.version + 1)
-                ).rowcount
-                if debited != 1:
+                if conn.execute(q.DEBIT, {"payer": p.user_id, **amount}).rowcount != 1:
                     raise PaymentRefused("insufficient-balance", "the balance is lower than the amount")
-                settled = 1 if p.bill_id is None else s.exec(
-                    sa.update(Bill)
-                    .where(
-                        Bill.id == p.bill_id, Bill.status == "unpaid", Bill.paid_fen + amt <= Bill.amount_fen
-                    )
-                    .values(
-                        paid_fen=Bill.paid_fen + amt,
-                        status=sa.case((Bill.paid_fen + amt >= Bill.amount_fen, "paid"), else_="unpaid"),
-                    )
-                ).rowcount
+                settled = 1 if p.bill_id is None else conn.execute(q.SETTLE, {"bill_id": p.bill_id, **amount}).rowcount
                 if settled != 1:
-                    s.rollback()  # release the write lock before marking the payment failed
+                    tx.rollback()  # release the write lock before marking the payment failed
                     code = self._fail(p, now)
                     raise PaymentRefused(code, "the bill no longer owes this amount")
-                balance_after = s.exec(select(Wallet.balance_fen).where(Wallet.user_id == p.user_id)).one()
-                s.exec(sa.update(Payment).where(Payment.id == p.id).values(balance_after_fen=balance_after))
-                self._record_done(s, p, balance_after, now)
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
+                balance_after = conn.execute(q.BALANCE, {"user_id": p.user_id}).one().balance_fen
+                conn.execute(q.BALANCE_AFTER, {"payment_id": p.id, "balance_after": balance_after})
+                self._record_done(conn, p, balance_after, now)
         return True
 
-    def _record_done(self, s: Session, p: Payment, balance_after: int, now: datetime) -> None:
+    @staticmethod
+    def _record_done(conn: sa.Connection, p: sa.Row, balance_after: int, now: datetime) -> None:
         """The audit row of a done payment, inside the money transaction."""
-        s.add(
-            AuditLog(
-                at=now,
-                user_id=p.user_id,
-                action=AUDIT_PAYMENT_DONE,
-                target=p.id,
-                detail_json={
-                    "bill_id": p.bill_id,
-                    "target_kind": p.target_kind,
-                    "target_id": p.target_id,
-                    "amount_fen": p.amount_fen,
-                    "balance_after_fen": balance_after,
-                    "confirmation_id": p.confirmation_id,
-                },
-            )
-        )
-        s.flush()
+        _audit(conn, now, p.user_id, AUDIT_PAYMENT_DONE, p.id, {
+            "bill_id": p.bill_id,
+            "target_kind": p.target_kind,
+            "target_id": p.target_id,
+            "amount_fen": p.amount_fen,
+            "balance_after_fen": balance_after,
+            "confirmation_id": p.confirmation_id,
+        })
 
     def cancel_payment(self, user_id: str, confirmation_id: str) -> PendingPayment:
         """Abandon a pending payment. Idempotent; a done payment cannot be cancelled."""
@@ -436,9 +394,9 @@ class Billing:
         raise ToolError("the payment kept changing under this call", code="conflict", retryable=True)
 
     # ---------------------------------------------------------------- helpers
-    def _payment_for(self, user_id: str, confirmation_id: str) -> Payment:
-        with Session(self.engine, expire_on_commit=False) as s:
-            payment = s.exec(select(Payment).where(Payment.confirmation_id == confirmation_id)).first()
+    def _payment_for(self, user_id: str, confirmation_id: str) -> sa.Row:
+        with self.engine.connect() as conn:
+            payment = conn.execute(q.PAYMENT_BY_CONFIRMATION, {"confirmation_id": confirmation_id}).first()
         if payment is None or payment.user_id != user_id:  # someone else's looks like none at all
             raise PaymentRefused("confirmation-not-found", "no such confirmation")
         return payment
@@ -447,14 +405,14 @@ class Billing:
         """A prepared payment as it is now (its ``status`` may have moved on); read only."""
         return self._pending_view(self._payment_for(user_id, confirmation_id).id)
 
-    def _transition(self, p: Payment, status: str, now: datetime, **detail: object) -> bool:
+    def _transition(self, p: sa.Row, status: str, now: datetime, **detail: object) -> bool:
         """pending -> status (cancelled / expired / failed) with its audit row; False if it moved on."""
         with session_scope(self.engine) as s:
             values: dict[str, object] = {"status": status}
             if "error_code" in detail:
                 values["error_code"] = detail["error_code"]
             moved = s.exec(
-                sa.update(Payment).where(Payment.id == p.id, Payment.status == "pending").values(**values)
+                sa.update(q.PAYMENTS).where(q.PAYMENTS.c.id == p.id, q.PAYMENTS.c.status == "pending").values(**values)
             ).rowcount
             if moved == 1:
                 s.add(
@@ -468,28 +426,23 @@ class Billing:
                 )
             return moved == 1
 
-    def _expire(self, p: Payment) -> None:
+    def _expire(self, p: sa.Row) -> None:
         self._transition(p, "expired", self._now())
 
-    def _fail(self, p: Payment, now: datetime) -> RefusalCode:
-        with Session(self.engine) as s:
-            bill = s.get(Bill, p.bill_id)
+    def _fail(self, p: sa.Row, now: datetime) -> RefusalCode:
+        with self.engine.connect() as conn:
+            bill = conn.execute(q.BILL_STATUS, {"bill_id": p.bill_id}).first()
         code: RefusalCode = "already-paid" if bill is None or bill.status == "paid" else "amount-mismatch"
         self._transition(p, "failed", now, error_code=code)
         return code
 
-    def _load(self, payment_id: str) -> tuple[Payment, BillInfo | None]:
-        with Session(self.engine) as s:
-            payment, bill, biller = s.exec(
-                select(Payment, Bill, Biller)
-                .outerjoin(Bill, Bill.id == Payment.bill_id)
-                .outerjoin(Biller, Biller.id == Bill.biller_id)
-                .where(Payment.id == payment_id)
-            ).one()
-            return payment, (_bill_info(bill, biller) if bill is not None else None)
+    def _load(self, payment_id: str) -> tuple[sa.Row, BillInfo | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(q.PAYMENT_WITH_BILL, {"payment_id": payment_id}).one()
+        return row, (_bill_info(row, "b_") if row.b_id is not None else None)
 
     @staticmethod
-    def _view(p: Payment, bill: BillInfo | None) -> PendingPayment:
+    def _view(p: Any, bill: BillInfo | None) -> PendingPayment:
         return PendingPayment(
             p.id,
             p.confirmation_id,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assistant.store.db import StoreError, session_scope
-from assistant.store.models import AuditLog, Conversation, TurnRow, User, utc_from_ts
+from assistant.store.models import AuditLog, Conversation, TurnRow, User, UTCDateTime, utc_from_ts
 from assistant.store.turn_writer import TurnWriter
 
 
@@ -72,7 +73,8 @@ def _json_safe(value: Mapping[str, Any] | BaseModel, what: str) -> dict[str, Any
         raise StoreError(f"{what} must be JSON-serialisable: {exc}", code="invalid-state") from exc
 
 
-def _record(c: Conversation, *, resumed: bool = False) -> SessionRecord:
+def _record(c: Any, *, resumed: bool = False) -> SessionRecord:
+    """A session from a ``Conversation`` or a row of the conversations table."""
     return SessionRecord(
         c.session_id, c.user_id, c.lang, c.mode, dict(c.state_json or {}), c.created_at, c.updated_at, resumed
     )
@@ -104,11 +106,23 @@ def _next_seq(session_id: Any) -> Any:
             .where(table.c.session_id == session_id).scalar_subquery())
 
 
-def _state_update(session_id: str, state: Mapping[str, Any] | BaseModel, now: datetime) -> Any:
-    """The UPDATE that replaces a session's dialogue state (no row updated: no such session)."""
-    table = Conversation.__table__
-    return (sa.update(table).where(table.c.session_id == session_id)
-            .values(state_json=_json_safe(state, "the dialogue state"), updated_at=now))
+_CONVERSATIONS = Conversation.__table__
+# the hot statements, built once (building one per call cost more than running it on SQLite)
+_SESSION_ROW = sa.select(_CONVERSATIONS).where(_CONVERSATIONS.c.session_id == sa.bindparam("sid"))
+_USER_ID = sa.select(User.__table__.c.id).where(User.__table__.c.id == sa.bindparam("uid"))
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+# replaces a session's dialogue state (no row updated: no such session)
+_STATE_UPDATE = (sa.update(_CONVERSATIONS).where(_CONVERSATIONS.c.session_id == sa.bindparam("sid"))
+                 .values(state_json=sa.bindparam("state", type_=_CONVERSATIONS.c.state_json.type), updated_at=_NOW))
+_RESUME = (sa.update(_CONVERSATIONS).where(_CONVERSATIONS.c.session_id == sa.bindparam("sid"))
+           .values(lang=sa.bindparam("new_lang"), mode=sa.bindparam("new_mode"), updated_at=_NOW))
+_INSERT_SESSION = sa.insert(_CONVERSATIONS)
+_INSERT_AUDIT = sa.insert(AuditLog.__table__)
+
+
+def _state_params(session_id: str, state: Mapping[str, Any] | BaseModel, now: datetime) -> dict[str, Any]:
+    """The parameters of ``_STATE_UPDATE``."""
+    return {"sid": session_id, "state": _json_safe(state, "the dialogue state"), "now": now}
 
 
 # a batch of log rows: one INSERT executed with many parameter sets (no RETURNING, so each set is
@@ -142,8 +156,8 @@ class ConversationStore:
 
     def user_exists(self, user_id: str) -> bool:
         """Whether ``user_id`` is a known user (a valid token may still name a deleted one)."""
-        with Session(self.engine) as s:
-            return s.get(User, user_id) is not None
+        with self.engine.connect() as conn:
+            return conn.execute(_USER_ID, {"uid": user_id}).first() is not None
 
     def open(
         self, *, user_id: str | None, lang: str = "zh", mode: str = "standard", session_id: str | None = None
@@ -155,46 +169,30 @@ class ConversationStore:
         Someone else's session raises :class:`StoreError` with code ``forbidden``.
         """
         now = self._now()
-        with session_scope(self.engine) as s:
-            conv = s.get(Conversation, session_id) if session_id else None
+        with self.engine.begin() as conn:
+            conv = conn.execute(_SESSION_ROW, {"sid": session_id}).first() if session_id else None
             if conv is not None:
                 if conv.user_id != user_id:
                     raise StoreError("this session belongs to another user", code="forbidden")
-                conv.lang, conv.mode, conv.updated_at = lang, mode, now
-                s.add(conv)
-                s.flush()
-                return _record(conv, resumed=True)
-            conv = Conversation(
-                session_id=f"s_{secrets.token_urlsafe(12)}",
-                user_id=user_id,
-                lang=lang,
-                mode=mode,
-                state_json={},
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(conv)
-            s.add(
-                AuditLog(
-                    at=now,
-                    user_id=user_id,
-                    action="session.start",
-                    target=conv.session_id,
-                    detail_json={"lang": lang, "mode": mode},
-                )
-            )
-            s.flush()
+                conn.execute(_RESUME, {"sid": session_id, "new_lang": lang, "new_mode": mode, "now": now})
+                return _record(SimpleNamespace(**{**conv._asdict(), "lang": lang, "mode": mode, "updated_at": now}),
+                               resumed=True)
+            conv = SimpleNamespace(session_id=f"s_{secrets.token_urlsafe(12)}", user_id=user_id, lang=lang, mode=mode,
+                                   state_json={}, created_at=now, updated_at=now)
+            conn.execute(_INSERT_SESSION, vars(conv))
+            conn.execute(_INSERT_AUDIT, {"at": now, "user_id": user_id, "action": "session.start",
+                                         "target": conv.session_id, "detail_json": {"lang": lang, "mode": mode}})
             return _record(conv)
 
     def load(self, session_id: str) -> SessionRecord | None:
-        with Session(self.engine) as s:
-            conv = s.get(Conversation, session_id)
-            return None if conv is None else _record(conv)
+        with self.engine.connect() as conn:
+            conv = conn.execute(_SESSION_ROW, {"sid": session_id}).first()
+        return None if conv is None else _record(conv)
 
     def save_state(self, session_id: str, state: Mapping[str, Any] | BaseModel) -> None:
         """Replace the session's dialogue state (last write wins)."""
-        with session_scope(self.engine) as s:
-            updated = s.exec(_state_update(session_id, state, self._now())).rowcount
+        with self.engine.begin() as conn:
+            updated = conn.execute(_STATE_UPDATE, _state_params(session_id, state, self._now())).rowcount
             if updated != 1:
                 raise self.no_session(session_id)
 
@@ -306,8 +304,15 @@ class ConversationStore:
         table = Conversation.__table__
         missing = []
         with self.engine.begin() as conn:
-            for session_id, state in states:  # first: on PostgreSQL these row locks queue other writers
-                missing.append(conn.execute(_state_update(session_id, state, now)).rowcount != 1)
+            # first: on PostgreSQL these row locks queue other writers. One statement, many parameter sets:
+            # when it updates as many rows as there are states, no session was missing (one row at most
+            # each); otherwise (rare) the states are updated again one by one to tell which was
+            params = [_state_params(session_id, state, now) for session_id, state in states]
+            if len(params) > 1 and self.engine.dialect.supports_sane_multi_rowcount:
+                if conn.execute(_STATE_UPDATE, params).rowcount == len(params):
+                    params, missing = [], [False] * len(states)
+            for one in params:
+                missing.append(conn.execute(_STATE_UPDATE, one).rowcount != 1)
             if rows:
                 touched = {row["session_id"] for row in rows} - {sid for sid, _ in states}
                 if touched:  # the sessions' last activity

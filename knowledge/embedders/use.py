@@ -14,6 +14,7 @@ from knowledge.errors import EmbedderUnavailable
 class USEEmbedder(SerialEmbedder):
     name = "use-multilingual-v3"
     dim = 512
+    combine = True  # each text is embedded on its own (no n-gram crosses texts): calls can share a run
 
     def __init__(self, threads: int = 1):
         super().__init__()

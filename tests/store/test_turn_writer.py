@@ -77,6 +77,14 @@ def test_states_and_rows_of_many_turns_share_one_commit(engine):
     assert all(stored_texts(engine, sid) == ["0", "1"] for sid in sids)
 
 
+def test_a_batch_of_states_with_an_unknown_session_says_which_and_saves_the_others(engine):
+    store = ConversationStore(engine)
+    sids = [store.open(user_id=None).session_id, "s_gone", store.open(user_id=None).session_id]
+    missing = store.write_batch([(sid, {"n": n}) for n, sid in enumerate(sids)], [])
+    assert missing == [False, True, False]  # (one UPDATE for the batch found 2 rows of 3: retold one by one)
+    assert [store.load_state(sid).get("n") for sid in sids] == [0, None, 2]
+
+
 def test_a_state_is_committed_when_its_future_resolves(engine):
     store = ConversationStore(engine, turn_log_flush_ms=LATER)
     sid = store.open(user_id=None).session_id
