@@ -98,7 +98,8 @@ class PinyinCorrector:
             replacements += found
         out.append(text[last:])
         text, particles = _fix_particles("".join(out))
-        return text, sorted(replacements + particles, key=lambda r: r.position)
+        text, digits = _join_digit_groups(text)
+        return text, sorted(replacements + particles, key=lambda r: r.position) + digits
 
     def _correct_run(self, run: str, candidates, known: set[str], offset: int) -> tuple[str, list[Replacement]]:
         syl = pinyin(run)
@@ -189,6 +190,23 @@ def _fix_particles(text: str) -> tuple[str, list[Replacement]]:
     for rep in found:
         chars[rep.position] = rep.term
     return "".join(chars), found
+
+
+# Whisper writes a long digit string said digit by digit as a number in 万 and 亿 groups: 13812345678 ->
+# 138亿1234万5678. The digits are all there, four to a group: joined again, the phone number is found.
+_DIGIT_GROUPS = re.compile(r"(?<![\d.])(\d{1,4})亿(\d{4})万(\d{4})(?![\d.])|(?<![\d.亿])(\d{1,4})万(\d{4})(?![\d.])")
+
+
+def _join_digit_groups(text: str) -> tuple[str, list[Replacement]]:
+    """138亿1234万5678 -> 13812345678, 3万5000 -> 35000 (the same number, as digits); 3万 or 1万20 stay."""
+    found: list[Replacement] = []
+
+    def join(m: re.Match) -> str:
+        digits = "".join(g for g in m.groups() if g)
+        found.append(Replacement(m.group(0), digits, m.start(), 0.0))
+        return digits
+
+    return _DIGIT_GROUPS.sub(join, text), found
 
 
 def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:

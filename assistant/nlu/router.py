@@ -26,7 +26,7 @@ from assistant.nlu.data import Example
 from assistant.nlu.fast import LinearScorer, TurnMemoEmbedder
 from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
-from assistant.nlu.sound_grams import sound_grams
+from assistant.nlu.sound_grams import pinyin_grams, sound_grams
 from assistant.nlu.text import detect_lang, normalise_text
 from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
 from assistant.nlu.unsupported_bills import has_pay_word, unsupported_bill_request
@@ -83,6 +83,7 @@ class IntentRouter:
         self._model = model
         self.labels: tuple[str, ...] = tuple(str(c) for c in model.classifier.classes_)
         self._scorer = LinearScorer.build(model.vectorizer, model.classifier, model.config.dense_weight)
+        pinyin_grams("预热")  # pypinyin loads its dictionaries on first use (~0.5 s): here, not in a user's turn
         # the second stage runs only with its embedder (a router loaded without it is the first stage alone)
         self.second_embedder = second_embedder if model.second is not None else None
         self._second_scorer = None
