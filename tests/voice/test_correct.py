@@ -65,6 +65,13 @@ def test_a_number_said_digit_by_digit_is_digits_again(corrector):
         assert corrector.correct(text, speech_context("zh"))[0] == text
 
 
+def test_a_numeral_is_rewritten_only_inside_a_longer_term_heard_exactly(corrector):
+    """一包卡 is 医保卡 (yi bao ka, all three syllables); a numeral in a two-syllable span or a near match stays."""
+    assert corrector.correct("一包卡余额", speech_context("zh"))[0] == "医保卡余额"
+    for text in ("充值一元", "买一包烟", "一百块话费", "交一百块", "十二点交电费", "一包卡片"):
+        assert corrector.correct(text, speech_context("zh"))[0] == text
+
+
 def test_account_names_only_for_a_user_who_has_them(corrector):
     wang = speech_context("zh", account_labels=WANG)
     assert corrector.correct("交普通的电费", wang)[0] == "交浦东的电费"
