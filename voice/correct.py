@@ -8,7 +8,8 @@ term, and every replacement is returned so the caller can log it.
 Guards against over-correction:
 
 * a span that is itself a lexicon term is never replaced, nor a numeral in a span (一元 is not 医院;
-  教一下 is 交一下, the 一 stays);
+  教一下 is 交一下, the 一 stays) unless the span is all of a 3+ syllable term's syllables exactly
+  (一包卡 is 医保卡);
 * an inexact match (a near syllable: 人气费/燃气费) needs a term of 3+ syllables sharing a
   character with the span, or a context term (the user's account labels: 普通 -> 浦东 only for a
   user who has 浦东); and it must start and end on word boundaries (普通话 stays 普通话);
@@ -98,7 +99,8 @@ class PinyinCorrector:
             replacements += found
         out.append(text[last:])
         text, particles = _fix_particles("".join(out))
-        return text, sorted(replacements + particles, key=lambda r: r.position)
+        text, digits = _join_digit_groups(text)
+        return text, sorted(replacements + particles, key=lambda r: r.position) + digits
 
     def _correct_run(self, run: str, candidates, known: set[str], offset: int) -> tuple[str, list[Replacement]]:
         syl = pinyin(run)
@@ -119,7 +121,8 @@ class PinyinCorrector:
                 span = run[start:start + n]
                 if span == term or any(taken[start:start + n]) or span in known:
                     continue
-                if any(a in _NUMERALS and a != b for a, b in zip(span, term, strict=True)):
+                numeral = any(a in _NUMERALS and a != b for a, b in zip(span, term, strict=True))
+                if numeral and n < 3:
                     continue  # a numeral is never rewritten (一元 is not 医院); kept, it may stay (教一下)
                 if any(run[i:j] in known for i in range(start, start + n) for j in range(i + 2, start + n + 1)
                        if (i, j) != (start, start + n) and run[i:j] not in term):
@@ -130,8 +133,8 @@ class PinyinCorrector:
                     cost += step if step < 1.0 else 9.0  # a wholly different syllable: never a match
                     if cost > 1.0:
                         break
-                if not self._acceptable(cost, n, is_context, span, term):
-                    continue
+                if not self._acceptable(cost, n, is_context, span, term) or (numeral and cost > 0.0):
+                    continue  # a numeral only in a 3+ syllable term heard exactly (一包卡 is 医保卡)
                 diff = [(a, b) for a, b in zip(span, term, strict=True) if a != b]
                 if any(a in _PARTICLES for a, _ in diff) or all({a, b} == {"缴", "交"} for a, b in diff):
                     continue  # particles stay; 缴 and 交 are the same verb
@@ -189,6 +192,23 @@ def _fix_particles(text: str) -> tuple[str, list[Replacement]]:
     for rep in found:
         chars[rep.position] = rep.term
     return "".join(chars), found
+
+
+# Whisper writes a long digit string said digit by digit as a number in 万 and 亿 groups: 13812345678 ->
+# 138亿1234万5678. The digits are all there, four to a group: joined again, the phone number is found.
+_DIGIT_GROUPS = re.compile(r"(?<![\d.])(\d{1,4})亿(\d{4})万(\d{4})(?![\d.])|(?<![\d.亿])(\d{1,4})万(\d{4})(?![\d.])")
+
+
+def _join_digit_groups(text: str) -> tuple[str, list[Replacement]]:
+    """138亿1234万5678 -> 13812345678, 3万5000 -> 35000 (the same number, as digits); 3万 or 1万20 stay."""
+    found: list[Replacement] = []
+
+    def join(m: re.Match) -> str:
+        digits = "".join(g for g in m.groups() if g)
+        found.append(Replacement(m.group(0), digits, m.start(), 0.0))
+        return digits
+
+    return _DIGIT_GROUPS.sub(join, text), found
 
 
 def sounds_alike(a: str, b: str, max_distance: float = 0.5) -> bool:

@@ -26,6 +26,7 @@ from assistant.nlu.data import Example
 from assistant.nlu.fast import LinearScorer, TurnMemoEmbedder
 from assistant.nlu.intents import spec
 from assistant.nlu.slots import extract_slots
+from assistant.nlu.sound_grams import pinyin_grams, sound_grams
 from assistant.nlu.text import detect_lang, normalise_text
 from assistant.nlu.types import OUT_OF_SCOPE, Context, Understanding
 from assistant.nlu.unsupported_bills import has_pay_word, unsupported_bill_request
@@ -33,7 +34,11 @@ from knowledge.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
-ROUTER_VERSION = 2  # bump when features change, so cached routers are rebuilt (2: the e5 second stage)
+# bump when features change, so cached routers are rebuilt (2: the e5 second stage; 3: pinyin grams)
+ROUTER_VERSION = 3
+# the n-grams of the bag: characters and the toneless pinyin of Chinese characters (sound_grams.py), so a
+# transcript with a homophone error (攻击金 for 公积金) reads like the line; "char_wb": characters alone
+ANALYZER = sound_grams
 REPLY_ACTS = ("confirm", "deny", "cancel")
 C_GRID = (4.0, 16.0)
 DENSE_WEIGHT_GRID = (1.0, 2.0)
@@ -78,6 +83,7 @@ class IntentRouter:
         self._model = model
         self.labels: tuple[str, ...] = tuple(str(c) for c in model.classifier.classes_)
         self._scorer = LinearScorer.build(model.vectorizer, model.classifier, model.config.dense_weight)
+        pinyin_grams("预热")  # pypinyin loads its dictionaries on first use (~0.5 s): here, not in a user's turn
         # the second stage runs only with its embedder (a router loaded without it is the first stage alone)
         self.second_embedder = second_embedder if model.second is not None else None
         self._second_scorer = None
@@ -246,7 +252,9 @@ def _classes(labels: np.ndarray) -> np.ndarray:
 
 
 def _vectorizer() -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=True)
+    if ANALYZER == "char_wb":
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=True)
+    return TfidfVectorizer(analyzer=ANALYZER, min_df=1, sublinear_tf=True)
 
 
 def _features(vectorizer: TfidfVectorizer, texts, dense: np.ndarray, weight: float):
@@ -372,9 +380,10 @@ def _one_standard_error(grid: np.ndarray, scored: list[tuple[float, float]]) -> 
 
 def _code_hash() -> str:
     """The router's own code and text normalisation: an edit there retrains the cached router."""
+    from assistant.nlu import sound_grams as grams
     from assistant.nlu import text
 
-    blob = b"".join(Path(f).read_bytes() for f in (__file__, text.__file__))
+    blob = b"".join(Path(f).read_bytes() for f in (__file__, text.__file__, grams.__file__))
     return hashlib.sha256(blob).hexdigest()[:12]
 
 

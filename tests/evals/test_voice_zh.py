@@ -91,3 +91,16 @@ def test_training_lines_make_their_own_clip_set():
     assert args.data == TRAIN_DATA and args.json_out.name == "voice-zh-train.json"
     assert SOURCES["train"] != CACHE == SOURCES["dev"]
     assert parse_args(["--lang", "zh"]).data.name == "intent_dev.jsonl"
+
+
+def test_out_of_fold_groups_keep_a_line_and_its_copies_together():
+    """evals.voice_zh_intent: a line in two training sources (or differently spaced) is held out at once."""
+    from evals.voice_zh_intent import _metrics, fold_of
+
+    assert fold_of("帮我交电费", 5) == fold_of(" 帮我交电费 ", 5) == fold_of("帮我交电费", 5)
+    assert fold_of("Pay my water bill", 5) == fold_of("pay my  water bill", 5)
+    folds = {fold_of(f"第{i}句", 5) for i in range(200)}
+    assert folds == set(range(5))
+    gold = {"intent": "pay_bill", "slots": {"bill_type": "gas"}}
+    rows = [("交燃气费", gold, "pay_bill", {"bill_type": "gas"}), ("交人气", gold, "out_of_scope", {})]
+    assert _metrics(rows) == {"n": 2, "accuracy": 0.5, "slot_f1": round(2 / 3, 4)}

@@ -50,6 +50,28 @@ def test_misheard_service_words_are_corrected(corrector, heard, meant):
     assert fixes and all(f.heard in heard and f.term in meant for f in fixes)  # what changed, for the log
 
 
+def test_a_number_said_digit_by_digit_is_digits_again(corrector):
+    """Whisper writes 13812345678 said digit by digit as 138亿1234万5678: joined again (the same number),
+    it is the number to top up, not an amount of 13,812,345,678 yuan; a round amount (3万) or an incomplete
+    group (1万20) stays as heard."""
+    from assistant.nlu.slots import extract_slots
+
+    text, fixes = corrector.correct("我想给我妈交话费,她号码是138亿1234万5678交一百", speech_context("zh"))
+    assert text == "我想给我妈交话费,她号码是13812345678交一百"
+    assert fixes[-1].heard == "138亿1234万5678" and fixes[-1].term == "13812345678"
+    assert extract_slots(text, "pay_bill") == {"bill_type": "phone", "amount": 100, "account": "13812345678"}
+    assert corrector.correct("交3万5000元", speech_context("zh"))[0] == "交35000元"
+    for text in ("交3万元", "交1万20", "2.5万5000", "电费1亿2345万"):
+        assert corrector.correct(text, speech_context("zh"))[0] == text
+
+
+def test_a_numeral_is_rewritten_only_inside_a_longer_term_heard_exactly(corrector):
+    """一包卡 is 医保卡 (yi bao ka, all three syllables); a numeral in a two-syllable span or a near match stays."""
+    assert corrector.correct("一包卡余额", speech_context("zh"))[0] == "医保卡余额"
+    for text in ("充值一元", "买一包烟", "一百块话费", "交一百块", "十二点交电费", "一包卡片"):
+        assert corrector.correct(text, speech_context("zh"))[0] == text
+
+
 def test_account_names_only_for_a_user_who_has_them(corrector):
     wang = speech_context("zh", account_labels=WANG)
     assert corrector.correct("交普通的电费", wang)[0] == "交浦东的电费"
