@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     tts_workers: int = 1  # the synthesis pool: replies of all sessions queue here
     tts_threads: int = 2  # onnxruntime threads per synthesis
     tts_max_chars: int = 600  # a longer reply is spoken up to here (the text is sent whole)
+    # syllables in the first spoken piece (its synthesis is the wait for the first audio; voice/tts.py); 0 = whole sentence
+    tts_first_piece_units: int = 6
     # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"

@@ -13,6 +13,11 @@ end-of-turn can answer. For each end-of-turn detector (``smart-turn``, and ``sil
 * false cut-offs: ``pause`` clips whose turn ended before the second half was spoken;
 * Kokoro's real-time factor (synthesis time / audio length) on the replies, all and first pieces.
 
+``--trace`` also breaks each turn down (times from the end of speech, ms): when the end-of-turn model
+was asked and how long it ran, the speculative/final Whisper decodes (submitted, ran), the elder word
+check, the turn's hand-over to ``finish``, the first synthesised piece (its length and synthesis time).
+It wraps those functions in this process (the server runs in a thread here); the library is untouched.
+
 Clips are generated deterministically and cached in ``.cache/bench-turn``. Writes evals/out/bench_turn.json.
 """
 
@@ -42,11 +47,28 @@ def _h(*parts) -> int:
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8], 16)
 
 
-def sentences(n: int) -> list[dict]:
-    rows = [json.loads(line) for line in (REPO / "evals" / "data" / "intent_dev.jsonl").read_text().splitlines()]
+SOURCES = {"dev": "intent_dev.jsonl", "train": "intent_train.jsonl"}
+
+
+def sentences(n: int, source: str = "dev") -> list[dict]:
+    """``n`` Mandarin transactional requests of 5-20 characters (``train``: for making choices; the router
+    learned these, so their intent accuracy flatters it)."""
+    rows = [json.loads(line) for line in (REPO / "evals" / "data" / SOURCES[source]).read_text().splitlines()]
     rows = [r for r in rows if r["lang"] == "zh" and r["intent"] in INTENTS and 5 <= len(r["text"]) <= 20]
     rows.sort(key=lambda r: _h(r["text"]))
     return rows[:n]
+
+
+def trailing_silence_ms(audio: np.ndarray, rate: int = 16000) -> float:
+    """How long the clip goes on after its last sound (a 20 ms frame within 40 dB of the loudest):
+    Kokoro ends each piece with about a second of silence, so the end of the clip is not the end of speech."""
+    frame = rate // 50
+    n = len(audio) // frame
+    if n == 0:
+        return 0.0
+    db = 10 * np.log10(np.mean(audio[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-10)
+    loud = np.flatnonzero(db > db.max() - 40)
+    return 1000 * (len(audio) / rate - (loud[-1] + 1) / 50) if loud.size else 0.0
 
 
 def split_for_pause(text: str) -> tuple[str, str]:
@@ -135,6 +157,7 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
            "intent": next((e["name"] for e in events if e["type"] == "intent"), None),
            "reply_text": next((e["text"] for e in events if e["type"] == "reply"), None),
            # the server ended the turn before the second half: Whisper got less audio than the first half + pause
+           "speech_end_at": end,
            "cut_off": bool(second) and next((e.get("duration_ms", 0) for e in events if e["type"] == "transcript.final"),
                                             10**9) < second / 16 + 200}
     for name, key in (("final_ms", "transcript.final"), ("reply_ms", "reply"), ("audio_ms", "audio")):
@@ -142,7 +165,87 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
     return out
 
 
-def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]], built: dict) -> dict:
+class Trace:
+    """Timestamps (``time.monotonic``, the clock the client marks use) of wrapped server functions."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, float, float, dict]] = []  # (name, start, end, info)
+        self._undo: list = []
+
+    def wrap(self, owner, attr: str, name: str, info=None, pre=None) -> None:
+        original = getattr(owner, attr)
+        trace = self
+
+        if asyncio.iscoroutinefunction(original):
+            async def wrapper(*args, **kwargs):
+                started, first = time.monotonic(), pre(args) if pre else {}
+                result = await original(*args, **kwargs)
+                trace.events.append((name, started, time.monotonic(), first | (info(args, result) if info else {})))
+                return result
+        else:
+            def wrapper(*args, **kwargs):
+                started, first = time.monotonic(), pre(args) if pre else {}
+                result = original(*args, **kwargs)
+                trace.events.append((name, started, time.monotonic(), first | (info(args, result) if info else {})))
+                return result
+        setattr(owner, attr, wrapper)
+        self._undo.append((owner, attr, original))
+
+    def install(self) -> Trace:
+        from assistant.api.audio import Utterance, VoiceGateway
+        from assistant.api.speech import Speaker
+        from assistant.api.ws import Connection
+        from voice.correct import PinyinCorrector
+        from voice.kokoro import Kokoro
+        from voice.pool import TranscriptionPool
+        from voice.turn import SmartTurn
+
+        self.wrap(SmartTurn, "complete_probability", "smart_turn", lambda a, r: {"p": round(r, 2)})
+        self.wrap(TranscriptionPool, "_run", "whisper", pre=lambda a: {"audio_s": round(len(a[1].audio) / 16000, 2)})
+        self.wrap(TranscriptionPool, "transcribe", "whisper_await")
+        self.wrap(VoiceGateway, "sounds_finished", "word_check", lambda a, r: {"ok": r})
+        self.wrap(Connection, "end_audio_turn", "end_turn")
+        self.wrap(Utterance, "finish", "finish")
+        self.wrap(PinyinCorrector, "correct", "correct")
+        self.wrap(Kokoro, "synth", "synth", lambda a, r: {"text": a[1], "audio_s": round(len(r[0]) / r[1], 2)})
+        self.wrap(Speaker, "_speak", "speak")
+        return self
+
+    def uninstall(self) -> None:
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+        self._undo.clear()
+
+    def take(self, since: float) -> list[dict]:
+        """Events started after ``since``, times in ms relative to ``since``; the list is emptied."""
+        out = [{"what": name, "at": round((a - since) * 1000), "ms": round((b - a) * 1000), **info}
+               for name, a, b, info in sorted(self.events, key=lambda e: e[1])]
+        self.events.clear()
+        return out
+
+
+def phases(row: dict) -> dict:
+    """One traced turn's main phases, ms from the end of speech."""
+    ev = [e for e in row.get("trace", []) if e["at"] > -3000]
+    end = next((e["at"] for e in ev if e["what"] == "end_turn"), None)
+    before = [e for e in ev if end is None or e["at"] <= end]
+    asked = [e for e in before if e["what"] == "smart_turn"]
+    out = {"turn_ask": asked[-1]["at"] if asked else None, "turn_ms": asked[-1]["ms"] if asked else None,
+           "end_turn": end}
+    word = [e for e in before if e["what"] == "word_check"]
+    if word:
+        out["word_check"], out["word_check_ms"] = word[-1]["at"], word[-1]["ms"]
+    runs = [e for e in ev if e["what"] == "whisper"]
+    if runs:
+        out["decode_start"], out["decode_ms"], out["decodes"] = runs[-1]["at"], runs[-1]["ms"], len(runs)
+    synth = [e for e in ev if e["what"] == "synth"]
+    if synth:
+        out["synth_start"], out["synth_ms"], out["first_piece_s"] = synth[0]["at"], synth[0]["ms"], synth[0]["audio_s"]
+    return out
+
+
+def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]], built: dict,
+               trace: Trace | None = None) -> dict:
     from assistant.api.app import create_app
     from assistant.api.audio import VoiceGateway
     from assistant.api.server import ServerThread
@@ -150,21 +253,33 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
     from assistant.runtime import build_assistant
     from assistant.settings import Settings
 
-    fixed = {} if detector == "smart-turn" else {"stt_endpoint_elder_silence_ms": 1500}  # smart-turn: the defaults
+    name, *extra = detector.split("+")
+    fixed = {} if name == "smart-turn" else {"stt_endpoint_elder_silence_ms": 1500}  # smart-turn: the defaults
+    fixed |= dict(item.split("=", 1) for item in extra)  # e.g. turn_elder_check_ms=500 (pydantic converts)
     settings = Settings(data_dir=built["dir"], cache_path=Settings().cache_dir, whisper_model="base",
-                        turn_detector=detector, stt_endpoint_silence_ms=1500, **fixed,
+                        turn_detector=name, stt_endpoint_silence_ms=1500, **fixed,
                         session_starts_per_minute=10**6, user_turns_per_minute=10**6, tts="kokoro")
     if "assistant" not in built:  # built once, outside the server's start-up deadline
         built["assistant"] = build_assistant(settings)
         built["speech"] = SpeechGateway.create(settings)
     assistant = built["assistant"]
     assistant.settings = settings
+    if built["speech"] is not None:
+        built["speech"].settings = settings  # the TTS settings of this config (one Kokoro for all)
     voice = VoiceGateway.create(settings, assistant)
     with ServerThread(create_app(settings, assistant, voice=voice, speech=built["speech"]), ws_ping_interval=None) as live:
         rows = []
         for ex, voice_name, variant, audio, second in clips:
+            if trace is not None:
+                trace.events.clear()
             row = asyncio.run(one_turn(live.ws, audio, second))
-            row.update(text=ex["text"], intent_gold=ex["intent"], voice=voice_name, variant=variant)
+            end_at = row.pop("speech_end_at")
+            if trace is not None and end_at is not None:
+                row["trace"] = trace.take(end_at)
+                row["phases"] = phases(row)
+                print("    " + "  ".join(f"{k} {v}" for k, v in row["phases"].items()), flush=True)
+            row.update(text=ex["text"], intent_gold=ex["intent"], voice=voice_name, variant=variant,
+                       tail_ms=round(trailing_silence_ms(audio)))
             rows.append(row)
             print(f"  {detector:10s} {variant:6s} {voice_name:11s} final {row['final_ms']} reply {row['reply_ms']} "
                   f"audio {row['audio_ms']} cut {row['cut_off']}  {ex['text']} -> {row['final']}", flush=True)
@@ -172,11 +287,21 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
     return {"detector": detector, "rows": rows, **summary(rows)}
 
 
+def phase_summary(rows: list[dict]) -> dict:
+    """p50 of each traced phase over the rows that have it."""
+    names = sorted({k for r in rows for k in r.get("phases", {})})
+    return {k: round(percentile([r["phases"][k] for r in rows if r.get("phases", {}).get(k) is not None], 50))
+            for k in names if any(r.get("phases", {}).get(k) is not None for r in rows)}
+
+
 def summary(rows: list[dict]) -> dict:
     out: dict = {}
     for name in ("final_ms", "reply_ms", "audio_ms"):
         vals = [r[name] for r in rows if r[name] is not None]
         out[name] = {"p50": round(percentile(vals, 50)), "p95": round(percentile(vals, 95)), "n": len(vals)}
+        # the same from the last sound of the clip (its end + the silence Kokoro left after the words)
+        vals = [r[name] + r.get("tail_ms", 0) for r in rows if r[name] is not None]
+        out[name]["from_last_sound_p50"] = round(percentile(vals, 50))
     pauses = [r for r in rows if r["variant"] == "pause"]
     out["false_cutoff_rate"] = round(sum(r["cut_off"] for r in pauses) / max(1, len(pauses)), 3)
     out["pause_clips"] = len(pauses)
@@ -203,7 +328,12 @@ def tts_rtf(tts, texts: list[str], voice: str = "zf_xiaobei", speed: float = 0.8
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.bench_turn")
     parser.add_argument("--n", type=int, default=12, help="sentences (each in both variants)")
-    parser.add_argument("--detectors", default="smart-turn,silence")
+    parser.add_argument("--detectors", default="smart-turn,silence",
+                        help="comma-separated; a detector may carry settings: smart-turn+turn_elder_check_ms=500")
+    parser.add_argument("--source", choices=sorted(SOURCES), default="dev",
+                        help="train: sentences to make choices on (dev only to report)")
+    parser.add_argument("--no-rtf", action="store_true", help="skip the Kokoro real-time factor at the end")
+    parser.add_argument("--trace", action="store_true", help="break each turn down (server phases)")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_turn.json"))
     args = parser.parse_args(argv)
     from assistant.settings import Settings
@@ -211,24 +341,33 @@ def main(argv: list[str] | None = None) -> int:
 
     tts = Kokoro(Settings().kokoro_dir)
     clips = []
-    for i, ex in enumerate(sentences(args.n)):
+    for i, ex in enumerate(sentences(args.n, args.source)):
         for variant in ("normal", "pause"):
             voice = VOICES[(i + (variant == "pause")) % len(VOICES)]
             clips.append((ex, voice, variant, *clip(tts, ex["text"], voice, variant)))
-    result = {"machine": machine(), "clips": len(clips), "configs": []}
+    result = {"machine": machine(), "clips": len(clips), "source": args.source, "configs": []}
     with tempfile.TemporaryDirectory() as tmp:
         built: dict = {"dir": Path(tmp)}
+        trace = Trace().install() if args.trace else None
         for detector in args.detectors.split(","):
-            result["configs"].append(run_config(detector, clips, built))
+            result["configs"].append(run_config(detector, clips, built, trace))
+        if trace is not None:
+            trace.uninstall()
             save_result(result, args.json_out, echo=False)
     replies = sorted({r["reply_text"] for c in result["configs"] for r in c["rows"] if r["reply_text"]})[:12]
-    result["tts"] = tts_rtf(tts, replies)
+    result["tts"] = {"rtf_p50": None, "rtf_p95": None, "first_piece_ms_p50": None} if args.no_rtf else tts_rtf(tts, replies)
     print("\ndetector     end→final p50/p95   end→reply p50/p95   end→1st audio p50/p95   false cut-offs   intent")
     for c in result["configs"]:
         f, r, a = c["final_ms"], c["reply_ms"], c["audio_ms"]
         print(f"{c['detector']:12s} {f['p50']:6d}/{f['p95']:<6d}      {r['p50']:6d}/{r['p95']:<6d}      "
               f"{a['p50']:6d}/{a['p95']:<6d}          {c['false_cutoff_rate']:.1%} of {c['pause_clips']}    "
               f"{c['intent_accuracy']:.2f}")
+    print("from the last sound (end of clip + Kokoro's trailing silence), p50: " + "; ".join(
+        f"{c['detector']}: final {c['final_ms']['from_last_sound_p50']} reply {c['reply_ms']['from_last_sound_p50']} "
+        f"audio {c['audio_ms']['from_last_sound_p50']}" for c in result["configs"]))
+    for c in result["configs"]:
+        if args.trace:
+            print(f"{c['detector']} phases p50 (ms from end of speech): {phase_summary(c['rows'])}")
     print(f"Kokoro RTF p50 {result['tts']['rtf_p50']} p95 {result['tts']['rtf_p95']}, first piece "
           f"{result['tts']['first_piece_ms_p50']} ms p50")
     save_result(result, args.json_out, echo=False)

@@ -7,9 +7,12 @@ server runs it in its own bounded thread pool (``assistant.api.speech``). Backen
 * ``espeak``: espeak-ng (a Debian package), robotic but tiny; for machines without the Kokoro files;
 * any object with the same ``synth`` method (a GPU TTS service, a test double).
 
-A reply is spoken in pieces (:func:`speakable_pieces`): sentence by sentence, and a long first
-sentence is cut at its first comma, so the first piece is short and its audio starts early while
-the rest is made.
+A reply is spoken in pieces (:func:`speakable_pieces`): sentence by sentence, and the first piece is
+short (about ``first_units`` syllables: its first clause or clauses, a long first clause cut at a word
+boundary), so its audio starts early while the rest is made. Synthesis time grows with the audio made
+(Kokoro: about 0.3 s per second on 2 cores, including the ~1 s of silence it leaves after each piece),
+so the first piece decides when the first audio frame goes out. That silence is cut off before sending
+(:func:`trim_trailing_silence`): the pieces follow each other with a short pause.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ import numpy as np
 from voice.errors import VoiceError
 from voice.kokoro import split_sentences
 
-_CLAUSE = re.compile(r"(?<=[，,、：:])")
-FIRST_PIECE_CHARS = 16  # a first sentence longer than this is cut at a comma
+_CLAUSE = re.compile(r"(?<=[，,、：:；;])")
+FIRST_PIECE_UNITS = 6  # syllables (about) in the first spoken piece: ~2 s of audio at elder speed
+MIN_PIECE_UNITS = 2  # a first piece is never cut shorter than this
+TAIL_KEEP_S = 0.3  # silence kept after each spoken piece
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_UNIT = re.compile(r"[\u3400-\u9fff]|[0-9]|[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 class Synthesizer(Protocol):
@@ -53,14 +59,75 @@ def text_lang(text: str) -> str:
     return "zh" if _HAN.search(text or "") else "en"
 
 
-def speakable_pieces(text: str, max_chars: int = 600) -> list[str]:
-    """The reply cut into the pieces spoken one after another (at most ``max_chars`` in all)."""
-    pieces = split_sentences((text or "")[:max_chars])
-    if pieces and len(pieces[0]) > FIRST_PIECE_CHARS:
-        head = [c for c in _CLAUSE.split(pieces[0]) if c.strip()]
-        if len(head) > 1:
-            pieces[:1] = [head[0], "".join(head[1:])]
-    return [p for p in pieces if any(ch.isalnum() for ch in p)]
+def spoken_units(text: str) -> int:
+    """About how many syllables ``text`` takes to say: Han characters, digits and Latin words."""
+    return len(_UNIT.findall(text or ""))
+
+
+def speakable_pieces(text: str, max_chars: int = 600, first_units: int = FIRST_PIECE_UNITS) -> list[str]:
+    """The reply cut into the pieces spoken one after another (at most ``max_chars`` in all): sentences,
+    the first one cut after about ``first_units`` syllables (:func:`first_piece`; 0 = not cut)."""
+    pieces = [p for p in split_sentences((text or "")[:max_chars]) if any(ch.isalnum() for ch in p)]
+    if pieces and first_units > 0:
+        head, rest = first_piece(pieces[0], first_units)
+        if rest:
+            pieces[:1] = [head, rest]
+    return pieces
+
+
+def first_piece(sentence: str, units: int) -> tuple[str, str]:
+    """(head, rest) of a sentence: the head is its first clauses up to ``units`` syllables (at least one
+    clause); a first clause over ``units`` + 2 is cut at the last word boundary within ``units`` instead,
+    and one under ``MIN_PIECE_UNITS`` ("嗯，") takes words of the next.
+    A head under ``MIN_PIECE_UNITS``, or a rest without words, is not cut off: (sentence, "")."""
+    if spoken_units(sentence) <= units:
+        return sentence, ""
+    clauses = [c for c in _CLAUSE.split(sentence) if c]
+    head = clauses[0]
+    for clause in clauses[1:]:
+        if spoken_units(head + clause) > units:
+            break
+        head += clause
+    if spoken_units(head) > units + 2:
+        head = _words_within(head, units)
+    elif spoken_units(head) < MIN_PIECE_UNITS and len(head) < len(sentence):  # "嗯，": take words of the next
+        head += _words_within(sentence[len(head):], units - spoken_units(head))
+    rest = sentence[len(head):]
+    if spoken_units(head) < MIN_PIECE_UNITS or not spoken_units(rest):
+        return sentence, ""
+    return head.strip(), rest.strip()
+
+
+def _words_within(clause: str, units: int) -> str:
+    """The longest run of whole words from the start of ``clause`` within ``units`` syllables (jieba
+    words for Mandarin, spaces for other text); the first word alone when it is longer."""
+    if _HAN.search(clause):
+        import jieba
+
+        words = list(jieba.cut(clause, HMM=False))
+    else:
+        words = re.findall(r"\S+\s*", clause)
+    head = words[0]
+    for word in words[1:]:
+        if spoken_units(head + word) > units:
+            break
+        head += word
+    return head
+
+
+def trim_trailing_silence(samples: np.ndarray, rate: int, keep_s: float = TAIL_KEEP_S,
+                          frame_ms: int = 10, below_db: float = 40.0) -> np.ndarray:
+    """Cut what follows the last sound (a ``frame_ms`` frame within ``below_db`` of the loudest one),
+    keeping ``keep_s`` of it: Kokoro leaves about a second of silence after every piece."""
+    frame = max(1, rate * frame_ms // 1000)
+    n = len(samples) // frame
+    if n == 0:
+        return samples
+    rms = np.sqrt(np.mean(np.square(samples[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (-below_db / 20))
+    if loud.size == 0:
+        return samples
+    return samples[: min(len(samples), (int(loud[-1]) + 1) * frame + int(keep_s * rate))]
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:

@@ -323,13 +323,17 @@ class Utterance:
 
     async def _sounds_finished(self, speech_end: int) -> bool:
         """Does the transcript of this pause end like a finished request? It is the speculative one
-        (started now if need be), so a "yes" costs nothing: it becomes the final transcript."""
+        (started now if need be, in elder mode even when the pool is busy), so a "yes" costs nothing:
+        it becomes the final transcript."""
         session = self.conn.session
         elder = session is not None and session.elder
         if self._spec is None or not _same_pause(speech_end, self._spec_end):
-            if self.stream is None or not self._pool_idle():
-                # no transcription to spare: the model decides alone; in elder mode the longer pause does
+            if self.stream is None:
                 return not elder
+            if not elder and not self._pool_idle():
+                return True  # no transcription to spare: the model decides alone
+            # elder mode: the words decide, so transcribe this pause now, queued behind whatever the pool
+            # runs (a partial, a stale guess) — not give up and wait out the long elder pause
             self._start_spec(speech_end)
         spec = self._spec
         assert spec is not None

@@ -1,9 +1,10 @@
 """Spoken replies on the websocket: ``reply.audio.start``, binary frames, ``reply.audio.end``.
 
 A session that sent ``session.start`` with ``speech: true`` hears every ``reply``: the text is cut
-into pieces (sentences; a long first one at its first comma, :func:`voice.tts.speakable_pieces`),
-each piece is synthesised in the ``tts`` pool and sent as soon as it is ready, so the first words
-play while the rest is made. One reply speaks at a time per connection: a ``cancel``, new speech
+into pieces (sentences; the first piece only its first few words, ``tts_first_piece_units``:
+:func:`voice.tts.speakable_pieces`), each piece is synthesised in the ``tts`` pool and sent as soon as
+it is ready (the silence the synthesizer leaves after it cut short), so the first words play while
+the rest is made. One reply speaks at a time per connection: a ``cancel``, new speech
 (``audio.start``), a new text or a confirmation stops it (barge-in), and the stopped reply ends
 with ``reply.audio.end`` ``interrupted: true``. A synthesis failure ends it with ``error``; the text
 reply stands, so a turn still ends with exactly one ``reply``.
@@ -23,7 +24,7 @@ from assistant.errors import LuiError
 from assistant.pools import BoundedPool
 from assistant.protocol import Reply, ReplyAudioEnd, ReplyAudioStart
 from assistant.settings import Settings
-from voice.tts import Synthesizer, Voices, make_synthesizer, speakable_pieces, to_pcm16
+from voice.tts import Synthesizer, Voices, make_synthesizer, speakable_pieces, to_pcm16, trim_trailing_silence
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.25  # audio per binary frame
@@ -63,7 +64,13 @@ class SpeechGateway:
         except LuiError as exc:
             log.warning("spoken replies unavailable: %s", exc.message)
             return None
-        return None if synthesizer is None else cls(settings, synthesizer)
+        if synthesizer is None:
+            return None
+        speakable_pieces("预热分词用的词典", first_units=2)  # jieba's dictionary, at start-up
+        return cls(settings, synthesizer)
+
+    def pieces(self, text: str) -> list[str]:
+        return speakable_pieces(text, self.settings.tts_max_chars, self.settings.tts_first_piece_units)
 
     def close(self) -> None:
         self.pool.close()
@@ -85,7 +92,7 @@ class Speaker:
     def say(self, reply: Reply, elder: bool) -> None:
         """Speak ``reply`` (stopping whatever this connection was saying)."""
         self.stop()
-        if not speakable_pieces(reply.text, self.gateway.settings.tts_max_chars):
+        if not self.gateway.pieces(reply.text):
             return
         self._task = asyncio.create_task(self._speak(reply.text, reply.id or uuid.uuid4().hex[:12], elder))
 
@@ -100,9 +107,10 @@ class Speaker:
         voice, speed = gateway.voices.pick(text, elder)
         started, sent_ms, error = False, 0.0, None
         try:
-            for piece in speakable_pieces(text, gateway.settings.tts_max_chars):
+            for piece in gateway.pieces(text):
                 samples, rate = await gateway.pool.run(gateway.synthesizer.synth, piece, voice, speed)
                 gateway.outcome(None)
+                samples = trim_trailing_silence(samples, rate)
                 if not started:
                     await self._send(ReplyAudioStart(id=audio_id, sample_rate=rate))
                     started = True

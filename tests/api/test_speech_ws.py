@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from assistant.api.app import create_app
 from assistant.api.speech import SpeechGateway
 from tests.conftest import LiveServer
+from voice.tts import speakable_pieces, spoken_units
 
 
 class Listener:
@@ -110,6 +111,35 @@ async def test_a_spoken_reply_follows_the_reply_in_kokoro_mandarin(speech_server
         reply = client.events("reply")[0]["text"]
         assert len(pcm) / 24000 > 0.12 * len(reply)  # elder speed: at least ~8 characters a second, not a blip
         assert np.sqrt(np.mean(pcm**2)) > 0.02  # audible, not silence
+    finally:
+        await client.ws.close()
+
+
+class TailSynth:
+    """Like Kokoro: each piece is 0.5 s of tone and then a second of silence."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def synth(self, text, voice, speed=1.0):
+        self.calls.append(text)
+        t = np.arange(8000, dtype=np.float32) / 16000
+        return np.concatenate([0.3 * np.sin(2 * np.pi * 440 * t), np.zeros(16000)]).astype(np.float32), 16000
+
+
+async def test_the_first_piece_is_short_and_the_silence_after_each_piece_is_cut(speech_server):
+    """The first synthesis (the wait for the first audio frame) is a few syllables; the second of
+    silence a synthesizer leaves after a piece is sent as a 0.3 s pause."""
+    synth = TailSynth()
+    client = await _open(speech_server(synth, tts_first_piece_units=4), lang="zh", speech=True)
+    try:
+        await client.send(type="text", text="我还有多少钱", id="t1")
+        end = await client.until(lambda e: e["type"] == "reply.audio.end")
+        reply = client.events("reply")[0]["text"]
+        assert "".join(synth.calls) == "".join(speakable_pieces(reply, first_units=4))
+        assert len(synth.calls) >= 2 and 2 <= spoken_units(synth.calls[0]) <= 4, synth.calls
+        assert end["audio_ms"] == 800 * len(synth.calls)  # 0.5 s tone + 0.3 s of the 1 s silence, each
+        assert len(client.audio_between("t1")) == 2 * 16000 * 0.8 * len(synth.calls)
     finally:
         await client.ws.close()
 

@@ -1,0 +1,103 @@
+"""The elder end of turn does not wait out the long pause because the transcription pool was busy when
+the end-of-turn model answered. Fakes for the model and for speech-to-text (the decoding, end-pointing,
+pool, router and websocket are real) fix the order of events: the pool is busy when the pause is judged."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+from websockets.asyncio.client import connect
+
+from assistant.api.app import create_app
+from assistant.api.audio import VoiceGateway
+from tests.api.conftest import Client
+from tests.conftest import LiveServer, of_type
+from voice import synth
+from voice.pool import TranscriptionPool
+from voice.stt import SpeechToText, Transcript
+
+
+class AlwaysComplete:
+    """The end-of-turn model, faked: every pause is a finished turn."""
+
+    def __init__(self):
+        self.asked = threading.Event()
+
+    def complete_probability(self, audio: np.ndarray) -> float:
+        self.asked.set()
+        return 1.0
+
+
+class BusyUntilQueued(SpeechToText):
+    """Hears 帮我交电费; the first transcription (the partial made while the person speaks) holds the
+    only worker until another transcription waits in the pool's queue, so the pause is judged while the
+    pool is busy. (Before, nothing was queued then: the partial held the pool for its 20 s and the turn
+    waited for the elder fixed pause.)"""
+
+    def __init__(self):
+        self.pool: TranscriptionPool | None = None
+        self.calls: list[float] = []  # seconds of audio of each call
+
+    def transcribe(self, audio, *, lang=None, prompt=None, hotwords=None) -> Transcript:
+        self.calls.append(len(audio) / 16000)
+        if len(self.calls) == 1:
+            deadline = time.monotonic() + 20
+            while self.pool.stats().queued == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return Transcript("帮我交电费", "zh", int(len(audio) / 16), False)
+
+
+@pytest.fixture
+def elder_server(settings, assistant):
+    opened = []
+
+    def make(stt: BusyUntilQueued, turn: AlwaysComplete):
+        # the elder fixed pause is out of reach: only the model and the words can end this turn
+        s = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "stt_endpoint_elder_silence_ms": 60_000,
+                                        "turn_check_ms": 250, "turn_elder_check_ms": 300,
+                                        "stt_partial_every_s": 0.3})
+        assistant.settings = s
+        pool = stt.pool = TranscriptionPool(stt, workers=1, max_queue=4)
+        live = LiveServer(create_app(s, assistant, voice=VoiceGateway(s, assistant, pool, turn=turn))).__enter__()
+        opened.append((live, pool))
+        return live
+
+    yield make
+    for live, pool in opened:
+        live.__exit__(None, None, None)
+        pool.close()
+
+
+async def _speak(client: Client, audio: np.ndarray) -> None:
+    await client.send(type="audio.start", format="pcm16", sample_rate=16000)
+    step, began = 1600, time.monotonic()
+    for k, at in enumerate(range(0, len(audio), step)):
+        await client.send_raw(synth.to_pcm16_bytes(audio[at : at + step]))
+        await asyncio.sleep(max(0.0, began + (k + 1) * 0.1 - time.monotonic()))
+
+
+async def test_an_elder_turn_ends_on_the_words_even_when_the_pool_was_busy(elder_server):
+    turn = AlwaysComplete()
+    stt = BusyUntilQueued()
+    live = elder_server(stt, turn)
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 16000)).astype(np.float32)
+    audio = np.concatenate([synth.silence(0.3), tone, synth.silence(20.0)])  # the microphone stays open
+    client = Client(await connect(live.ws, max_size=2**24))
+    try:
+        await client.start(user="u_li", lang="zh", mode="elder")
+        mic = asyncio.create_task(_speak(client, audio))
+        try:
+            events = await client.until_terminal(wait_s=15)
+        finally:
+            mic.cancel()
+        finals = of_type(events, "transcript.final")
+        assert finals and finals[0]["text"] == "帮我交电费", events
+        assert [e["name"] for e in of_type(events, "intent")] == ["pay_bill"], events
+        assert turn.asked.is_set() and len(stt.calls) >= 2  # the partial, then the pause's own transcription
+        assert stt.calls[0] < stt.calls[1]  # the partial heard part of the tone; the pause's words all of it
+    finally:
+        await client.ws.close()
