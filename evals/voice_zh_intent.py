@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="one fit per fold (C 16, weight 1, no e5 stage); the OOS threshold calibrated on the "
                              "pooled out-of-fold readings of the training lines (for comparing features fast)")
-    parser.add_argument("--chars-only", action="store_true", help="the router's n-grams without pinyin (before)")
+    parser.add_argument("--pinyin", action="store_true",
+                        help="the router's n-grams with toneless pinyin grams (assistant/nlu/sound_grams.py)")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
@@ -127,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.nlu.types import OUT_OF_SCOPE
     from assistant.settings import Settings
 
-    if args.chars_only:
-        router_module.ANALYZER = "char_wb"
+    if args.pinyin:
+        from assistant.nlu.sound_grams import sound_grams
+
+        router_module.ANALYZER = sound_grams
     if not args.full_grid:
         router_module.C_GRID, router_module.DENSE_WEIGHT_GRID = (16.0,), (1.0,)
     started = time.perf_counter()
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return round(sum(g == p for _, g, p in sel) / len(sel), 4) if sel else None
 
     result = {
-        "config": {"clips": str(args.clips), "chars_only": args.chars_only, "quick": args.quick, "folds": args.folds, "second": args.second, "full_grid": args.full_grid,
+        "config": {"clips": str(args.clips), "pinyin": args.pinyin, "quick": args.quick, "folds": args.folds, "second": args.second, "full_grid": args.full_grid,
                    "seconds": round(time.perf_counter() - started, 1),
                    "load_average": [round(x, 2) for x in os.getloadavg()]},
         "text_oof": {"n": len(text_rows), "all": accuracy(text_rows), "zh": accuracy(text_rows, "zh"),

@@ -36,7 +36,10 @@ def test_english_keeps_its_character_grams_alone():
     assert "~jiao" in mixed and "~fei" in mixed and "~jiao_fei" not in mixed  # runs of Chinese, not across words
 
 
-def test_a_homophone_transcript_routes_like_the_line():
+def test_a_homophone_transcript_routes_like_the_line(monkeypatch):
+    from assistant.nlu import router as router_module
+
+    monkeypatch.setattr(router_module, "ANALYZER", sound_grams)  # the option (the default is characters alone)
     lines = {
         "lookup_service": ("公积金怎么查", "公积金怎么提取", "查一下公积金", "住房公积金在哪办", "公积金贷款怎么办"),
         "query_bill": ("这个月话费多少", "话费还剩多少", "查一下话费", "我的话费是多少", "话费欠了多少"),
