@@ -36,9 +36,7 @@ from tools.phone import TOPUP_AMOUNTS, TOPUP_AMOUNTS_FEN, is_mobile
 from tools.tables import (
     AUDIT_PAYMENT_DONE,
     BILL_STATUSES,
-    AuditLog,
     Contact,
-    session_scope,
     utc_from_ts,
 )
 
@@ -407,23 +405,15 @@ class Billing:
 
     def _transition(self, p: sa.Row, status: str, now: datetime, **detail: object) -> bool:
         """pending -> status (cancelled / expired / failed) with its audit row; False if it moved on."""
-        with session_scope(self.engine) as s:
+        with self.engine.begin() as conn:
             values: dict[str, object] = {"status": status}
             if "error_code" in detail:
                 values["error_code"] = detail["error_code"]
-            moved = s.exec(
+            moved = conn.execute(
                 sa.update(q.PAYMENTS).where(q.PAYMENTS.c.id == p.id, q.PAYMENTS.c.status == "pending").values(**values)
             ).rowcount
             if moved == 1:
-                s.add(
-                    AuditLog(
-                        at=now,
-                        user_id=p.user_id,
-                        action=f"payment.{status}",
-                        target=p.id,
-                        detail_json=dict(detail),
-                    )
-                )
+                _audit(conn, now, p.user_id, f"payment.{status}", p.id, dict(detail))
             return moved == 1
 
     def _expire(self, p: sa.Row) -> None:
