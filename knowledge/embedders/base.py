@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
+
+from knowledge.errors import EmbedderUnavailable
 
 
 class Embedder(ABC):
@@ -93,6 +97,14 @@ class _Call:
         self.vectors: np.ndarray | None = None
         self.error: Exception | None = None
         self.done = False
+
+
+def require(module: str, install: str) -> ModuleType:
+    """The embedder's package, or :class:`EmbedderUnavailable` saying how to install it (``install``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise EmbedderUnavailable(install) from exc
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

