@@ -35,6 +35,7 @@ import numpy as np
 
 from evals.metrics import machine, percentile, save_result
 from voice import synth
+from voice.tts import last_sound_end
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "bench-turn"
@@ -62,13 +63,8 @@ def sentences(n: int, source: str = "dev") -> list[dict]:
 def trailing_silence_ms(audio: np.ndarray, rate: int = 16000) -> float:
     """How long the clip goes on after its last sound (a 20 ms frame within 40 dB of the loudest):
     Kokoro ends each piece with about a second of silence, so the end of the clip is not the end of speech."""
-    frame = rate // 50
-    n = len(audio) // frame
-    if n == 0:
-        return 0.0
-    db = 10 * np.log10(np.mean(audio[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-10)
-    loud = np.flatnonzero(db > db.max() - 40)
-    return 1000 * (len(audio) / rate - (loud[-1] + 1) / 50) if loud.size else 0.0
+    end = last_sound_end(audio, rate, frame_ms=20)
+    return 1000 * (len(audio) - end) / rate if end is not None else 0.0
 
 
 def split_for_pause(text: str) -> tuple[str, str]:

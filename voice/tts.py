@@ -115,19 +115,24 @@ def _words_within(clause: str, units: int) -> str:
     return head
 
 
-def trim_trailing_silence(samples: np.ndarray, rate: int, keep_s: float = TAIL_KEEP_S,
-                          frame_ms: int = 10, below_db: float = 40.0) -> np.ndarray:
-    """Cut what follows the last sound (a ``frame_ms`` frame within ``below_db`` of the loudest one),
-    keeping ``keep_s`` of it: Kokoro leaves about a second of silence after every piece."""
+def last_sound_end(samples: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> int | None:
+    """The sample where the last sound ends (the end of the last ``frame_ms`` frame within ``below_db`` of
+    the loudest one); None when no frame is louder than silence."""
     frame = max(1, rate * frame_ms // 1000)
     n = len(samples) // frame
     if n == 0:
-        return samples
+        return None
     rms = np.sqrt(np.mean(np.square(samples[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
     loud = np.flatnonzero(rms > rms.max() * 10 ** (-below_db / 20))
-    if loud.size == 0:
-        return samples
-    return samples[: min(len(samples), (int(loud[-1]) + 1) * frame + int(keep_s * rate))]
+    return (int(loud[-1]) + 1) * frame if loud.size else None
+
+
+def trim_trailing_silence(samples: np.ndarray, rate: int, keep_s: float = TAIL_KEEP_S,
+                          frame_ms: int = 10, below_db: float = 40.0) -> np.ndarray:
+    """Cut what follows the last sound (:func:`last_sound_end`), keeping ``keep_s`` of it: Kokoro leaves
+    about a second of silence after every piece."""
+    end = last_sound_end(samples, rate, frame_ms, below_db)
+    return samples if end is None else samples[: min(len(samples), end + int(keep_s * rate))]
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
