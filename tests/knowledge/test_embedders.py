@@ -113,3 +113,25 @@ def test_e5_layers_are_chosen_by_spec_and_checked(full_e5):
     for bad in ("e5:0", "e5:13", "e5:six"):
         with pytest.raises(EmbedderUnavailable):
             make_embedder(bad)
+
+
+def test_each_e5_embedder_runs_on_its_own_thread_count_whichever_loaded_first(full_e5, e5_embedder, monkeypatch):
+    """The engine's OpenMP runtime is read once per process, so the count is set per call: the router's
+    two-thread second stage must not inherit the one thread of an e5 loaded before it (or the reverse),
+    and the result must not depend on the count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    one, two = make_embedder("e5:8", threads=1), make_embedder("e5:8", threads=2)
+    assert "GOMP_SPINCOUNT" not in os.environ  # set only while the engine loads
+    texts = ["帮我把这个月电费交了", "what's my checking look like"]
+
+    def run(embedder):
+        vectors = embedder.encode(texts)
+        return embedder.max_threads(), vectors
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread calling both, like the router pool
+        (n_two, v_two), (n_one, v_one), (n_two_again, _) = (pool.submit(run, e).result() for e in (two, one, two))
+    assert (n_one, n_two, n_two_again) == (1, 2, 2)
+    assert np.allclose(v_one, v_two, atol=1e-4)
+    assert np.allclose(v_one, e5_embedder.encode(texts), atol=1e-4)  # the conftest's e5:8
