@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from voice.homophone import HomophoneCorrector
 from voice.lexicon import CONSENT_TERMS, CORE_TERMS, SpeechContext, base_terms
 
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z",
@@ -39,6 +40,15 @@ _RUN = re.compile(r"[\u3400-\u9fff]+")
 _NUMERALS = set("零〇一二两三四五六七八九十百千万亿元块毛角")
 _PARTICLES = set("吗呢吧啊呀嘛了的么哦")  # a question or a tone: never rewritten into a content character
 _COMMON_WORD_FREQ = 100  # jieba's count above which a two-character span is a real word
+
+
+def _lone_numeral_in(run: str, start: int, span: str, term: str) -> bool:
+    """千费 is 欠费: a bill type or command heard exactly, its numeral alone (no numeral next to it)."""
+    if term not in CORE_TERMS or pinyin(span) != pinyin(term):
+        return False
+    padded = " " + run + " "
+    return all(padded[start + k] not in _NUMERALS and padded[start + k + 2] not in _NUMERALS
+               for k, a in enumerate(span) if a in _NUMERALS)
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,14 @@ def pinyin(text: str) -> tuple[str, ...]:
 class PinyinCorrector:
     """Corrects transcripts against ``terms`` (default: the domain lexicon) plus a context's terms."""
 
-    def __init__(self, terms: Iterable[str] | None = None):
+    def __init__(self, terms: Iterable[str] | None = None, homophones: HomophoneCorrector | bool = True):
         self.terms = tuple(dict.fromkeys(terms if terms is not None else base_terms()))
         self._known = set(self.terms)
+        if homophones is True:
+            # margins chosen on clips of half the training lines (README, Mandarin voice)
+            homophones = HomophoneCorrector(domain_words=domain_words(CORE_TERMS), single_words=("交",),
+                                            single_margin=4.0)
+        self.homophones = homophones or None  # everyday words (voice/homophone.py), after the domain terms
 
     def correct(self, text: str, context: SpeechContext | None = None) -> tuple[str, list[Replacement]]:
         context = context or SpeechContext()
@@ -94,6 +109,10 @@ class PinyinCorrector:
         last = 0
         for match in _RUN.finditer(text):
             fixed, found = self._correct_run(match.group(0), candidates, known, match.start())
+            if self.homophones is not None:
+                around = (text[match.start() - 1] if match.start() else " ") + (text[match.end():] or " ")[0]
+                fixed, more = self._respell(fixed, known, match.start(), context.awaiting == "confirmation", around)
+                found += more
             out.append(text[last:match.start()] + fixed)
             last = match.end()
             replacements += found
@@ -122,7 +141,7 @@ class PinyinCorrector:
                 if span == term or any(taken[start:start + n]) or span in known:
                     continue
                 numeral = any(a in _NUMERALS and a != b for a, b in zip(span, term, strict=True))
-                if numeral and n < 3:
+                if numeral and n < 3 and not _lone_numeral_in(run, start, span, term):
                     continue  # a numeral is never rewritten (一元 is not 医院); kept, it may stay (教一下)
                 if any(run[i:j] in known for i in range(start, start + n) for j in range(i + 2, start + n + 1)
                        if (i, j) != (start, start + n) and run[i:j] not in term):
@@ -154,6 +173,26 @@ class PinyinCorrector:
             chars[i:i + len(rep.heard)] = list(rep.term)
         return "".join(chars), sorted(found, key=lambda r: r.position)
 
+    def _respell(self, run: str, known: set[str], offset: int, awaiting_consent: bool, around: str) -> tuple[str, list[Replacement]]:
+        """Everyday words heard with the wrong characters (睡废 -> 水费, 焦了没 -> 交了没); the domain's
+        terms (those the domain step wrote too) and the user's labels stay."""
+        syl = pinyin(run)
+        if len(syl) != len(run):
+            return run, []
+        protected = set()
+        for term in known:
+            start = run.find(term)
+            while start >= 0:
+                protected.update(range(start, start + len(term)))
+                start = run.find(term, start + 1)
+        found = self.homophones.correct_run(run, syl, protected, awaiting_consent, around)
+        if not found:
+            return run, []
+        chars = list(run)
+        for rep in found:
+            chars[rep.position:rep.position + len(rep.heard)] = list(rep.word)
+        return "".join(chars), [Replacement(r.heard, r.word, offset + r.position, 0.0) for r in found]
+
     @staticmethod
     def _acceptable(cost: float, n: int, is_context: bool, span: str, term: str) -> bool:
         if cost == 0.0:
@@ -170,6 +209,7 @@ class PinyinCorrector:
 _PARTICLE_FIXES = (
     (re.compile(r"把(?=[，。！？、,.!?…~]|$)"), "吧"),  # a clause never ends on 把
     (re.compile(r"(?<=[那这哪])格(?![式子局外调])"), "个"),  # 那格 is 那个 (格式, 格子 stay)
+    (re.compile(r"(?<=了)[美每](?=[，。！？、,.!?…~]|$)"), "没"),  # 欠费了美 is 欠费了没 (a question)
 )
 
 
@@ -239,3 +279,15 @@ def _word_bounds(run: str) -> set[int]:
         pos += len(word)
         bounds.add(pos)
     return bounds
+
+
+def domain_words(terms: Iterable[str]) -> tuple[str, ...]:
+    """The domain's terms and the words they are made of (交 of 帮我交, 一下 of 查一下), which the
+    homophone step counts as more probable than jieba's general counts say."""
+    import jieba
+
+    terms = sorted(terms)
+    words = list(terms)
+    for term in terms:
+        words += jieba.lcut(term, HMM=False)
+    return tuple(dict.fromkeys(w for w in words if _RUN.fullmatch(w)))
