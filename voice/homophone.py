@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,21 +47,26 @@ class Respelling:
 
 
 class HomophoneIndex:
-    """jieba's words by toneless pinyin, with their log probabilities."""
+    """jieba's words by toneless pinyin (``shui'fei``), most frequent first; ``counts`` is jieba's own
+    table, shared, not copied."""
 
-    def __init__(self, counts: dict[str, int], tags: dict[str, str]):
-        self.total = math.log(sum(counts.values()))
-        self.logp = {w: math.log(c) - self.total for w, c in counts.items() if c > 0}
-        self.floor = -self.total  # a character not in the dictionary: a count of 1
-        self.by_sound: dict[tuple[str, ...], list[tuple[float, str]]] = {}
+    def __init__(self, counts: Mapping[str, int], names: Iterable[str] = ()):
+        self.counts = counts
+        self.log_total = math.log(sum(counts.values()))
+        self.floor = -self.log_total  # a character not in the dictionary: a count of 1
+        skip = set(names)
+        by_sound: dict[str, list[str]] = {}
         for word, count in counts.items():
-            if count < MIN_COUNT or len(word) > MAX_WORD or tags.get(word) in _NAME_TAGS:
+            if count < MIN_COUNT or len(word) > MAX_WORD or word in skip:
                 continue
             key = sound(word)
             if key is not None:
-                self.by_sound.setdefault(key, []).append((self.logp[word], word))
-        for candidates in self.by_sound.values():
-            candidates.sort(reverse=True)
+                by_sound.setdefault(key, []).append(word)
+        self.by_sound = {k: tuple(sorted(v, key=counts.__getitem__, reverse=True)) for k, v in by_sound.items()}
+
+    def logp(self, word: str) -> float | None:
+        count = self.counts.get(word)
+        return math.log(count) - self.log_total if count else None
 
 
 @cache
@@ -79,15 +84,16 @@ def _char_sound(char: str) -> str | None:
     return _toneless(reading.split(",")[0]) if reading else None
 
 
-def sound(word: str) -> tuple[str, ...] | None:
-    """Toneless syllables of a dictionary word (pypinyin's phrase readings, else each character's first)."""
+def sound(word: str) -> str | None:
+    """Toneless syllables of a dictionary word, joined by ' (pypinyin's phrase reading, else each
+    character's first reading)."""
     from pypinyin.constants import PHRASES_DICT
 
     phrase = PHRASES_DICT.get(word)
     if phrase and len(phrase) == len(word):
-        return tuple(_toneless(p[0]) for p in phrase)
-    syllables = tuple(_char_sound(c) for c in word)
-    return None if None in syllables else syllables
+        return "'".join(_toneless(p[0]) for p in phrase)
+    syllables = [_char_sound(c) for c in word]
+    return None if None in syllables else "'".join(syllables)
 
 
 _index: HomophoneIndex | None = None
@@ -105,16 +111,14 @@ def shared_index() -> HomophoneIndex:
 def _load() -> HomophoneIndex:
     import jieba
 
-    counts: dict[str, int] = {}
-    tags: dict[str, str] = {}
+    jieba.dt.check_initialized()
+    names = []
     with jieba.get_dict_file() as f:
         for raw in f:
-            parts = raw.decode("utf-8").split()
-            if len(parts) >= 2:
-                counts[parts[0]] = int(parts[1])
-                if len(parts) >= 3:
-                    tags[parts[0]] = parts[2]
-    return HomophoneIndex(counts, tags)
+            parts = raw.split()
+            if len(parts) >= 3 and parts[2].decode() in _NAME_TAGS:
+                names.append(parts[0].decode("utf-8"))
+    return HomophoneIndex(jieba.dt.FREQ, names)
 
 
 class HomophoneCorrector:
@@ -138,7 +142,7 @@ class HomophoneCorrector:
         return self._index
 
     def _logp(self, word: str) -> float | None:
-        lp = self.index.logp.get(word)
+        lp = self.index.logp(word)
         if lp is None:
             return None
         return lp + self.domain_boost if word in self.domain else lp
@@ -191,15 +195,16 @@ class HomophoneCorrector:
 
     def _heard_logp(self, span: str) -> float:
         index = self.index
-        return sum(index.logp.get(c, index.floor) for c in span)
+        return sum(index.logp(c) or index.floor for c in span)
 
     def _candidate(self, span: str, key: tuple[str, ...], awaiting_consent: bool, lone: bool) -> str | None:
         """The most probable word of ``key``'s sound that ``span`` may be re-spelled as."""
-        candidates = self.index.by_sound.get(tuple(key), ())
+        candidates = self.index.by_sound.get("'".join(key), ())
         if len(span) == 1:  # one character: only into one of the domain's own one-character words (交)
-            candidates = [(lp, w) for lp, w in candidates if w in self.single_words]
+            candidates = [w for w in candidates if w in self.single_words]
         best, best_lp = None, -math.inf
-        for lp, word in candidates:
+        for word in candidates:
+            lp = self.index.logp(word)
             if word in self.domain:
                 lp += self.domain_boost
             elif best is not None and lp <= best_lp - self.domain_boost:
