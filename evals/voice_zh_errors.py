@@ -2,6 +2,8 @@
 
     python -m evals.voice_zh_errors [--source train] [--limit 120] [--variants normal,slow]
                                     [--set beam_size=5 ...] [--json-out evals/out/zh-errors.json]
+                                    [--reuse <json>] [--homophones margin=4 | --homophones off] [--half a|b]
+                                    [--by-variant]
     python -m evals.voice_zh_errors --from-json evals/out/voice-zh-train.json
 
 Without ``--from-json`` the Kokoro clips (``evals.voice_zh``; cached apart per source) go through
@@ -28,6 +30,7 @@ normalisation maps to simplified) and ``punctuation`` (quotes, 《》, brackets)
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -235,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="a json-out of this tool: take Whisper's text from it, run only the corrector")
     parser.add_argument("--counts-only", action="store_true",
                         help="--from-json: no example pairs (a dev result is measured, not read)")
+    parser.add_argument("--homophones", action="append", default=[], metavar="ATTR=JSON",
+                        help="a voice.homophone.HomophoneCorrector attribute (margin=4 ...); 'off': without that step")
+    parser.add_argument("--half", choices=("a", "b"), default=None,
+                        help="only the lines of one half (a stable hash of the line), to choose on one, check on the other")
+    parser.add_argument("--by-variant", action="store_true", help="also a table per variant (normal, slow ...)")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
@@ -262,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = sorted({ex.text: ex for ex in examples if ex.lang == "zh"}.values(),
                    key=lambda ex: voice_zh._h(ex.text, ex.intent))[: args.limit]
     specs = [s for s in voice_zh.plan(lines, voice_zh.VOICES, voice_zh.VARIANTS) if s.variant in variants]
+    if args.half:  # after the plan, which gives each line its voices by its place among all --limit lines
+        specs = [s for s in specs if int(hashlib.sha1(s.example.text.encode()).hexdigest(), 16) % 2
+                 == "ab".index(args.half)]
     clips = voice_zh.generate(specs, Kokoro(Settings().kokoro_dir), voice_zh.SOURCES["train"])
     settings = Settings()
     reused = {}
@@ -274,9 +285,15 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(stt, key):
             sys.exit(f"--set {pair}: WhisperSTT has no attribute {key!r}")
         setattr(stt, key, _value(raw))
-    corrector = None if args.no_correct else PinyinCorrector()
+    corrector = None if args.no_correct else PinyinCorrector(homophones="off" not in args.homophones)
+    for pair in (p for p in args.homophones if p != "off"):
+        key, _, raw = pair.partition("=")
+        if corrector is None or corrector.homophones is None or not hasattr(corrector.homophones, key):
+            sys.exit(f"--homophones {pair}: HomophoneCorrector has no attribute {key!r}")
+        setattr(corrector.homophones, key, _value(raw))
     context = speech_context("zh", account_labels=ACCOUNT_LABELS)
     whisper, corrected = Tally(), Tally()
+    by_variant: dict[str, tuple[Tally, Tally]] = {}
     rows = []
     started = time.perf_counter()
     for spec, path, _seconds in clips:
@@ -288,15 +305,24 @@ def main(argv: list[str] | None = None) -> int:
             heard, fixed = recognise(stt, corrector, decode_clip(path), context)
         whisper.add(spec.example.text, heard)
         errors = corrected.add(spec.example.text, fixed)
+        pair = by_variant.setdefault(spec.variant, (Tally(), Tally()))
+        pair[0].add(spec.example.text, heard)
+        pair[1].add(spec.example.text, fixed)
         rows.append({"text": spec.example.text, "voice": spec.voice, "variant": spec.variant, "whisper": heard,
                      "transcript": fixed, "errors": [e.__dict__ for e in errors]})
     result = {"config": {"set": args.set, "reuse": str(args.reuse or ""), "correct": not args.no_correct, "variants": variants, "limit": args.limit,
+                         "homophones": args.homophones, "half": args.half,
                          "clips": len(rows), "seconds": round(time.perf_counter() - started, 1)},
-              "whisper": whisper.report(), "corrected": corrected.report(), "utterances": rows}
+              "whisper": whisper.report(), "corrected": corrected.report(),
+              "by_variant": {v: {"whisper": w.report(), "corrected": c.report()} for v, (w, c) in by_variant.items()},
+              "utterances": rows}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(table(result["whisper"], "Whisper"))
     print(table(result["corrected"], "after correction"))
+    for variant, pair in result["by_variant"].items() if args.by_variant else ():
+        print(table(pair["whisper"], f"{variant}: Whisper", examples=False))
+        print(table(pair["corrected"], f"{variant}: after correction", examples=False))
     print(f"{len(rows)} clips in {result['config']['seconds']} s; json: {args.json_out}", file=sys.stderr)
     return 0
 
