@@ -226,6 +226,40 @@ def _value(raw: str) -> Any:
         return raw
 
 
+def typed_check(homophones: list[str]) -> int:
+    """The typed Mandarin training lines through the corrector: each change is a false correction, except
+    where it fixes a deliberate typo of the data (点费, 谁费). Prints the lines the homophone step changes."""
+    from assistant.nlu.data import load_examples
+    from evals import voice_zh
+    from voice.correct import PinyinCorrector
+    from voice.lexicon import speech_context
+
+    lines = list(dict.fromkeys(ex.text for ex in load_examples(voice_zh.TRAIN_DATA, strict=False) if ex.lang == "zh"))
+    context = speech_context("zh", account_labels=ACCOUNT_LABELS)
+    domain, full = PinyinCorrector(homophones=False), PinyinCorrector()
+    for pair in (p for p in homophones if p != "off"):
+        key, _, raw = pair.partition("=")
+        setattr(full.homophones, key, _value(raw))
+    full.correct("预热一下")
+    changed_domain = changed_full = 0
+    spent = [0.0, 0.0]
+    for text in lines:
+        started = time.perf_counter()
+        before = domain.correct(text, context)[0]
+        middle = time.perf_counter()
+        after = full.correct(text, context)[0]
+        spent[0] += middle - started
+        spent[1] += time.perf_counter() - middle
+        changed_domain += before != text
+        changed_full += after != text
+        if after != before:
+            print(f"{text} -> {after}")
+    print(f"{len(lines)} typed lines: the domain step changes {changed_domain}, with the homophone step "
+          f"{changed_full}; ms a line: {1000 * spent[0] / len(lines):.1f} the domain step, "
+          f"{1000 * spent[1] / len(lines):.1f} both")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.voice_zh_errors", description=__doc__.split("\n")[0])
     parser.add_argument("--source", choices=("train", "dev"), default="train")
@@ -243,8 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", choices=("a", "b"), default=None,
                         help="only the lines of one half (a stable hash of the line), to choose on one, check on the other")
     parser.add_argument("--by-variant", action="store_true", help="also a table per variant (normal, slow ...)")
+    parser.add_argument("--typed", action="store_true",
+                        help="only the corrector over the typed Mandarin training lines: which it changes (false fixes)")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
+    if args.typed:
+        return typed_check(args.homophones)
 
     if args.from_json:
         data = json.loads(args.from_json.read_text())
