@@ -2,7 +2,7 @@
 
     python -m evals.voice_zh_errors [--source train] [--limit 120] [--variants normal,slow]
                                     [--set beam_size=5 ...] [--json-out evals/out/zh-errors.json]
-                                    [--reuse <json>] [--homophones margin=4 | --homophones off] [--half a|b]
+                                    [--reuse <json>] [--homophones on | --homophones margin=4] [--half a|b]
                                     [--by-variant]
     python -m evals.voice_zh_errors --from-json evals/out/voice-zh-train.json
 
@@ -236,8 +236,8 @@ def typed_check(homophones: list[str]) -> int:
 
     lines = list(dict.fromkeys(ex.text for ex in load_examples(voice_zh.TRAIN_DATA, strict=False) if ex.lang == "zh"))
     context = speech_context("zh", account_labels=ACCOUNT_LABELS)
-    domain, full = PinyinCorrector(homophones=False), PinyinCorrector()
-    for pair in (p for p in homophones if p != "off"):
+    domain, full = PinyinCorrector(homophones=False), PinyinCorrector(homophones=True)
+    for pair in (p for p in homophones if p not in ("on", "off")):
         key, _, raw = pair.partition("=")
         setattr(full.homophones, key, _value(raw))
     full.correct("预热一下")
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counts-only", action="store_true",
                         help="--from-json: no example pairs (a dev result is measured, not read)")
     parser.add_argument("--homophones", action="append", default=[], metavar="ATTR=JSON",
-                        help="a voice.homophone.HomophoneCorrector attribute (margin=4 ...); 'off': without that step")
+                        help="the homophone step: 'on', 'off' or one of its attributes (margin=4 ...; turns it on); default: as LUI_STT_HOMOPHONES")
     parser.add_argument("--half", choices=("a", "b"), default=None,
                         help="only the lines of one half (a stable hash of the line), to choose on one, check on the other")
     parser.add_argument("--by-variant", action="store_true", help="also a table per variant (normal, slow ...)")
@@ -323,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(stt, key):
             sys.exit(f"--set {pair}: WhisperSTT has no attribute {key!r}")
         setattr(stt, key, _value(raw))
-    corrector = None if args.no_correct else PinyinCorrector(homophones="off" not in args.homophones)
-    for pair in (p for p in args.homophones if p != "off"):
+    # the homophone step as the server runs it (off unless LUI_STT_HOMOPHONES), or as --homophones says
+    homophones = Settings().stt_homophones if not args.homophones else "off" not in args.homophones
+    corrector = None if args.no_correct else PinyinCorrector(homophones=homophones)
+    for pair in (p for p in args.homophones if p not in ("on", "off")):
         key, _, raw = pair.partition("=")
         if corrector is None or corrector.homophones is None or not hasattr(corrector.homophones, key):
             sys.exit(f"--homophones {pair}: HomophoneCorrector has no attribute {key!r}")

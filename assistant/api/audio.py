@@ -54,7 +54,7 @@ class VoiceGateway:
         self.pool = pool
         self.turn = turn  # the end-of-turn model; None: a fixed pause ends the turn
         self._live: dict[Connection, set[Utterance]] = {}  # utterances not yet finished or closed
-        self.corrector = PinyinCorrector() if settings.stt_correct else None
+        self.corrector = PinyinCorrector(homophones=settings.stt_homophones) if settings.stt_correct else None
 
     @classmethod
     def create(cls, settings: Settings, assistant: Assistant) -> VoiceGateway:

@@ -14,7 +14,7 @@ WANG = ("静安老房子", "浦东新房子")  # u_wang's account labels in the 
 
 @pytest.fixture(scope="module")
 def corrector() -> PinyinCorrector:
-    return PinyinCorrector()
+    return PinyinCorrector(homophones=True)
 
 
 @pytest.mark.parametrize(("heard", "meant"), [
@@ -81,3 +81,14 @@ def test_sound_keys():
     assert sound("水费") == "shui'fei"
     assert sound("绿色") == "lv'se"  # as pypinyin's lazy_pinyin spells the transcript
     assert sound("银行") == "yin'hang"  # a phrase reading, not the character's first
+
+
+def test_the_server_runs_without_the_homophone_step_unless_asked(monkeypatch):
+    from assistant.settings import Settings
+
+    assert PinyinCorrector().homophones is None
+    assert Settings(_env_file=None).stt_homophones is False
+    monkeypatch.setenv("LUI_STT_HOMOPHONES", "true")
+    assert Settings(_env_file=None).stt_homophones is True
+    assert PinyinCorrector().correct("水费焦了没")[0] == "水费焦了没"  # off: only the domain terms
+    assert PinyinCorrector(homophones=True).correct("水费焦了没")[0] == "水费交了没"
