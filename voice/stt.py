@@ -133,6 +133,7 @@ class WhisperSTT(SpeechToText):
         vad_min_silence_ms: int = 500,
         temperature: Sequence[float] = (0.0, 0.4, 0.8),
         decode_options: dict[str, Any] | None = None,
+        window_s: float = 30.0,
     ):
         self.model_path = str(model_path)
         self.compute_type = compute_type
@@ -148,6 +149,8 @@ class WhisperSTT(SpeechToText):
         # more faster-whisper transcribe() options (patience, no_repeat_ngram_size ...), for trying
         # them on clips (evals.voice_zh_errors --set decode_options=...)
         self.decode_options = dict(decode_options or {})
+        # the encoder's window (voice/whisper_window.py): max(window_s, the speech + 1 s), at most 30 s
+        self.window_s = float(window_s)
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -158,7 +161,7 @@ class WhisperSTT(SpeechToText):
         path = resolve_whisper_model(model or settings.whisper_model, settings.cache_dir)
         kwargs = dict(compute_type=settings.whisper_compute_type, cpu_threads=settings.whisper_threads,
                       num_workers=max(1, settings.stt_workers), beam_size=settings.stt_beam_size,
-                      device=settings.stt_device)
+                      device=settings.stt_device, window_s=settings.stt_window_s)
         return cls(path, **(kwargs | overrides))
 
     # -- loading -----------------------------------------------------------------------------
@@ -180,12 +183,12 @@ class WhisperSTT(SpeechToText):
             raise VoiceError("stt-unavailable", f"{path} is not a local Whisper model folder; resolve names with "
                              f"voice.models.resolve_whisper_model and check {SETTING}.")
         try:
-            from faster_whisper import WhisperModel
+            from voice.whisper_window import WindowedWhisperModel
         except ImportError as exc:
             raise VoiceError("stt-unavailable", "faster-whisper is not installed: pip install 'lui[voice]'.") from exc
         started = time.perf_counter()
         try:
-            model = WhisperModel(str(path), device=self.device, compute_type=self.compute_type,
+            model = WindowedWhisperModel(str(path), device=self.device, compute_type=self.compute_type,
                                  cpu_threads=self.cpu_threads, num_workers=self.num_workers)
         except (RuntimeError, ValueError, OSError) as exc:
             raise VoiceError("stt-unavailable", f"Could not load the Whisper model at {path}: {exc}. "
@@ -220,8 +223,9 @@ class WhisperSTT(SpeechToText):
             without_timestamps=True)
         options |= self.decode_options
         try:
-            segments, _info = model.transcribe(speech, **options)
-            text = "".join(segment.text for segment in segments).strip()
+            with model.encoder_window(self.window_s):  # segments decode lazily: join them inside
+                segments, _info = model.transcribe(speech, **options)
+                text = "".join(segment.text for segment in segments).strip()
         except (RuntimeError, ValueError) as exc:
             raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
         if lang == "zh":
@@ -247,7 +251,8 @@ class WhisperSTT(SpeechToText):
     def _detect_language(self, model: Any, speech: np.ndarray) -> str:
         if not model.model.is_multilingual:
             return "en"
-        _lang, _prob, all_probs = model.detect_language(speech)
+        with model.encoder_window(self.window_s):
+            _lang, _prob, all_probs = model.detect_language(speech)
         probs = dict(all_probs)
         allowed = [code for code in self.languages if code in probs] or list(probs)
         return max(allowed, key=lambda code: probs[code])
