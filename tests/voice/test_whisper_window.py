@@ -9,7 +9,7 @@ import pytest
 from faster_whisper.audio import pad_or_trim
 
 from voice.audio import TARGET_RATE, decode_audio
-from voice.stt import WhisperSTT
+from voice.stt import WhisperSTT, repeats_itself
 from voice.whisper_window import FULL_FRAMES, content_frames, encoder_frames
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -93,3 +93,34 @@ def test_mandarin_on_a_short_window(base_stt):
     assert short.transcribe(audio, lang="zh").text.rstrip("。") == "帮我交电费"
     detected = short.transcribe(audio)  # language detection on the short window too
     assert detected.lang == "zh" and "电费" in detected.text, detected
+
+
+def test_a_phrase_said_twice_in_a_row_is_a_repetition():
+    assert repeats_itself("普通那个普通那个", "zh") and repeats_itself("电子驾照在哪?电子驾照在哪?", "zh")
+    assert not repeats_itself("好的好的", "zh") and not repeats_itself("不不不", "zh")  # doubled short words are speech
+    assert not repeats_itself("帮我交电费", "zh") and not repeats_itself("", "zh")
+    assert repeats_itself("Pay my bill. Pay my bill.", "en") and not repeats_itself("no no, pay it", "en")
+    assert not repeats_itself("Mississippi", "en")
+
+
+class _Looping(WhisperSTT):
+    """Whisper as it sometimes answers on a short window (the request twice); right on 30 s."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.windows: list[float] = []
+
+    def _decode(self, model, speech, options, window_s):
+        self.windows.append(window_s)
+        return "pay my bill" if window_s >= 30 else "pay my bill pay my bill"
+
+
+def test_a_repetition_on_the_short_window_is_decoded_again_on_the_full_one(tiny_stt, clips):
+    audio = decode_audio(clips.wav[16000].read_bytes(), "wav")
+    stt = _Looping(tiny_stt.model_path, window_s=8.0)
+    stt._model = tiny_stt._model
+    assert stt.transcribe(audio, lang="en").text == "pay my bill"
+    assert stt.windows == [8.0, 30.0] and stt.window_fallbacks == 1
+    off = _Looping(tiny_stt.model_path, window_s=8.0, window_fallback=False)
+    off._model = tiny_stt._model
+    assert off.transcribe(audio, lang="en").text == "pay my bill pay my bill" and off.windows == [8.0]
