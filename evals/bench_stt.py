@@ -163,8 +163,10 @@ def measure_once(cfg: Config, data: bytes) -> None:
 def _with_windows(configs: list[Config], windows: tuple[float, ...]) -> list[Config]:
     """The first setting (every length) at each encoder window; the others at the first window."""
     first = [c for c in configs if (c.lang, c.beam, c.domain) == (configs[0].lang, configs[0].beam, configs[0].domain)]
-    out = [replace(c, window_s=w) for w in windows for c in first]
-    return out + [replace(c, window_s=windows[0]) for c in configs if c not in first]
+    def at(c: Config, window_s: float) -> Config:  # fresh timing lists (replace would share them)
+        return replace(c, window_s=window_s, finals=[], whisper=[])
+
+    return [at(c, w) for w in windows for c in first] + [at(c, windows[0]) for c in configs if c not in first]
 
 
 def configs_for(name: str, stt: WhisperSTT, windows: tuple[float, ...] = (30.0,)) -> list[Config]:

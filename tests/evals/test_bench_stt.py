@@ -24,3 +24,4 @@ def test_each_encoder_window_times_the_servers_setting_at_every_length():
     served = [c for c in configs if (c.lang, c.beam, c.domain) == ("zh", 5, True)]
     assert sorted((c.window_s, c.seconds) for c in served) == sorted((w, s) for w in (10.0, 30.0) for s in ALL)
     assert {c.window_s for c in configs if c not in served} == {10.0}  # the other settings on the first window
+    assert len({id(c.finals) for c in configs}) == len(configs)  # each configuration times itself
