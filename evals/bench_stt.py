@@ -10,7 +10,9 @@ with each packaged Whisper model (int8, 2 threads), it measures
 * ``wer``: word error rate against the text spoken (a sanity check, not an accuracy eval);
 
 with and without the domain prompt (hotwords), beam_size 1 against 5, and, for the multilingual
-model, a given language against auto-detection. Prints a table and writes evals/out/bench_stt.json.
+model, a given language against auto-detection. ``--windows``: the encoder windows to compare
+(``LUI_STT_WINDOW_S``, voice/whisper_window.py; default the setting's default and the full 30 s), each
+at every length on the first setting. Prints a table and writes evals/out/bench_stt.json.
 
 ``--lang zh``: Mandarin requests of about 3, 5, 8 and 11 s spoken by Kokoro (``zf_xiaobei``, speed 1.0;
 ``.cache/kokoro`` as scripts/setup.sh assembles it), sent as Ogg/Opus like the elder page, through the
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from voice.models import resolve_whisper_model
@@ -63,6 +65,7 @@ class Row:
     lang: str
     beam: int
     domain: bool
+    window_s: float
     final_p50_ms: float
     final_p95_ms: float
     rtf_p50: float
@@ -138,13 +141,14 @@ class Config:
     domain: bool
     seconds: int
     fmt: str = "webm"
+    window_s: float = 30.0
     finals: list[float] = field(default_factory=list)  # ms from audio.end to the final transcript
     whisper: list[float] = field(default_factory=list)  # s inside WhisperSTT.transcribe
     text: str = ""
 
 
 def measure_once(cfg: Config, data: bytes) -> None:
-    cfg.stt.beam_size, cfg.stt.domain_prompt = cfg.beam, cfg.domain
+    cfg.stt.beam_size, cfg.stt.domain_prompt, cfg.stt.window_s = cfg.beam, cfg.domain, cfg.window_s
     stream = AudioStream(cfg.fmt, max_seconds=60)
     stream.feed(data)  # frames arrive while the person speaks: not part of the latency
     started = time.perf_counter()
@@ -156,20 +160,31 @@ def measure_once(cfg: Config, data: bytes) -> None:
     cfg.whisper.append(done - decoded)
 
 
-def configs_for(name: str, stt: WhisperSTT) -> list[Config]:
-    """The domain prompt off/on at every length; beam 5 and (multilingual model) a given language
-    instead of auto-detection at 4 and 8 s."""
-    settings = [(None, 1, False, ALL), (None, 1, True, ALL), (None, 5, True, (4, 8))]
+def _with_windows(configs: list[Config], windows: tuple[float, ...]) -> list[Config]:
+    """The first setting (every length) at each encoder window; the others at the first window."""
+    first = [c for c in configs if (c.lang, c.beam, c.domain) == (configs[0].lang, configs[0].beam, configs[0].domain)]
+    def at(c: Config, window_s: float) -> Config:  # fresh timing lists (replace would share them)
+        return replace(c, window_s=window_s, finals=[], whisper=[])
+
+    return [at(c, w) for w in windows for c in first] + [at(c, windows[0]) for c in configs if c not in first]
+
+
+def configs_for(name: str, stt: WhisperSTT, windows: tuple[float, ...] = (30.0,)) -> list[Config]:
+    """The domain prompt on at every length (each encoder window) and off; beam 5 and (multilingual
+    model) a given language instead of auto-detection at 4 and 8 s."""
+    settings = [(None, 1, True, ALL), (None, 1, False, ALL), (None, 5, True, (4, 8))]
     if stt.multilingual:
         settings.append(("en", 1, True, (4, 8)))
-    return [Config(name, stt, lang, beam, domain, s) for lang, beam, domain, lengths in settings for s in lengths]
+    configs = [Config(name, stt, lang, beam, domain, s) for lang, beam, domain, lengths in settings for s in lengths]
+    return _with_windows(configs, windows)
 
 
-def configs_for_zh(name: str, stt: WhisperSTT) -> list[Config]:
-    """The server's Mandarin setting (zh, beam 5, hotwords) at every length; hotwords off, beam 1 and
-    auto-detection at 4 and 8 s."""
+def configs_for_zh(name: str, stt: WhisperSTT, windows: tuple[float, ...] = (30.0,)) -> list[Config]:
+    """The server's Mandarin setting (zh, beam 5, hotwords) at every length and encoder window;
+    hotwords off, beam 1 and auto-detection at 4 and 8 s."""
     settings = [("zh", 5, True, ALL), ("zh", 5, False, (4, 8)), ("zh", 1, True, (4, 8)), (None, 5, True, (4, 8))]
-    return [Config(name, stt, lang, beam, domain, s, "ogg") for lang, beam, domain, lengths in settings for s in lengths]
+    configs = [Config(name, stt, lang, beam, domain, s, "ogg") for lang, beam, domain, lengths in settings for s in lengths]
+    return _with_windows(configs, windows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,10 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=None, help="default: tiny.en base (en), base (zh)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", type=Path, default=Path(".lui/cache"))
+    parser.add_argument("--windows", type=float, nargs="+", default=None,
+                        help="encoder windows in s (LUI_STT_WINDOW_S); default: the setting's default, then 30")
     parser.add_argument("--out", type=Path, default=None, help="default evals/out/bench_stt[-zh].json")
     args = parser.parse_args(argv)
     zh = args.lang == "zh"
     args.models = args.models or (["base"] if zh else ["tiny.en", "base"])
+    if args.windows is None:
+        from assistant.settings import Settings
+
+        args.windows = list(dict.fromkeys([Settings.model_fields["stt_window_s"].default, 30.0]))
+    windows = tuple(args.windows)
     args.out = args.out or (OUT.with_name("bench_stt-zh.json") if zh else OUT)
 
     started, load_start = time.perf_counter(), os.getloadavg()
@@ -206,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         stt.load()
         loads[name] = round(stt.load_seconds or 0, 2)
         stt.transcribe(decode_webm(clips[2][0], fmt))  # warm-up: VAD model, first-call allocations
-        configs += configs_for_zh(name, stt) if zh else configs_for(name, stt)
+        configs += configs_for_zh(name, stt, windows) if zh else configs_for(name, stt, windows)
     # round-robin: every configuration sees the same share of whatever else runs on the machine
     for run in range(args.runs):
         for cfg in configs:
@@ -216,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     for cfg in configs:
         _data, actual, text = clips[cfg.seconds]
         rows.append(Row(cfg.model, round(actual, 2), cfg.lang or ("auto" if cfg.stt.multilingual else "en"),
-                        cfg.beam, cfg.domain, round(statistics.median(cfg.finals)), round(p95(cfg.finals)),
+                        cfg.beam, cfg.domain, cfg.window_s, round(statistics.median(cfg.finals)), round(p95(cfg.finals)),
                         round(statistics.median(cfg.whisper) / actual, 3),
                         round((cer if zh else wer)(text, cfg.text), 2), cfg.text))
     elapsed = time.perf_counter() - started
@@ -239,10 +261,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(rows: list[Row], loads: dict[str, float], error: str = "WER") -> None:
     print(f"\nWhisper int8 on {os.cpu_count()} CPUs; model load s: {loads}")
-    print(f"| model | audio s | lang | beam | domain | final p50 ms | final p95 ms | RTF p50 | {error} | transcript |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| model | audio s | lang | beam | domain | window s | final p50 ms | final p95 ms | RTF p50 | {error} | transcript |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r.model} | {r.seconds:.1f} | {r.lang} | {r.beam} | {'on' if r.domain else 'off'} | "
+        print(f"| {r.model} | {r.seconds:.1f} | {r.lang} | {r.beam} | {'on' if r.domain else 'off'} | {r.window_s:g} | "
               f"{r.final_p50_ms:.0f} | {r.final_p95_ms:.0f} | {r.rtf_p50:.2f} | {r.wer:.2f} | {r.text[:60]} |")
 
 

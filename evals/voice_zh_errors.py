@@ -338,18 +338,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for spec, path, _seconds in clips:
         key = (spec.example.text, spec.voice, spec.variant)
+        ms = None
         if key in reused:
             heard = reused[key]
             fixed = corrector.correct(heard, context)[0] if corrector is not None and heard else heard
         else:
-            heard, fixed = recognise(stt, corrector, decode_clip(path), context)
+            audio = decode_clip(path)
+            began = time.perf_counter()
+            heard, fixed = recognise(stt, corrector, audio, context)
+            ms = round((time.perf_counter() - began) * 1000)
         whisper.add(spec.example.text, heard)
         errors = corrected.add(spec.example.text, fixed)
         pair = by_variant.setdefault(spec.variant, (Tally(), Tally()))
         pair[0].add(spec.example.text, heard)
         pair[1].add(spec.example.text, fixed)
         rows.append({"text": spec.example.text, "voice": spec.voice, "variant": spec.variant, "whisper": heard,
-                     "transcript": fixed, "errors": [e.__dict__ for e in errors]})
+                     "transcript": fixed, "ms": ms, "errors": [e.__dict__ for e in errors]})
     result = {"config": {"set": args.set, "reuse": str(args.reuse or ""), "correct": not args.no_correct, "variants": variants, "limit": args.limit,
                          "homophones": args.homophones, "half": args.half,
                          "clips": len(rows), "seconds": round(time.perf_counter() - started, 1)},

@@ -22,6 +22,8 @@ from voice.audio import TARGET_RATE, duration_ms
 from voice.errors import VoiceError
 from voice.models import SETTING, resolve_whisper_model
 
+FULL_WINDOW_S = 30.0  # faster-whisper's own encoder window (voice/whisper_window.py)
+
 
 @dataclass(frozen=True)
 class Transcript:
@@ -86,6 +88,20 @@ _LOOP_CHAR = re.compile(r"(.)\1{4,}")  # greedy decoding can loop: 不不不 hea
 _LOOP_PHRASE = re.compile(r"(.{2,8}?)\1{2,}")
 
 
+def repeats_itself(text: str, lang: str | None) -> bool:
+    """Whether a phrase comes twice in a row: 3+ characters in Mandarin (普通那个普通那个), 2+ words
+    otherwise (pay my bill pay my bill). Doubled short words (好的好的, no no) are ordinary speech."""
+    if lang == "zh":
+        units: list[str] = list(_NON_WORD.sub("", text))
+        shortest = 3
+    else:
+        units = _NON_WORD.sub(" ", text.lower()).split()
+        shortest = 2
+    n = len(units)
+    return any(units[i:i + size] == units[i + size:i + 2 * size]
+               for size in range(shortest, n // 2 + 1) for i in range(n - 2 * size + 1))
+
+
 def to_simplified(text: str) -> str:
     return text.translate(T2S)
 
@@ -133,6 +149,8 @@ class WhisperSTT(SpeechToText):
         vad_min_silence_ms: int = 500,
         temperature: Sequence[float] = (0.0, 0.4, 0.8),
         decode_options: dict[str, Any] | None = None,
+        window_s: float = 30.0,
+        window_fallback: bool = True,
     ):
         self.model_path = str(model_path)
         self.compute_type = compute_type
@@ -148,6 +166,11 @@ class WhisperSTT(SpeechToText):
         # more faster-whisper transcribe() options (patience, no_repeat_ngram_size ...), for trying
         # them on clips (evals.voice_zh_errors --set decode_options=...)
         self.decode_options = dict(decode_options or {})
+        # the encoder's window (voice/whisper_window.py): max(window_s, the speech + 1 s), at most 30 s
+        self.window_s = float(window_s)
+        # a transcript that repeats itself on a short window is decoded again on the full one
+        self.window_fallback = window_fallback
+        self.window_fallbacks = 0  # how often (evals)
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -158,7 +181,7 @@ class WhisperSTT(SpeechToText):
         path = resolve_whisper_model(model or settings.whisper_model, settings.cache_dir)
         kwargs = dict(compute_type=settings.whisper_compute_type, cpu_threads=settings.whisper_threads,
                       num_workers=max(1, settings.stt_workers), beam_size=settings.stt_beam_size,
-                      device=settings.stt_device)
+                      device=settings.stt_device, window_s=settings.stt_window_s)
         return cls(path, **(kwargs | overrides))
 
     # -- loading -----------------------------------------------------------------------------
@@ -180,12 +203,12 @@ class WhisperSTT(SpeechToText):
             raise VoiceError("stt-unavailable", f"{path} is not a local Whisper model folder; resolve names with "
                              f"voice.models.resolve_whisper_model and check {SETTING}.")
         try:
-            from faster_whisper import WhisperModel
+            from voice.whisper_window import WindowedWhisperModel
         except ImportError as exc:
             raise VoiceError("stt-unavailable", "faster-whisper is not installed: pip install 'lui[voice]'.") from exc
         started = time.perf_counter()
         try:
-            model = WhisperModel(str(path), device=self.device, compute_type=self.compute_type,
+            model = WindowedWhisperModel(str(path), device=self.device, compute_type=self.compute_type,
                                  cpu_threads=self.cpu_threads, num_workers=self.num_workers)
         except (RuntimeError, ValueError, OSError) as exc:
             raise VoiceError("stt-unavailable", f"Could not load the Whisper model at {path}: {exc}. "
@@ -219,16 +242,24 @@ class WhisperSTT(SpeechToText):
             hotwords=hotwords, temperature=list(self.temperature), condition_on_previous_text=False,
             without_timestamps=True)
         options |= self.decode_options
-        try:
-            segments, _info = model.transcribe(speech, **options)
-            text = "".join(segment.text for segment in segments).strip()
-        except (RuntimeError, ValueError) as exc:
-            raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
+        text = self._decode(model, speech, options, self.window_s)
+        if self.window_fallback and self.window_s < FULL_WINDOW_S and repeats_itself(text, lang):
+            self.window_fallbacks += 1  # a short window can make Whisper say the request twice
+            text = self._decode(model, speech, options, FULL_WINDOW_S)
         if lang == "zh":
             text = clean_zh(text)
         if self._is_spurious(text, [initial_prompt, hotwords]):
             text = ""
         return Transcript(text, lang, total_ms, not text)
+
+    @staticmethod
+    def _decode(model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float) -> str:
+        try:
+            with model.encoder_window(window_s):  # segments decode lazily: join them inside
+                segments, _info = model.transcribe(speech, **options)
+                return "".join(segment.text for segment in segments).strip()
+        except (RuntimeError, ValueError) as exc:
+            raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
 
     def hotwords(self, lang: str | None) -> str | None:
         return DOMAIN_HOTWORDS.get(lang or "en") if self.domain_prompt else None
@@ -247,7 +278,8 @@ class WhisperSTT(SpeechToText):
     def _detect_language(self, model: Any, speech: np.ndarray) -> str:
         if not model.model.is_multilingual:
             return "en"
-        _lang, _prob, all_probs = model.detect_language(speech)
+        with model.encoder_window(self.window_s):
+            _lang, _prob, all_probs = model.detect_language(speech)
         probs = dict(all_probs)
         allowed = [code for code in self.languages if code in probs] or list(probs)
         return max(allowed, key=lambda code: probs[code])
