@@ -346,8 +346,8 @@ def mandarin_clips(args: argparse.Namespace, audio_dir: Path) -> list[Clip]:
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     specs = voice_zh.plan(load_examples(args.data, strict=False), voices, variants)[: args.limit]
     tts = Kokoro(Settings().kokoro_dir)
-    clips = []
-    for spec, path, seconds in voice_zh.generate(specs, tts, voice_zh.SOURCES[args.source]):
+    clips, unsayable = [], []
+    for spec, path, seconds in voice_zh.generate(specs, tts, voice_zh.SOURCES[args.source], unsayable):
         if args.format != "ogg":
             from voice.synth import to_opus, to_pcm16, to_wav
 
@@ -355,6 +355,9 @@ def mandarin_clips(args: argparse.Namespace, audio_dir: Path) -> list[Clip]:
                     "pcm16": lambda p, o: to_pcm16(p, o, PCM_RATE)}[args.format]
             path = conv(path, audio_dir / f"{spec.index:04d}.{args.format}")
         clips.append(Clip(spec.index, spec.example, path, seconds, path.stat().st_size, spec.voice, spec.variant))
+    args.unsayable = len(unsayable)
+    if unsayable:
+        print(f"{len(unsayable)} line(s) Kokoro has nothing to say for in Mandarin are left out", file=sys.stderr)
     return clips
 
 
@@ -432,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         "n": len(records),
         "requested": args.limit,
         "skipped": len(clips) - len(records),
+        "unsayable": getattr(args, "unsayable", 0),  # zh lines Kokoro could not speak (no clip)
         "data": str(args.data),
         "selection": ("Mandarin dev lines sorted by sha1(text, intent), voices round robin, elder variants on "
                       "thirds (evals.voice_zh.plan)" if zh else "English lines sorted by sha1(text, intent); first --limit"),

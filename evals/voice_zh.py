@@ -153,14 +153,26 @@ def clip_path(spec: ClipSpec, cache: Path = CACHE) -> Path:
     return cache / f"{spec.key}.ogg"
 
 
-def generate(specs: list[ClipSpec], tts, cache: Path = CACHE) -> list[tuple[ClipSpec, Path, float]]:
-    """(spec, Ogg path, seconds) for every spec, synthesising only what the cache lacks."""
+def generate(specs: list[ClipSpec], tts, cache: Path = CACHE,
+             unsayable: list[ClipSpec] | None = None) -> list[tuple[ClipSpec, Path, float]]:
+    """(spec, Ogg path, seconds) for every spec, synthesising only what the cache lacks. A line Kokoro's
+    Mandarin voice has nothing to say for (a Mandarin-labelled line in kana, say) is left out and, given
+    ``unsayable``, listed there, so the eval reports how many lines it could not speak."""
+    from voice.errors import VoiceError
+
     out = []
     for spec in specs:
         path = clip_path(spec, cache)
         meta = path.with_suffix(".s")
         if not (path.is_file() and meta.is_file()):
-            audio, rate = render(tts, spec)
+            try:
+                audio, rate = render(tts, spec)
+            except VoiceError as exc:
+                if exc.code != "tts-failed":
+                    raise
+                if unsayable is not None:
+                    unsayable.append(spec)
+                continue
             write_ogg(audio, rate, path)
             meta.write_text(f"{len(audio) / rate + 0.6:.3f}")
         out.append((spec, path, float(meta.read_text())))

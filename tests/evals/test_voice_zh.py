@@ -104,3 +104,36 @@ def test_out_of_fold_groups_keep_a_line_and_its_copies_together():
     gold = {"intent": "pay_bill", "slots": {"bill_type": "gas"}}
     rows = [("交燃气费", gold, "pay_bill", {"bill_type": "gas"}), ("交人气", gold, "out_of_scope", {})]
     assert _metrics(rows) == {"n": 2, "accuracy": 0.5, "slot_f1": round(2 / 3, 4)}
+
+
+class _SaysOnlyChinese:
+    """A text-to-speech fake (the ``synth`` interface of voice.kokoro.Kokoro): nothing to say for kana."""
+
+    def synth(self, text, voice, speed=1.0):
+        from voice.errors import VoiceError
+
+        if any("\u3040" <= ch <= "\u30ff" for ch in text):
+            raise VoiceError("tts-failed", f"Nothing to say in {text!r}.", retryable=False)
+        if "坏" in text:
+            raise VoiceError("tts-unavailable", "the model is gone")
+        return np.zeros(2400, np.float32) + 0.01, 24000
+
+
+def test_a_line_kokoro_cannot_speak_is_left_out_and_counted_not_fatal(tmp_path):
+    import pytest
+
+    from assistant.nlu.data import Example
+    from evals.voice_zh import generate
+    from voice.errors import VoiceError
+
+    lines = [Example("帮我交电费", "pay_bill"), Example("ありがとうございます", "translate"),
+             Example("查一下余额", "check_balance")]
+    specs = plan(lines, VOICES, ("normal",))
+    unsayable: list = []
+    out = generate(specs, _SaysOnlyChinese(), tmp_path, unsayable)
+    assert len(specs) == 3
+    assert [s.example.text for s, _, _ in out] == [s.example.text for s in specs if "あ" not in s.example.text]
+    assert [s.example.text for s in unsayable] == ["ありがとうございます"]
+    assert all(path.is_file() for _, path, _ in out)
+    with pytest.raises(VoiceError):  # any other failure still stops the eval
+        generate(plan([Example("坏了", "out_of_scope")], VOICES, ("normal",)), _SaysOnlyChinese(), tmp_path)
