@@ -213,7 +213,23 @@ def verb_in_a_name(text: str) -> bool:
             and all(flag.startswith(_NAMING_TAGS) for _, flag in tail))
 
 
+def object_pending(text: str) -> bool:
+    """Mandarin words that end on a verb + 了 with no thing named anywhere ("上个月充了……几次话费"): what
+    was done is said, what it was done to is still to come. Not a question. Not Mandarin: False."""
+    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+        return False
+    text = _TRAILING.sub("", text)
+    if not text.endswith("了") or any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
+        return False
+    import jieba.posseg
+
+    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
+    return (len(words) >= 2 and words[-1][0] == "了" and words[-2][1].startswith("v")
+            and not any(flag.startswith(("n", "r", "m", "q", "j", "eng")) for _, flag in words))
+
+
 def waits_for_more(text: str) -> bool:
     """(blocking: jieba) The words only name a topic (:func:`names_only`, :func:`verb_in_a_name`) or a
-    coverb waits for its verb (:func:`verb_pending`): in elder mode the person is still saying the request."""
-    return names_only(text) or verb_pending(text) or verb_in_a_name(text)
+    coverb waits for its verb (:func:`verb_pending`), a verb for its object (:func:`object_pending`): in elder
+    mode the person is still saying the request."""
+    return names_only(text) or verb_pending(text) or verb_in_a_name(text) or object_pending(text)

@@ -141,8 +141,9 @@ def test_verb_pending(text, pending):
 @pytest.mark.parametrize(("text", "more"), [
     ("给18912345678", True), ("电费", True), ("交过的钱", True), ("之前交过的费用", True), ("刚交的那笔", True),
     ("我想交物业管理费", False), ("今年花了多少钱在交费上", False), ("交过的钱给我列一下", False),
-    ("帮我查一下上个月交的电费", False), ("这月该交的都有啥", False)])
+    ("帮我查一下上个月交的电费", False), ("这月该交的都有啥", False),
+    ("上个月充了", True), ("上个月充了几次话费", False), ("电费交了", False), ("交了没", False), ("算了", False)])
 def test_waits_for_more(text, more):
     """A bare topic, a thing named by what was done with it (交过的钱……给我列一下), a coverb without its
-    verb: in elder mode the request is still being said."""
+    verb, a verb + 了 without its object (上个月充了……几次话费): in elder mode the request is still being said."""
     assert waits_for_more(text) is more
