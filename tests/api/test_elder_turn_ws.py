@@ -122,3 +122,15 @@ async def test_an_unfinished_request_is_not_cut_at_a_pause_longer_than_the_elder
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "我想交物业管理费", events
     assert finals[0]["duration_ms"] > 4500  # the whole utterance, the second half included
+
+
+async def test_the_long_pause_for_dangling_words_ends_when_speech_goes_on(elder_server):
+    """我想交……物业管理费 and then a pause the model hears as "not finished" (0.02): the long limit was for
+    the pause after 我想交 only (every pause is judged afresh); the one after the whole request is the usual
+    elder fixed pause (1.5 s here), not the 60 s the dangling words allowed."""
+    live = elder_server(Hears("我想交", "我想交物业管理费", 3.6), FixedTurn(0.02),
+                        stt_endpoint_elder_silence_ms=1500, turn_elder_unfinished_silence_ms=60_000)
+    audio = np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(2.0), _tone(1.0), synth.silence(25.0)])
+    events = await _turn(live, audio)
+    finals = of_type(events, "transcript.final")
+    assert finals and finals[0]["text"] == "我想交物业管理费", events
