@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     tts_max_chars: int = 600  # a longer reply is spoken up to here (the text is sent whole)
     # syllables in the first spoken piece (its synthesis is the wait for the first audio; voice/tts.py); 0 = whole sentence
     tts_first_piece_units: int = 6
+    # synthesised audio of reply openings (好的，/您还有……, each a first piece of its own) and short
+    # pieces, kept for reuse (key: text, voice, speed); entries at most, 0 = no cache
+    tts_cache_entries: int = 128
+    tts_warmup_s: float = 10.0  # at start-up, seconds at most spent synthesising the openings (elder speed)
     # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
@@ -173,8 +177,17 @@ class Settings(BaseSettings):
     # elder mode asks the model only after this long a pause (the transcript is still made at
     # turn_check_ms), and a "complete" also needs the words to read as a whole request (not 帮我交……, not a
     # pay request without its bill, not a bare topic like 电费……; assistant/api/audio.py): then the turn
-    # ends; otherwise it waits for the elder fixed pause below. Was 2000 (every elder turn waited 2 s).
-    turn_elder_check_ms: int = 700
+    # ends; otherwise it waits for the elder fixed pause below. Was 2000 (every elder turn waited 2 s),
+    # then 700; 350 since the words and the model decide together (below): the model's probability
+    # for whole requests is higher early in the pause (train clips: 给189……交五十话费 0.57 at 300 ms, 0.02 at 700)
+    turn_elder_check_ms: int = 350
+    # elder mode: the model's probability at that pause that ends a turn whose words read as a whole
+    # request (the router reads an intent with its object: 我想交物业管理费); words in between need
+    # turn_threshold; words that read unfinished (我想交……, 给189……, 电费……) never end it there
+    turn_elder_words_threshold: float = 0.1
+    # elder mode: a pause whose words read unfinished is listened through up to this long (mid-sentence
+    # pauses of 0.6-1.2 s measure up to ~2.5 s of silence with Kokoro's padding)
+    turn_elder_unfinished_silence_ms: int = 4000
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1

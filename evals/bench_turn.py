@@ -120,7 +120,7 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
             await ws.send(json.dumps({"type": "audio.start", "format": "pcm16", "sample_rate": 16000}))
             data = np.concatenate([audio, synth.silence(tail_s)])
             step = int(CHUNK_S * 16000)
-            began = time.monotonic()
+            began = marks["began"] = time.monotonic()
             for k, at in enumerate(range(0, len(data), step)):
                 if second and at <= second < at + step:
                     marks["second_half"] = time.monotonic()
@@ -154,6 +154,7 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
            "reply_text": next((e["text"] for e in events if e["type"] == "reply"), None),
            # the server ended the turn before the second half: Whisper got less audio than the first half + pause
            "speech_end_at": end,
+           "second_half_at": marks.get("second_half", marks.get("began")),  # a cut-off turn is traced from here
            "cut_off": bool(second) and next((e.get("duration_ms", 0) for e in events if e["type"] == "transcript.final"),
                                             10**9) < second / 16 + 200}
     for name, key in (("final_ms", "transcript.final"), ("reply_ms", "reply"), ("audio_ms", "audio")):
@@ -199,7 +200,7 @@ class Trace:
         self.wrap(SmartTurn, "complete_probability", "smart_turn", lambda a, r: {"p": round(r, 2)})
         self.wrap(TranscriptionPool, "_run", "whisper", pre=lambda a: {"audio_s": round(len(a[1].audio) / 16000, 2)})
         self.wrap(TranscriptionPool, "transcribe", "whisper_await")
-        self.wrap(VoiceGateway, "sounds_finished", "word_check", lambda a, r: {"ok": r})
+        self.wrap(VoiceGateway, "reading", "word_check", lambda a, r: {"text": a[2], "reads": r})
         self.wrap(Connection, "end_audio_turn", "end_turn")
         self.wrap(Utterance, "finish", "finish")
         self.wrap(PinyinCorrector, "correct", "correct")
@@ -270,6 +271,12 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
                 trace.events.clear()
             row = asyncio.run(one_turn(live.ws, audio, second))
             end_at = row.pop("speech_end_at")
+            second_at = row.pop("second_half_at")
+            if trace is not None and end_at is None and second_at is not None:  # cut off: why?
+                row["trace_from_second_half"] = trace.take(second_at)
+                print("    cut off; ms from the second half (or the start): " + "  ".join(
+                    f"{e['what']}@{e['at']}" + (f"({e.get('p', e.get('reads', ''))})" if "p" in e or "reads" in e else "")
+                    for e in row["trace_from_second_half"] if e["at"] > -4000), flush=True)
             if trace is not None and end_at is not None:
                 row["trace"] = trace.take(end_at)
                 row["phases"] = phases(row)

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,15 +67,78 @@ def spoken_units(text: str) -> int:
     return len(_UNIT.findall(text or ""))
 
 
-def speakable_pieces(text: str, max_chars: int = 600, first_units: int = FIRST_PIECE_UNITS) -> list[str]:
+def speakable_pieces(text: str, max_chars: int = 600, first_units: int = FIRST_PIECE_UNITS,
+                     openings: Sequence[str] = ()) -> list[str]:
     """The reply cut into the pieces spoken one after another (at most ``max_chars`` in all): sentences,
-    the first one cut after about ``first_units`` syllables (:func:`first_piece`; 0 = not cut)."""
+    the first one cut after about ``first_units`` syllables (:func:`first_piece`; 0 = not cut) — or
+    after the longest of ``openings`` (of at most ``first_units``) it starts with ("您还有" of 您还有五百元:
+    a fixed phrase of the replies, whose audio may be cached), when that leaves words to say."""
     pieces = [p for p in split_sentences((text or "")[:max_chars]) if any(ch.isalnum() for ch in p)]
     if pieces and first_units > 0:
-        head, rest = first_piece(pieces[0], first_units)
-        if rest:
-            pieces[:1] = [head, rest]
+        opening = _opening(pieces[0], [o for o in openings if spoken_units(o) <= first_units])
+        if opening:  # the rest of the sentence is cut too: its synthesis is the wait after the opening
+            pieces[:1] = [opening[0], *(p for p in first_piece(opening[1], first_units) if p)]
+        else:
+            head, rest = first_piece(pieces[0], first_units)
+            if rest:
+                pieces[:1] = [head, rest]
     return pieces
+
+
+def _opening(sentence: str, openings: Sequence[str]) -> tuple[str, str] | None:
+    heads = [o for o in openings if sentence.startswith(o) and spoken_units(o) >= MIN_PIECE_UNITS
+             and spoken_units(sentence[len(o):])]
+    if not heads:
+        return None
+    head = max(heads, key=len)
+    return head.strip(), sentence[len(head):].strip()
+
+
+def reply_openings(templates: Iterable[str], max_units: int = 8) -> list[str]:
+    """The fixed phrases replies start with: a template's first clause when it has no field in it
+    ("好的，", "抱歉，"), else the words before its first field ("您还有" of "您还有{amount}。", at least
+    3 syllables: not "您的"); those of up to ``max_units`` syllables, once each."""
+    out: dict[str, None] = {}
+    for template in templates:
+        clause = re.match(r"[^{]*?[，,、：:；;。！？!?]", template)
+        head = clause.group(0) if clause else template.split("{", 1)[0]
+        least = MIN_PIECE_UNITS if clause else MIN_PIECE_UNITS + 1
+        if head != template and least <= spoken_units(head) <= max_units:
+            out[head] = None
+    return list(out)
+
+
+class PhraseCache:
+    """Synthesised audio of short phrases (reply openings, short replies), least recently used out
+    first; key (text, voice, speed). Thread-safe."""
+
+    def __init__(self, entries: int = 64):
+        self.entries = entries
+        self._items: OrderedDict[tuple[str, str, float], tuple[np.ndarray, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, text: str, voice: str, speed: float) -> tuple[np.ndarray, int] | None:
+        with self._lock:
+            item = self._items.get((text, voice, speed))
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end((text, voice, speed))
+            self.hits += 1
+            return item
+
+    def put(self, text: str, voice: str, speed: float, audio: tuple[np.ndarray, int]) -> None:
+        if self.entries <= 0:
+            return
+        with self._lock:
+            self._items[(text, voice, speed)] = audio
+            self._items.move_to_end((text, voice, speed))
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def first_piece(sentence: str, units: int) -> tuple[str, str]:

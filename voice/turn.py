@@ -172,3 +172,64 @@ def names_only(text: str) -> bool:
     import jieba.posseg
 
     return all(flag.startswith(_NAMING_TAGS) for word, flag in jieba.posseg.lcut(text, HMM=False) if word.strip())
+
+
+# coverbs that bring in who or what a verb acts on: "给189……这个号交五十话费", "把……电费交了"
+_COVERBS_ZH = frozenset(("给", "把", "替", "跟", "往", "从", "向", "被", "让", "用", "在"))  # not 对: 对账单
+
+
+def verb_pending(text: str) -> bool:
+    """Mandarin words that bring in a thing or a person with a coverb (给, 把, 替……) whose verb has not
+    come yet ("给18912345678", "把浦东那个"): the request is still being said. A question is not
+    waiting (在哪 ends one). Not Mandarin: False."""
+    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+        return False
+    text = _TRAILING.sub("", text)
+    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
+        return False
+    import jieba.posseg
+
+    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
+    at = max((i for i, (w, flag) in enumerate(words) if flag == "p" and w in _COVERBS_ZH), default=-1)
+    return at >= 0 and not any(flag.startswith("v") for _, flag in words[at + 1:])
+
+
+def verb_in_a_name(text: str) -> bool:
+    """Mandarin words that name a thing by what was done with it ("交过的钱", "之前交过的费用"): the
+    only verb stands in a clause before the last 的, and only naming words follow it — a topic still
+    waiting for what to do with it ("交过的钱……给我列一下"). Not a question. Not Mandarin: False."""
+    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+        return False
+    text = _TRAILING.sub("", text)
+    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
+        return False
+    import jieba.posseg
+
+    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
+    at = max((i for i, (w, _) in enumerate(words) if w == "的"), default=-1)
+    verbs = [i for i, (_, flag) in enumerate(words) if flag.startswith("v")]
+    tail = words[at + 1:]
+    return (at > 0 and len(verbs) == 1 and verbs[0] < at and bool(tail)
+            and all(flag.startswith(_NAMING_TAGS) for _, flag in tail))
+
+
+def object_pending(text: str) -> bool:
+    """Mandarin words that end on a verb + 了 with no thing named anywhere ("上个月充了……几次话费"): what
+    was done is said, what it was done to is still to come. Not a question. Not Mandarin: False."""
+    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+        return False
+    text = _TRAILING.sub("", text)
+    if not text.endswith("了") or any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
+        return False
+    import jieba.posseg
+
+    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
+    return (len(words) >= 2 and words[-1][0] == "了" and words[-2][1].startswith("v")
+            and not any(flag.startswith(("n", "r", "m", "q", "j", "eng")) for _, flag in words))
+
+
+def waits_for_more(text: str) -> bool:
+    """(blocking: jieba) The words only name a topic (:func:`names_only`, :func:`verb_in_a_name`) or a
+    coverb waits for its verb (:func:`verb_pending`), a verb for its object (:func:`object_pending`): in elder
+    mode the person is still saying the request."""
+    return names_only(text) or verb_pending(text) or verb_in_a_name(text) or object_pending(text)

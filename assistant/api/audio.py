@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from assistant.nlu.consent import consent
-from assistant.nlu.types import DIALOGUE_ACTS
+from assistant.nlu.types import DIALOGUE_ACTS, TRANSACTIONAL
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
@@ -33,7 +33,7 @@ from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
 from voice.stt import Transcript
-from voice.turn import SmartTurn, names_only, sounds_unfinished
+from voice.turn import SmartTurn, names_only, sounds_unfinished, waits_for_more
 
 if TYPE_CHECKING:
     from assistant.api.ws import Connection
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 # elder mode: a request whose object is still to come ("我想缴纳……燃气费") is not over at a pause
 _OBJECT_SLOTS = {"pay_bill": ("bill_type",), "translate": ("text",)}
+Reading = Literal["complete", "unfinished", "unsure"]  # how the words of a pause read (VoiceGateway.reading)
 
 
 class VoiceGateway:
@@ -68,28 +69,32 @@ class VoiceGateway:
         names_only("预热一下")  # jieba's part-of-speech tables, at start-up
         return gateway
 
-    async def sounds_finished(self, session, text: str) -> bool:
-        """Does the transcript of a pause read as a whole request? Not when it stops on a dangling word
-        (帮我交……). In elder mode also not when the router reads a request still missing its object
-        (我想缴纳……燃气费) or the words only name a topic (电费……交一下) — unless an answer is expected
-        (which bill? which account? pay now?) or it is a dialogue act (谢谢, 取消)."""
+    async def reading(self, session, text: str) -> Reading:
+        """How the transcript of a pause reads: "unfinished" when it stops on a dangling word (帮我交……);
+        in elder mode also when the router reads a request still missing its object (我想缴纳……燃气费),
+        the words only name a topic (电费……交一下) or a coverb waits for its verb (给189……). "complete"
+        when an answer is expected (which bill? which account? pay now?), it is a dialogue act (谢谢, 取消)
+        or the router reads a whole request (an intent with its object); else "unsure" (the model decides).
+        Outside elder mode whatever does not dangle is "complete"."""
         if sounds_unfinished(text):
-            return False
+            return "unfinished"
         if session is None or not session.elder:
-            return True
+            return "complete"
         state = session.state
         if state.awaiting_slot or state.choices or state.confirmation is not None:
-            return True
+            return "complete"
         try:
             u = await self.assistant.pools.run("router", self.assistant.router.understand, text, state.context())
-        except Exception:  # no reading to be had: the long pause decides
+        except Exception:  # no reading to be had: the end-of-turn model decides
             log.warning("router unavailable for the end of an elder turn", exc_info=True)
-            return False
+            return "unsure"
         if u.intent in DIALOGUE_ACTS:
-            return True
+            return "complete"
         if u.intent in _OBJECT_SLOTS and not any(u.slots.get(k) for k in _OBJECT_SLOTS[u.intent]):
-            return False
-        return not await asyncio.to_thread(names_only, text)
+            return "unfinished"
+        if await asyncio.to_thread(waits_for_more, text):
+            return "unfinished"
+        return "complete" if u.intent in TRANSACTIONAL else "unsure"
 
     async def context(self, session, lang: str | None) -> SpeechContext:
         """What this session's next utterance is likely to hold: the dialogue state (a payment
@@ -197,17 +202,21 @@ class Utterance:
         self.end_reason: str | None = None  # "complete" / "silence" when the server heard the end
         self._spec: asyncio.Task | None = None  # the speculative transcription at the last pause
         self._spec_end = -1  # the speech end (16 kHz sample) it covers
-        silence_ms, check_ms = s.stt_endpoint_silence_ms, s.turn_check_ms
-        if silence_ms and conn.session is not None and conn.session.mode == "elder":
+        silence_ms, check_ms, threshold = s.stt_endpoint_silence_ms, s.turn_check_ms, s.turn_threshold
+        self._elder = bool(silence_ms) and conn.session is not None and conn.session.mode == "elder"
+        if self._elder:
             silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
             check_ms = max(check_ms, s.turn_elder_check_ms)
+            threshold = 0.0  # every pause is judged on the model's probability and the words together
+        self._silence_ms = silence_ms  # the fixed pause that ends the turn (longer while the words dangle)
+        self._turn_p = 1.0  # the end-of-turn model's probability at the pause being judged
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
                                       partial_every_s=s.stt_partial_every_s,
                                       endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
                                       turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
-                                      turn_threshold=s.turn_threshold)
+                                      turn_threshold=threshold)
         except VoiceError as exc:
             self._error = exc
         self._watchdog: asyncio.Task | None = None
@@ -294,6 +303,8 @@ class Utterance:
             reason = stream.end_of_turn()
             if reason is not None:
                 self.end_reason = reason
+                if reason == "complete" and stream.turn_probabilities:
+                    self._turn_p = stream.turn_probabilities[-1]
                 return True, False, stream.speech_end(), False
         speech_end = stream.speech_end()
         paused = speech_end >= 0 and stream.trailing_silence_ms() >= self.gateway.settings.turn_check_ms
@@ -322,9 +333,10 @@ class Utterance:
         return stats.running == 0 and stats.queued == 0
 
     async def _sounds_finished(self, speech_end: int) -> bool:
-        """Does the transcript of this pause end like a finished request? It is the speculative one
-        (started now if need be, in elder mode even when the pool is busy), so a "yes" costs nothing:
-        it becomes the final transcript."""
+        """Is the turn over at this pause? The transcript of the pause is the speculative one (started
+        now if need be, in elder mode even when the pool is busy), so a "yes" costs nothing: it becomes
+        the final transcript. Outside elder mode the model said "complete": the turn ends unless the
+        words dangle. In elder mode the model's probability and the words decide together (:meth:`_decide`)."""
         session = self.conn.session
         elder = session is not None and session.elder
         if self._spec is None or not _same_pause(speech_end, self._spec_end):
@@ -346,7 +358,23 @@ class Utterance:
             raise
         except VoiceError:
             return not elder
-        return await self.gateway.sounds_finished(session, transcript.text)
+        reading = await self.gateway.reading(session, transcript.text)
+        return self._decide(reading) if elder and self._elder else reading != "unfinished"
+
+    def _decide(self, reading: Reading) -> bool:
+        """Elder mode: words that read as a whole request end the turn at this short pause unless the
+        model is all but sure more is coming (``turn_elder_words_threshold``); words that read as
+        unfinished (我想交……, 给189……) keep listening through a pause of up to
+        ``turn_elder_unfinished_silence_ms``; words in between end it when the model says so
+        (``turn_threshold``), else the elder fixed pause does."""
+        s = self.gateway.settings
+        unfinished = reading == "unfinished"
+        if self.stream is not None:  # this pause's limit: the long one while the words dangle
+            self.stream.endpoint_silence_ms = max(self._silence_ms, s.turn_elder_unfinished_silence_ms) \
+                if unfinished else self._silence_ms
+        if unfinished:
+            return False
+        return self._turn_p >= (s.turn_elder_words_threshold if reading == "complete" else s.turn_threshold)
 
     async def _transcribe(self, audio, partial: bool = False, biased: bool = True) -> Transcript:
         """Biased by the dialogue state and corrected (``VoiceGateway.transcribe``) when the text may be

@@ -15,20 +15,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import numpy as np
 from pydantic import BaseModel
 
 from assistant.errors import LuiError
 from assistant.pools import BoundedPool
 from assistant.protocol import Reply, ReplyAudioEnd, ReplyAudioStart
+from assistant.replies import MESSAGES
 from assistant.settings import Settings
-from voice.tts import Synthesizer, Voices, make_synthesizer, speakable_pieces, to_pcm16, trim_trailing_silence
+from voice.tts import (
+    PhraseCache,
+    Synthesizer,
+    Voices,
+    make_synthesizer,
+    reply_openings,
+    speakable_pieces,
+    spoken_units,
+    text_lang,
+    to_pcm16,
+    trim_trailing_silence,
+)
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.25  # audio per binary frame
 FAILING_AFTER = 3  # syntheses failed in a row before /readyz calls spoken replies down
+SHORT_PIECE_UNITS = 4  # pieces this short (好的。, 五百元。) are kept in the cache too
 
 
 class SpeechGateway:
@@ -42,6 +57,10 @@ class SpeechGateway:
                              settings.tts_elder_speed)
         self.failed_in_a_row = 0  # syntheses; a success resets it
         self.last_error: str | None = None
+        # the fixed phrases replies open with: a first piece on its own, its audio kept in the cache
+        self.openings = reply_openings(t for texts in MESSAGES.values() for t in texts)
+        self.cache = PhraseCache(settings.tts_cache_entries)
+        self._cacheable = set(self.openings)
 
     def health(self) -> str:
         """For /readyz: "ok" (the model is loaded and the last syntheses worked) or "down (<code>)"
@@ -67,10 +86,47 @@ class SpeechGateway:
         if synthesizer is None:
             return None
         speakable_pieces("预热分词用的词典", first_units=2)  # jieba's dictionary, at start-up
-        return cls(settings, synthesizer)
+        gateway = cls(settings, synthesizer)
+        gateway.warm_up(settings.tts_warmup_s)
+        return gateway
+
+    def warm_up(self, budget_s: float) -> int:
+        """(blocking, at start-up) Synthesise the Mandarin reply openings at the elder speed into the
+        cache (the first run of the model is slower too), for up to ``budget_s`` seconds; how many."""
+        started, done = time.monotonic(), 0
+        voice, speed = self.voices.pick("好的", elder=True)
+        for phrase in self.openings:
+            if time.monotonic() - started >= budget_s:
+                break
+            if text_lang(phrase) != "zh":
+                continue
+            try:
+                self.cache.put(phrase, voice, speed, self._trimmed(phrase, voice, speed))
+            except Exception:  # the first reply reports a broken synthesizer; start-up goes on
+                log.warning("speech warm-up failed", exc_info=True)
+                break
+            done += 1
+        log.info("spoken replies: %d opening phrases synthesised in %.1f s", done, time.monotonic() - started)
+        return done
 
     def pieces(self, text: str) -> list[str]:
-        return speakable_pieces(text, self.settings.tts_max_chars, self.settings.tts_first_piece_units)
+        return speakable_pieces(text, self.settings.tts_max_chars, self.settings.tts_first_piece_units,
+                                self.openings)
+
+    async def synth(self, piece: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
+        """One piece's audio, its trailing silence cut short: from the cache (an opening or a short
+        piece said before), else synthesised in the pool."""
+        cached = self.cache.get(piece, voice, speed)
+        if cached is not None:
+            return cached
+        audio = await self.pool.run(self._trimmed, piece, voice, speed)
+        if piece in self._cacheable or spoken_units(piece) <= SHORT_PIECE_UNITS:
+            self.cache.put(piece, voice, speed, audio)
+        return audio
+
+    def _trimmed(self, piece: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
+        samples, rate = self.synthesizer.synth(piece, voice, speed)
+        return trim_trailing_silence(samples, rate), rate
 
     def close(self) -> None:
         self.pool.close()
@@ -108,9 +164,8 @@ class Speaker:
         started, sent_ms, error = False, 0.0, None
         try:
             for piece in gateway.pieces(text):
-                samples, rate = await gateway.pool.run(gateway.synthesizer.synth, piece, voice, speed)
+                samples, rate = await gateway.synth(piece, voice, speed)
                 gateway.outcome(None)
-                samples = trim_trailing_silence(samples, rate)
                 if not started:
                     await self._send(ReplyAudioStart(id=audio_id, sample_rate=rate))
                     started = True

@@ -230,3 +230,20 @@ async def test_readiness_says_speech_is_off_without_spoken_replies(server):
     async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
         assert (await http.get("/readyz")).json()["parts"]["speech"] == "off"
         assert "tts" not in (await http.get("/healthz")).json()["pools"]
+
+
+async def test_a_reply_opening_said_before_comes_from_the_cache(speech_server):
+    """您还有五百元 twice: the opening 您还有 is synthesised once; the second reply's first audio needs no
+    synthesis at all."""
+    synth = TailSynth()
+    client = await _open(speech_server(synth), lang="zh", mode="elder", speech=True)
+    try:
+        for turn in ("t1", "t2"):
+            await client.send(type="text", text="我还有多少钱", id=turn)
+            await client.until(lambda e, turn=turn: e["type"] == "reply.audio.end" and e["id"] == turn)
+        reply = client.events("reply")[0]["text"]
+        assert reply.startswith("您还有"), reply
+        assert synth.calls.count("您还有") == 1, synth.calls
+        assert len(client.audio_between("t1")) == len(client.audio_between("t2"))  # the same audio both times
+    finally:
+        await client.ws.close()

@@ -6,7 +6,14 @@ from __future__ import annotations
 import jieba
 import numpy as np
 
-from voice.tts import FIRST_PIECE_UNITS, speakable_pieces, spoken_units, trim_trailing_silence
+from voice.tts import (
+    FIRST_PIECE_UNITS,
+    PhraseCache,
+    reply_openings,
+    speakable_pieces,
+    spoken_units,
+    trim_trailing_silence,
+)
 
 
 def test_a_long_first_sentence_is_cut_after_its_first_clauses():
@@ -50,3 +57,33 @@ def test_trailing_silence_is_cut_to_a_short_pause():
     assert np.array_equal(trim_trailing_silence(tone, rate), tone)  # nothing to cut
     silent = np.zeros(rate, np.float32)
     assert np.array_equal(trim_trailing_silence(silent, rate), silent)
+
+
+def test_a_reply_opening_is_a_first_piece_of_its_own():
+    """"您还有" of 您还有{amount}。: a fixed phrase whose audio can be cached; the rest is cut as usual."""
+    from assistant.replies import MESSAGES
+
+    openings = reply_openings(t for texts in MESSAGES.values() for t in texts)
+    assert {"好的，", "抱歉，", "您还有", "请确认："} <= set(openings)
+    assert "您的" not in openings  # a field prefix under 3 syllables is no piece
+    assert speakable_pieces("您还有五百元。", openings=openings) == ["您还有", "五百元。"]
+    text = "请确认：给李阿姨交电费五十元，确认吗？"
+    pieces = speakable_pieces(text, openings=openings)
+    assert pieces[0] == "请确认：" and "".join(pieces) == text and all(spoken_units(p) <= 8 for p in pieces)
+    assert speakable_pieces("您好！", openings=openings) == ["您好！"]  # nothing left after it: not cut
+    assert speakable_pieces("您还有五百元。") == ["您还有五百元。"]  # without openings, as before
+
+
+def test_the_phrase_cache_keeps_the_most_recently_used():
+    cache = PhraseCache(entries=2)
+    one = (np.zeros(10, np.float32), 24000)
+    cache.put("好的，", "zf_xiaobei", 0.85, one)
+    cache.put("抱歉，", "zf_xiaobei", 0.85, one)
+    assert cache.get("好的，", "zf_xiaobei", 0.85) is one  # now the most recent
+    assert cache.get("好的，", "zf_xiaobei", 1.0) is None  # another speed is another entry
+    cache.put("您还有", "zf_xiaobei", 0.85, one)
+    assert len(cache) == 2 and cache.get("抱歉，", "zf_xiaobei", 0.85) is None
+    assert cache.get("好的，", "zf_xiaobei", 0.85) is one
+    off = PhraseCache(entries=0)
+    off.put("好的，", "zf_xiaobei", 0.85, one)
+    assert len(off) == 0

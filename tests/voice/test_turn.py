@@ -12,7 +12,16 @@ from assistant.settings import Settings
 from voice import synth
 from voice.errors import VoiceError
 from voice.stream import AudioStream
-from voice.turn import SMART_TURN_FILE, last_window, log_mel, names_only, smart_turn_path, sounds_unfinished
+from voice.turn import (
+    SMART_TURN_FILE,
+    last_window,
+    log_mel,
+    names_only,
+    smart_turn_path,
+    sounds_unfinished,
+    verb_pending,
+    waits_for_more,
+)
 
 COMPLETE = "I want to pay my electricity bill."
 HALF, REST = "I want to pay my", "electricity bill."
@@ -118,3 +127,23 @@ def test_sounds_unfinished(text, unfinished):
 def test_names_only(text, naming):
     """A bare topic (电费……交一下) waits for what to do with it in elder mode; a request with a verb does not."""
     assert names_only(text) is naming
+
+
+@pytest.mark.parametrize(("text", "pending"), [
+    ("给18912345678", True), ("给189 112345678", True), ("把浦东那个", True),
+    ("给18912345678这个号交五十话费", False), ("给我充五十", False), ("交过的钱给我列一下", False),
+    ("老年人乘车卡在哪申请", False), ("在吗", False), ("对账单", False), ("帮我交电费", False), ("pay to", False)])
+def test_verb_pending(text, pending):
+    """A coverb (给, 把……) whose verb has not come yet: 给189……这个号交五十话费 is still being said."""
+    assert verb_pending(text) is pending
+
+
+@pytest.mark.parametrize(("text", "more"), [
+    ("给18912345678", True), ("电费", True), ("交过的钱", True), ("之前交过的费用", True), ("刚交的那笔", True),
+    ("我想交物业管理费", False), ("今年花了多少钱在交费上", False), ("交过的钱给我列一下", False),
+    ("帮我查一下上个月交的电费", False), ("这月该交的都有啥", False),
+    ("上个月充了", True), ("上个月充了几次话费", False), ("电费交了", False), ("交了没", False), ("算了", False)])
+def test_waits_for_more(text, more):
+    """A bare topic, a thing named by what was done with it (交过的钱……给我列一下), a coverb without its
+    verb, a verb + 了 without its object (上个月充了……几次话费): in elder mode the request is still being said."""
+    assert waits_for_more(text) is more
