@@ -10,8 +10,8 @@ embedders in one process keep their own counts; the engine's OpenMP runtime is i
 nothing else is affected). Idle OpenMP threads spin only briefly (``GOMP_SPINCOUNT``, default here
 ``SPIN_COUNT``) before they sleep: the library default spins ~0.3 ms after every parallel loop, which
 cost 50% more CPU a call for the same latency; with the short spin, 2 threads take 0.55x the time of
-one for 1.1x the CPU, and still 0.6-0.8x with both cores busy (compare with ``LUI_ROUTER_SECOND_THREADS=1
-python -m evals.bench_router``).
+one for 1.1x the CPU on an idle machine; alone with CPU-bound processes it was still 0.6-0.8x, but inside
+the app's process on a busy machine 1.5-3x slower (the router keeps 1 by default: LUI_ROUTER_SECOND_THREADS).
 
 ``layers``: run only the first N of the 12 transformer layers and mean-pool their output (cost falls in
 proportion). The engine reads the layer count from its model file's header, so a copy of the packaged file
