@@ -157,7 +157,8 @@ def sounds_unfinished(text: str) -> bool:
 
 # parts of speech (jieba) that name a thing or a time but say nothing about it
 _QUESTION_ZH = ("吗", "呢", "么", "没")
-_NAMING_TAGS = ("n", "r", "t", "m", "q", "j", "f", "s", "x", "eng", "uj", "b", "z", "l")
+# (y: a modal particle after the name, 电费呀, 电费吧: still only the topic)
+_NAMING_TAGS = ("n", "r", "t", "m", "q", "j", "f", "s", "x", "eng", "uj", "b", "z", "l", "y")
 
 
 def names_only(text: str) -> bool:

@@ -131,11 +131,12 @@ async def test_an_elder_finished_request_ends_before_the_long_pause(turn_server,
 
 @pytest.mark.slow
 async def test_an_elder_request_that_never_goes_on_ends_at_the_elder_pause(turn_server, base_stt_pool, kokoro_tts):
-    """"帮我交" and then nothing: the words wait for more, but only up to the elder fixed pause (2.5 s):
-    2.7 s of silence ends the turn (it is answered with a question), no audio-timeout."""
+    """"帮我交" and then nothing: the words wait for more, but only up to the elder pause for unfinished
+    words (turn_elder_unfinished_silence_ms, 4 s): 4.3 s of silence ends the turn (it is answered with a
+    question), no audio-timeout."""
     client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
     try:
-        events = await _turn(client, _kokoro(kokoro_tts, "帮我交"), then_silence_s=2.7)
+        events = await _turn(client, _kokoro(kokoro_tts, "帮我交"), then_silence_s=4.3)
         finals = of_type(events, "transcript.final")
         assert len(finals) == 1 and "交" in finals[0]["text"], events
         assert events[-1]["type"] == "reply", events
