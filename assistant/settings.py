@@ -179,13 +179,14 @@ class Settings(BaseSettings):
     # turn_check_ms), and a "complete" also needs the words to read as a whole request (not 帮我交……, not a
     # pay request without its bill, not a bare topic like 电费……; assistant/api/audio.py): then the turn
     # ends; otherwise it waits for the elder fixed pause below. Was 2000 (every elder turn waited 2 s),
-    # then 700; 350 since the words and the model decide together (below): the model's probability
-    # for whole requests is higher early in the pause (train clips: 给189……交五十话费 0.57 at 300 ms, 0.02 at 700)
-    turn_elder_check_ms: int = 350
+    # then 700. 350 with a words threshold of 0.1 (below) cut 8 of 12 dev pause clips once Whisper's 15 s window
+    # made the pause's transcript arrive during the pause; on train clips 350/0.1, 350/0.5 and 700/0.5 all cut
+    # 2 of 12 at the same latency (p50 reply 0.82-0.93 s from the last sound), so the cautious pair is kept
+    turn_elder_check_ms: int = 700
     # elder mode: the model's probability at that pause that ends a turn whose words read as a whole
     # request (the router reads an intent with its object: 我想交物业管理费); words in between need
     # turn_threshold; words that read unfinished (我想交……, 给189……, 电费……) never end it there
-    turn_elder_words_threshold: float = 0.1
+    turn_elder_words_threshold: float = 0.5
     # elder mode: a pause whose words read unfinished is listened through up to this long (mid-sentence
     # pauses of 0.6-1.2 s measure up to ~2.5 s of silence with Kokoro's padding)
     turn_elder_unfinished_silence_ms: int = 4000
