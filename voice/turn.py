@@ -11,6 +11,7 @@ the maximum, scaled to about [-1, 1]; the waveform is normalised to zero mean an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -165,14 +166,23 @@ def names_only(text: str) -> bool:
     """Mandarin words that only name something ("电费", "我家电费", "电子社保卡"): a topic waiting for
     what to do with it ("电费……交一下"). An answer to a question (浦东那个, 三百块) is one too; the caller
     knows when one is expected. Not Mandarin: False."""
+    words = _statement_words(text)  # 电费多少钱: a question, None
+    return words is not None and all(flag.startswith(_NAMING_TAGS) for _, flag in words)
+
+
+@functools.lru_cache(maxsize=64)
+def _statement_words(text: str) -> tuple[tuple[str, str], ...] | None:
+    """(blocking: jieba) The words and part-of-speech tags of Mandarin text that is not a question (no ?,
+    no asking or question word), trailing punctuation dropped; None otherwise. Cached: the elder word rules
+    (:func:`waits_for_more`) each read the same pause's text."""
     if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
-        return False
+        return None
     text = _TRAILING.sub("", text)
-    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):  # 电费多少钱: a question
-        return False
+    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
+        return None
     import jieba.posseg
 
-    return all(flag.startswith(_NAMING_TAGS) for word, flag in jieba.posseg.lcut(text, HMM=False) if word.strip())
+    return tuple((w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip())
 
 
 # coverbs that bring in who or what a verb acts on: "给189……这个号交五十话费", "把……电费交了"
@@ -183,14 +193,9 @@ def verb_pending(text: str) -> bool:
     """Mandarin words that bring in a thing or a person with a coverb (给, 把, 替……) whose verb has not
     come yet ("给18912345678", "把浦东那个"): the request is still being said. A question is not
     waiting (在哪 ends one). Not Mandarin: False."""
-    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+    words = _statement_words(text)
+    if words is None:
         return False
-    text = _TRAILING.sub("", text)
-    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
-        return False
-    import jieba.posseg
-
-    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
     at = max((i for i, (w, flag) in enumerate(words) if flag == "p" and w in _COVERBS_ZH), default=-1)
     return at >= 0 and not any(flag.startswith("v") for _, flag in words[at + 1:])
 
@@ -199,14 +204,9 @@ def verb_in_a_name(text: str) -> bool:
     """Mandarin words that name a thing by what was done with it ("交过的钱", "之前交过的费用"): the
     only verb stands in a clause before the last 的, and only naming words follow it — a topic still
     waiting for what to do with it ("交过的钱……给我列一下"). Not a question. Not Mandarin: False."""
-    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
+    words = _statement_words(text)
+    if words is None:
         return False
-    text = _TRAILING.sub("", text)
-    if any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
-        return False
-    import jieba.posseg
-
-    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
     at = max((i for i, (w, _) in enumerate(words) if w == "的"), default=-1)
     verbs = [i for i, (_, flag) in enumerate(words) if flag.startswith("v")]
     tail = words[at + 1:]
@@ -217,15 +217,8 @@ def verb_in_a_name(text: str) -> bool:
 def object_pending(text: str) -> bool:
     """Mandarin words that end on a verb + 了 with no thing named anywhere ("上个月充了……几次话费"): what
     was done is said, what it was done to is still to come. Not a question. Not Mandarin: False."""
-    if not re.search(r"[\u3400-\u9fff]", text or "") or re.search(r"[?？]", text):
-        return False
-    text = _TRAILING.sub("", text)
-    if not text.endswith("了") or any(word in text for word in _ASKING_ZH + _QUESTION_ZH):
-        return False
-    import jieba.posseg
-
-    words = [(w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip()]
-    return (len(words) >= 2 and words[-1][0] == "了" and words[-2][1].startswith("v")
+    words = _statement_words(text)
+    return (words is not None and len(words) >= 2 and words[-1][0] == "了" and words[-2][1].startswith("v")
             and not any(flag.startswith(("n", "r", "m", "q", "j", "eng")) for _, flag in words))
 
 
