@@ -2,7 +2,8 @@
 
 Mandarin requests from ``evals/data/intent_dev.jsonl`` (transactional ones), spoken by Kokoro voices in
 two variants: ``normal`` (speed 1.0) and ``pause`` (elder-like: speed 0.85, the sentence cut at a word
-boundary near its middle with 0.6-1.2 s of silence, "帮我交……电费"; the halves are synthesised apart).
+boundary near its middle with 0.6-1.2 s of silence, "帮我交……电费"; the halves are synthesised apart and
+Kokoro's own silence at their inner edges, about 1.2 s, is cut first, so the pause is the stated one).
 Each clip is streamed as pcm16 in real time over a real websocket to the whole app (packaged Whisper
 base, router, Kokoro) in an elder-mode session that asked for spoken replies; the microphone stays
 open after the words (silence keeps coming), and no ``audio.end`` is sent: only the server's
@@ -80,12 +81,20 @@ def split_for_pause(text: str) -> tuple[str, str]:
     return text[:at], text[at:]
 
 
-def clip(tts, text: str, voice: str, variant: str) -> tuple[np.ndarray, int]:
+def pause_s(text: str) -> float:
+    """The silence inserted in ``text``'s pause clip: 0.6-1.2 s by its hash."""
+    return 0.6 + (_h(text, "p") % 61) / 100
+
+
+def clip(tts, text: str, voice: str, variant: str, cache: Path = CACHE) -> tuple[np.ndarray, int]:
     """(16 kHz audio with 0.3 s of silence in front, sample where the second half starts or 0)."""
     from scipy.signal import resample_poly
 
-    key = hashlib.sha256(f"v1|{text}|{voice}|{variant}".encode()).hexdigest()[:16]
-    path = CACHE / f"{key}.npz"
+    from evals.voice_zh import PAUSE_VERSION, join_with_pause
+
+    version = f"v1|p{PAUSE_VERSION}" if variant == "pause" else "v1"  # v1 pause clips held 1.8-2.4 s of silence
+    key = hashlib.sha256(f"{version}|{text}|{voice}|{variant}".encode()).hexdigest()[:16]
+    path = cache / f"{key}.npz"
     if path.is_file():
         data = np.load(path)
         return data["audio"], int(data["second"])
@@ -97,11 +106,11 @@ def clip(tts, text: str, voice: str, variant: str) -> tuple[np.ndarray, int]:
     lead = synth.silence(0.3)
     if variant == "pause":
         a, b = split_for_pause(text)
-        first = np.concatenate([lead, say(a, 0.85), synth.silence(0.6 + (_h(text, "p") % 61) / 100)])
-        audio, second = np.concatenate([first, say(b, 0.85)]), len(first)
+        halves, second = join_with_pause(say(a, 0.85), say(b, 0.85), 16000, pause_s(text))
+        audio, second = np.concatenate([lead, halves]), len(lead) + second
     else:
         audio, second = np.concatenate([lead, say(text, 1.0)]), 0
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, audio=audio, second=second)
     return audio, second
 
