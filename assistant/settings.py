@@ -170,8 +170,9 @@ class Settings(BaseSettings):
     # synthesised audio of reply openings (好的，/您还有……, each a first piece of its own) and short
     # pieces, kept for reuse (key: text, voice, speed); entries at most, 0 = no cache
     tts_cache_entries: int = 128
-    # at start-up, seconds at most spent synthesising the openings (elder speed); it blocks start-up (10 s made
-    # the first turn come 16.6 s after `lui serve` instead of 6.6), so 0 until it runs in the background
+    # seconds at most spent synthesising the openings (elder speed) into the cache, in a background thread at
+    # low OS priority once the server answers (it used to block start-up: 10 s put the first turn 16.6 s after
+    # `lui serve` instead of 6.6); 0 = no warm-up
     tts_warmup_s: float = 0.0
     # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
