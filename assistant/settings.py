@@ -170,10 +170,11 @@ class Settings(BaseSettings):
     # synthesised audio of reply openings (好的，/您还有……, each a first piece of its own) and short
     # pieces, kept for reuse (key: text, voice, speed); entries at most, 0 = no cache
     tts_cache_entries: int = 128
-    # seconds at most spent synthesising the openings (elder speed) into the cache, in a background thread at
-    # low OS priority once the server answers (it used to block start-up: 10 s put the first turn 16.6 s after
-    # `lui serve` instead of 6.6); 0 = no warm-up
-    tts_warmup_s: float = 0.0
+    # seconds at most spent synthesising the Mandarin openings (elder speed) into the cache, in a background
+    # thread at low OS priority (nice +10, its own one-thread Kokoro) once the server answers: the first turn
+    # comes as soon as without it (5.7-6.0 s after `lui serve` vs 6.6; it used to block start-up: 16.6 s), and
+    # all 35 openings are cached ~20 s later (a turn at 25 s: first audio 15-22 ms vs 927); 0 = no warm-up
+    tts_warmup_s: float = 60.0
     # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"

@@ -46,16 +46,15 @@ log = logging.getLogger(__name__)
 FRAME_S = 0.25  # audio per binary frame
 FAILING_AFTER = 3  # syntheses failed in a row before /readyz calls spoken replies down
 SHORT_PIECE_UNITS = 4  # pieces this short (好的。, 五百元。) are kept in the cache too
-WARM_UP_NICE = 10  # the warm-up thread's OS priority (Linux: per thread): the first turns come first
+WARM_UP_NICE = 10  # the warm-up thread runs this much nicer (Linux: per thread): the turns come first
 
 
 def lower_thread_priority(nice: int) -> bool:
-    """Make the calling thread at least ``nice`` (Linux applies it to the thread alone); False where it
-    cannot."""
+    """Make the calling thread ``nice`` more than it is (at most 19; Linux applies it to the thread alone, so
+    a server started under ``nice`` still ranks it below its own work); False where it cannot."""
     try:
         me = threading.get_native_id()
-        if os.getpriority(os.PRIO_PROCESS, me) < nice:
-            os.setpriority(os.PRIO_PROCESS, me, nice)
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
         return True
     except (AttributeError, OSError):  # no per-thread priority here (not Linux), or not allowed
         return False
@@ -126,6 +125,9 @@ class SpeechGateway:
         and stops when the gateway closes."""
         spent, done = 0.0, 0
         voice, speed = self.voices.pick("好的", elder=True)
+        # Kokoro: its own one-thread copy, so no onnxruntime worker of the replies' model works at full priority
+        background = getattr(self.synthesizer, "background", None)
+        synthesizer = background() if background is not None else self.synthesizer
         for phrase in self.openings:
             if spent >= budget_s or self._closing.is_set():
                 break
@@ -135,7 +137,7 @@ class SpeechGateway:
                 pass  # a reply is being spoken: it goes first
             started = time.monotonic()
             try:
-                self.cache.put(phrase, voice, speed, self._trimmed(phrase, voice, speed))
+                self.cache.put(phrase, voice, speed, self._trimmed(phrase, voice, speed, synthesizer))
             except Exception:  # the first reply reports a broken synthesizer; the server goes on
                 log.warning("speech warm-up failed", exc_info=True)
                 break
@@ -159,8 +161,9 @@ class SpeechGateway:
             self.cache.put(piece, voice, speed, audio)
         return audio
 
-    def _trimmed(self, piece: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
-        samples, rate = self.synthesizer.synth(piece, voice, speed)
+    def _trimmed(self, piece: str, voice: str, speed: float,
+                 synthesizer: Synthesizer | None = None) -> tuple[np.ndarray, int]:
+        samples, rate = (synthesizer or self.synthesizer).synth(piece, voice, speed)
         return trim_trailing_silence(samples, rate), rate
 
     def close(self) -> None:

@@ -257,6 +257,12 @@ class GatedSynth:
         self.gate = threading.Event()
         self.entered = threading.Event()
         self.calls: list[tuple[str, str, int]] = []
+        self.background_asked = False
+
+    def background(self):
+        """The warm-up's own copy (Kokoro: one onnxruntime thread, all of it at the warm-up's priority)."""
+        self.background_asked = True
+        return self
 
     def synth(self, text, voice, speed=1.0):
         import os
@@ -286,7 +292,7 @@ async def test_the_warm_up_runs_behind_a_serving_server_and_fills_the_cache(sett
                 await client.ws.close()
             assert reply["type"] == "reply" and not synth.gate.is_set()  # answered; the warm-up still waits
             assert len(synth.calls) == 1 and synth.calls[0][1] == "lui-tts-warm-up"  # its own thread,
-            assert synth.calls[0][2] >= 10  # at low priority
+            assert synth.calls[0][2] >= 10 and synth.background_asked  # at low priority, on its own copy
     finally:
         synth.gate.set()
     await asyncio.to_thread(gateway._warm.join, 30)
