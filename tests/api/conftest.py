@@ -52,19 +52,20 @@ def voice_server(settings, assistant, tiny_stt_pool):
 
 
 @pytest.fixture
-def elder_voice_server(settings, assistant):
-    """``make(stt, turn, **changes) -> (live, pool)``: a real server whose voice runs on the given
-    speech-to-text and end-of-turn model (fakes, in the elder end-of-turn tests) in a one-worker pool,
-    with settings changed (short pauses: stt_endpoint_silence_ms 1500, turn_check_ms 250, then ``changes``)."""
+def voice_app_with(settings, assistant):
+    """``make(stt, turn=None, **changes) -> (live, gateway)``: a real server whose voice runs on the given
+    speech-to-text (a fake, often) in a one-worker pool (``gateway.pool``), with the given end-of-turn model
+    (None: the settings' detector is not loaded) and settings changed; all closed at the end of the test."""
     opened = []
 
-    def make(stt, turn, **changes):
-        s = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "turn_check_ms": 250, **changes})
+    def make(stt, turn=None, **changes):
+        s = settings.model_copy(update=changes)
         assistant.settings = s
         pool = TranscriptionPool(stt, workers=1, max_queue=4)
-        live = LiveServer(create_app(s, assistant, voice=VoiceGateway(s, assistant, pool, turn=turn))).__enter__()
+        gateway = VoiceGateway(s, assistant, pool, turn=turn)
+        live = LiveServer(create_app(s, assistant, voice=gateway)).__enter__()
         opened.append((live, pool))
-        return live, pool
+        return live, gateway
 
     yield make
     for live, pool in opened:

@@ -42,9 +42,10 @@ class Hears(SpeechToText):
 
 
 @pytest.fixture
-def elder_server(elder_voice_server):
+def elder_server(voice_app_with):
     def make(stt: Hears, turn: FixedTurn, **changes):
-        return elder_voice_server(stt, turn, **{"turn_elder_check_ms": 350, "stt_partial_every_s": 30.0, **changes})[0]
+        return voice_app_with(stt, turn, **{"stt_endpoint_silence_ms": 1500, "turn_check_ms": 250,
+                                            "turn_elder_check_ms": 350, "stt_partial_every_s": 30.0, **changes})[0]
 
     return make
 

@@ -50,11 +50,12 @@ class BusyUntilQueued(SpeechToText):
 
 
 @pytest.fixture
-def elder_server(elder_voice_server):
+def elder_server(voice_app_with):
     def make(stt: BusyUntilQueued, turn: AlwaysComplete):
         # the elder fixed pause is out of reach: only the model and the words can end this turn
-        live, stt.pool = elder_voice_server(stt, turn, stt_endpoint_elder_silence_ms=60_000, turn_elder_check_ms=300,
-                                            stt_partial_every_s=0.3)
+        live, gateway = voice_app_with(stt, turn, stt_endpoint_silence_ms=1500, stt_endpoint_elder_silence_ms=60_000,
+                                       turn_check_ms=250, turn_elder_check_ms=300, stt_partial_every_s=0.3)
+        stt.pool = gateway.pool
         return live
 
     return make
