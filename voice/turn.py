@@ -220,12 +220,17 @@ _SUBJECTS_ZH = frozenset(("我", "你", "您", "他", "她", "咱", "我们", "�
 _MONTH_DEICTIC_ZH = frozenset(("这个", "那个", "上个", "下个"))
 
 
+_MODALS_ZH = frozenset(("想", "要", "得", "需要", "打算", "准备"))
+
+
 def object_pending(text: str) -> bool:
-    """Mandarin words that end on a verb + 了 with no thing named anywhere ("上个月充了……几次话费"): what
-    was done is said, what it was done to is still to come. A person (我) or a month (这个月, 各月) is
-    no thing. Not a question. Not Mandarin: False."""
+    """Mandarin words that end on a verb + 了 ("上个月充了……几次话费") or on a want + a one-character verb
+    ("我想交……", misheard 我想教……) with no thing named anywhere: what is done is said, what it is done to
+    is still to come. A person (我) or a month (这个月, 各月) is no thing. Not a question. Not Mandarin: False."""
     words = _statement_words(text)
-    if words is None or len(words) < 2 or words[-1][0] != "了" or not words[-2][1].startswith("v"):
+    if words is None or len(words) < 2 or not words[-2 if words[-1][0] == "了" else -1][1].startswith("v"):
+        return False
+    if words[-1][0] != "了" and not (words[-2][0] in _MODALS_ZH and len(words[-1][0]) == 1):
         return False
     things = [w for i, (w, flag) in enumerate(words) if flag.startswith(("n", "r", "m", "q", "j", "eng"))
               and w not in _SUBJECTS_ZH
