@@ -192,13 +192,13 @@ class Settings(BaseSettings):
     # turn_threshold; words that read unfinished (我想交……, 给189……, 电费……) never end it there
     turn_elder_words_threshold: float = 0.5
     # elder mode: a pause whose words read unfinished is listened through up to this long (mid-sentence
-    # pauses of 0.6-1.2 s measure up to ~2.5 s of silence with Kokoro's padding)
+    # pauses of 0.6-1.2 s measured up to ~2.5 s of silence with Kokoro's padding, in bench clips before stop 22)
     turn_elder_unfinished_silence_ms: int = 4000
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1
     # elder mode: the longest pause that "not finished yet" keeps listening through (mid-sentence pauses
-    # of 0.6-1.2 s measure up to ~1.6 s of silence with Kokoro's padding); was 3000
+    # of 0.6-1.2 s measured up to ~1.6 s of silence with Kokoro's padding, before stop 22 trimmed it); was 3000
     stt_endpoint_elder_silence_ms: int = 2500
     # the smart-turn model, taken out of the pipecat-ai wheel by scripts/setup.sh (voice/turn.py)
     smart_turn_dir: Path = REPO_ROOT / ".cache" / "smart-turn"

@@ -106,12 +106,9 @@ def split_for_pause(text: str) -> tuple[str, str] | None:
 def sound_bounds(audio: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> tuple[int, int] | None:
     """(first sample of the first sound, end of the last sound): frames within ``below_db`` of the loudest
     one (as :func:`voice.tts.last_sound_end`); None when nothing is louder than silence."""
-    frame = max(1, rate * frame_ms // 1000)
-    n = len(audio) // frame
-    if n == 0:
-        return None
-    rms = np.sqrt(np.mean(np.square(audio[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (-below_db / 20))
+    from voice.tts import loud_frames
+
+    frame, loud = loud_frames(audio, rate, frame_ms, below_db)
     return (int(loud[0]) * frame, (int(loud[-1]) + 1) * frame) if loud.size else None
 
 
