@@ -169,9 +169,11 @@ class Settings(BaseSettings):
     # synthesised audio of reply openings (好的，/您还有……, each a first piece of its own) and short
     # pieces, kept for reuse (key: text, voice, speed); entries at most, 0 = no cache
     tts_cache_entries: int = 128
-    # at start-up, seconds at most spent synthesising the openings (elder speed); it blocks start-up (10 s made
-    # the first turn come 16.6 s after `lui serve` instead of 6.6), so 0 until it runs in the background
-    tts_warmup_s: float = 0.0
+    # seconds at most spent synthesising the Mandarin openings (elder speed) into the cache, in a background
+    # thread at low OS priority (nice +10, its own one-thread Kokoro) once the server answers: the first turn
+    # comes as soon as without it (5.7-6.0 s after `lui serve` vs 6.6; it used to block start-up: 16.6 s), and
+    # all 35 openings are cached ~20 s later (a turn at 25 s: first audio 15-22 ms vs 927); 0 = no warm-up
+    tts_warmup_s: float = 60.0
     # end of turn: after turn_check_ms of silence the smart-turn model (set up by scripts/setup.sh in
     # smart_turn_dir) says whether the request is complete; "silence" = only the fixed pause above
     turn_detector: Literal["smart-turn", "silence"] = "smart-turn"
@@ -189,13 +191,13 @@ class Settings(BaseSettings):
     # turn_threshold; words that read unfinished (我想交……, 给189……, 电费……) never end it there
     turn_elder_words_threshold: float = 0.5
     # elder mode: a pause whose words read unfinished is listened through up to this long (mid-sentence
-    # pauses of 0.6-1.2 s measure up to ~2.5 s of silence with Kokoro's padding)
+    # pauses of 0.6-1.2 s measured up to ~2.5 s of silence with Kokoro's padding, in bench clips before stop 22)
     turn_elder_unfinished_silence_ms: int = 4000
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1
     # elder mode: the longest pause that "not finished yet" keeps listening through (mid-sentence pauses
-    # of 0.6-1.2 s measure up to ~1.6 s of silence with Kokoro's padding); was 3000
+    # of 0.6-1.2 s measured up to ~1.6 s of silence with Kokoro's padding, before stop 22 trimmed it); was 3000
     stt_endpoint_elder_silence_ms: int = 2500
     # the smart-turn model, taken out of the pipecat-ai wheel by scripts/setup.sh (voice/turn.py)
     smart_turn_dir: Path = REPO_ROOT / ".cache" / "smart-turn"

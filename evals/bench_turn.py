@@ -2,7 +2,8 @@
 
 Mandarin requests from ``evals/data/intent_dev.jsonl`` (transactional ones), spoken by Kokoro voices in
 two variants: ``normal`` (speed 1.0) and ``pause`` (elder-like: speed 0.85, the sentence cut at a word
-boundary near its middle with 0.6-1.2 s of silence, "帮我交……电费"; the halves are synthesised apart).
+boundary near its middle with 0.6-1.2 s of silence, "帮我交……电费"; the halves are synthesised apart and
+Kokoro's own silence at their inner edges, about 1.2 s, is cut first, so the pause is the stated one).
 Each clip is streamed as pcm16 in real time over a real websocket to the whole app (packaged Whisper
 base, router, Kokoro) in an elder-mode session that asked for spoken replies; the microphone stays
 open after the words (silence keeps coming), and no ``audio.end`` is sent: only the server's
@@ -80,12 +81,26 @@ def split_for_pause(text: str) -> tuple[str, str]:
     return text[:at], text[at:]
 
 
-def clip(tts, text: str, voice: str, variant: str) -> tuple[np.ndarray, int]:
+PAUSE_SPAN = (0.6, 1.2)
+
+
+def pause_s(text: str, span: tuple[float, float] = PAUSE_SPAN) -> float:
+    """The silence inserted in ``text``'s pause clip: 0.6-1.2 s (or ``span``) by its hash."""
+    return span[0] + (_h(text, "p") % (round(100 * (span[1] - span[0])) + 1)) / 100
+
+
+def clip(tts, text: str, voice: str, variant: str, cache: Path = CACHE,
+         span: tuple[float, float] = PAUSE_SPAN) -> tuple[np.ndarray, int]:
     """(16 kHz audio with 0.3 s of silence in front, sample where the second half starts or 0)."""
     from scipy.signal import resample_poly
 
-    key = hashlib.sha256(f"v1|{text}|{voice}|{variant}".encode()).hexdigest()[:16]
-    path = CACHE / f"{key}.npz"
+    from evals.voice_zh import PAUSE_VERSION, join_with_pause
+
+    version = f"v1|p{PAUSE_VERSION}" if variant == "pause" else "v1"  # v1 pause clips held 1.8-2.4 s of silence
+    if variant == "pause" and span != PAUSE_SPAN:
+        version += f"|{span[0]}-{span[1]}"
+    key = hashlib.sha256(f"{version}|{text}|{voice}|{variant}".encode()).hexdigest()[:16]
+    path = cache / f"{key}.npz"
     if path.is_file():
         data = np.load(path)
         return data["audio"], int(data["second"])
@@ -97,11 +112,11 @@ def clip(tts, text: str, voice: str, variant: str) -> tuple[np.ndarray, int]:
     lead = synth.silence(0.3)
     if variant == "pause":
         a, b = split_for_pause(text)
-        first = np.concatenate([lead, say(a, 0.85), synth.silence(0.6 + (_h(text, "p") % 61) / 100)])
-        audio, second = np.concatenate([first, say(b, 0.85)]), len(first)
+        halves, second = join_with_pause(say(a, 0.85), say(b, 0.85), 16000, pause_s(text, span))
+        audio, second = np.concatenate([lead, halves]), len(lead) + second
     else:
         audio, second = np.concatenate([lead, say(text, 1.0)]), 0
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, audio=audio, second=second)
     return audio, second
 
@@ -121,6 +136,7 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
             data = np.concatenate([audio, synth.silence(tail_s)])
             step = int(CHUNK_S * 16000)
             began = marks["began"] = time.monotonic()
+            marks["planned_end"] = began + (-(-len(audio) // step) - 1) * CHUNK_S  # when the clip's last chunk goes
             for k, at in enumerate(range(0, len(data), step)):
                 if second and at <= second < at + step:
                     marks["second_half"] = time.monotonic()
@@ -147,7 +163,8 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
             pass
         finally:
             task.cancel()
-    end = marks.get("speech_end")
+    # a turn may end (and a cached opening be heard) before the clip's trailing silence is all sent
+    end = marks.get("speech_end", marks.get("planned_end"))
     out = {"events": [e["type"] for e in events],
            "final": next((e["text"] for e in events if e["type"] == "transcript.final"), None),
            "intent": next((e["name"] for e in events if e["type"] == "intent"), None),
@@ -272,12 +289,12 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
             row = asyncio.run(one_turn(live.ws, audio, second))
             end_at = row.pop("speech_end_at")
             second_at = row.pop("second_half_at")
-            if trace is not None and end_at is None and second_at is not None:  # cut off: why?
+            if trace is not None and row["cut_off"] and second_at is not None:  # cut off: why?
                 row["trace_from_second_half"] = trace.take(second_at)
                 print("    cut off; ms from the second half (or the start): " + "  ".join(
                     f"{e['what']}@{e['at']}" + (f"({e.get('p', e.get('reads', ''))})" if "p" in e or "reads" in e else "")
                     for e in row["trace_from_second_half"] if e["at"] > -4000), flush=True)
-            if trace is not None and end_at is not None:
+            elif trace is not None and end_at is not None:
                 row["trace"] = trace.take(end_at)
                 row["phases"] = phases(row)
                 print("    " + "  ".join(f"{k} {v}" for k, v in row["phases"].items()), flush=True)
@@ -299,12 +316,14 @@ def phase_summary(rows: list[dict]) -> dict:
 
 def summary(rows: list[dict]) -> dict:
     out: dict = {}
+    rows_all, rows = rows, [r for r in rows if not r["cut_off"]]  # a cut-off turn's latency is no answer's
     for name in ("final_ms", "reply_ms", "audio_ms"):
         vals = [r[name] for r in rows if r[name] is not None]
         out[name] = {"p50": round(percentile(vals, 50)), "p95": round(percentile(vals, 95)), "n": len(vals)}
         # the same from the last sound of the clip (its end + the silence Kokoro left after the words)
         vals = [r[name] + r.get("tail_ms", 0) for r in rows if r[name] is not None]
         out[name]["from_last_sound_p50"] = round(percentile(vals, 50))
+    rows = rows_all
     pauses = [r for r in rows if r["variant"] == "pause"]
     out["false_cutoff_rate"] = round(sum(r["cut_off"] for r in pauses) / max(1, len(pauses)), 3)
     out["pause_clips"] = len(pauses)
@@ -335,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated; a detector may carry settings: smart-turn+turn_elder_check_ms=500")
     parser.add_argument("--source", choices=sorted(SOURCES), default="dev",
                         help="train: sentences to make choices on (dev only to report)")
+    parser.add_argument("--pause-s", default="0.6-1.2",
+                        help="the silence of the pause clips, LO-HI seconds (longer: an elder's long pause)")
+    parser.add_argument("--variants", default="normal,pause", help="comma-separated: normal, pause")
     parser.add_argument("--no-rtf", action="store_true", help="skip the Kokoro real-time factor at the end")
     parser.add_argument("--trace", action="store_true", help="break each turn down (server phases)")
     parser.add_argument("--json-out", type=Path, default=Path("evals/out/bench_turn.json"))
@@ -343,12 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     from voice.kokoro import Kokoro
 
     tts = Kokoro(Settings().kokoro_dir)
+    span = tuple(float(x) for x in args.pause_s.split("-"))
     clips = []
     for i, ex in enumerate(sentences(args.n, args.source)):
         for variant in ("normal", "pause"):
+            if variant not in args.variants.split(","):
+                continue
             voice = VOICES[(i + (variant == "pause")) % len(VOICES)]
-            clips.append((ex, voice, variant, *clip(tts, ex["text"], voice, variant)))
-    result = {"machine": machine(), "clips": len(clips), "source": args.source, "configs": []}
+            clips.append((ex, voice, variant, *clip(tts, ex["text"], voice, variant, span=span)))
+    result = {"machine": machine(), "clips": len(clips), "source": args.source, "pause_s": args.pause_s,
+              "configs": []}
     with tempfile.TemporaryDirectory() as tmp:
         built: dict = {"dir": Path(tmp)}
         trace = Trace().install() if args.trace else None

@@ -5,7 +5,9 @@ robin over the voices in a stable-hash order), as Ogg/Opus the way the elder pag
 Elder-like variants, each on a deterministic third of the lines:
 
 * ``slow``: Kokoro at speed 0.8;
-* ``pause``: the sentence cut near its middle (at a word boundary) with 0.6-1.2 s of silence;
+* ``pause``: the sentence cut near its middle (at a word boundary) with 0.6-1.2 s of silence between the
+  last sound of the first half and the first sound of the second (Kokoro's own edge silence, about 1.2 s
+  after each half, is cut first: see :func:`join_with_pause`);
 * ``noise``: the normal clip plus pink noise at 10-20 dB SNR.
 
 Generation is deterministic (voice, pause and SNR from the line's hash; noise from a seeded
@@ -36,6 +38,9 @@ VOICES = ("zf_xiaobei", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi", "z
 WEAK_VOICE = "zf_xiaoni"  # mispronounces (see MODELS.md): reported on its own with --voices
 VARIANTS = ("normal", "slow", "pause", "noise")
 GEN_VERSION = "1"  # bump when generation changes: the cache key includes it
+# pause clips only (the others keep their keys): 2 = Kokoro's edge silence cut before the pause is inserted
+# (version 1 held the pause + ~1.2 s after the first half, 1.8-2.4 s of silence in all)
+PAUSE_VERSION = "2"
 
 
 def _h(*parts: object) -> int:
@@ -55,6 +60,8 @@ class ClipSpec:
     @property
     def key(self) -> str:
         raw = f"{GEN_VERSION}|{self.example.text}|{self.voice}|{self.variant}|{self.speed}|{self.pause_s}|{self.snr_db}"
+        if self.variant == "pause":
+            raw += f"|p{PAUSE_VERSION}"
         return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
@@ -96,6 +103,26 @@ def split_for_pause(text: str) -> tuple[str, str] | None:
     return left, right
 
 
+def sound_bounds(audio: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> tuple[int, int] | None:
+    """(first sample of the first sound, end of the last sound): frames within ``below_db`` of the loudest
+    one (as :func:`voice.tts.last_sound_end`); None when nothing is louder than silence."""
+    from voice.tts import loud_frames
+
+    frame, loud = loud_frames(audio, rate, frame_ms, below_db)
+    return (int(loud[0]) * frame, (int(loud[-1]) + 1) * frame) if loud.size else None
+
+
+def join_with_pause(first: np.ndarray, second: np.ndarray, rate: int, pause_s: float) -> tuple[np.ndarray, int]:
+    """``first`` up to its last sound, ``pause_s`` of silence, ``second`` from its first sound on (its own
+    trailing silence kept, as a microphone left open); -> (audio, sample where ``second`` starts). Kokoro
+    ends every piece with about 1.2 s of silence, which would otherwise add to the pause."""
+    a, b = sound_bounds(first, rate), sound_bounds(second, rate)
+    head = first[: a[1]] if a else first
+    tail = second[b[0]:] if b else second
+    gap = np.zeros(int(round(pause_s * rate)), np.float32)
+    return np.concatenate([head, gap, tail]).astype(np.float32), len(head) + len(gap)
+
+
 def pink_noise(n: int, seed: int) -> np.ndarray:
     """1/f noise (Voss-McCartney-like, by filtering white noise in the frequency domain)."""
     rng = np.random.default_rng(seed)
@@ -121,7 +148,7 @@ def render(tts, spec: ClipSpec) -> tuple[np.ndarray, int]:
         if halves is not None:
             a, rate = tts.synth(halves[0], spec.voice, spec.speed)
             b, _ = tts.synth(halves[1], spec.voice, spec.speed)
-            return np.concatenate([a, np.zeros(int(spec.pause_s * rate), np.float32), b]), rate
+            return join_with_pause(a, b, rate, spec.pause_s)[0], rate
     audio, rate = tts.synth(text, spec.voice, spec.speed)
     if spec.variant == "noise" and spec.snr_db is not None:
         audio = add_noise(audio, spec.snr_db, _h(text, spec.voice))

@@ -26,7 +26,8 @@ def shared_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path, shared_cache) -> Settings:
-    return Settings(data_dir=tmp_path / "data", cache_path=shared_cache, _env_file=None)
+    # no background warm-up of spoken replies (tests that want one ask for it): no Kokoro work behind the tests
+    return Settings(data_dir=tmp_path / "data", cache_path=shared_cache, tts_warmup_s=0, _env_file=None)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ def worker_env(**settings: object) -> dict[str, str]:
     """The test process's environment plus ``LUI_<NAME>`` for each setting given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LUI_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["LUI_TTS_WARMUP_S"] = "0"  # no spoken-reply warm-up behind the tests (a setting given overrides it)
     env |= {f"LUI_{k.upper()}": str(v) for k, v in settings.items() if v is not None}
     return env
 

@@ -63,6 +63,12 @@ class Kokoro:
         self._zh_g2p = None
         self._lock = threading.Lock()
 
+    def background(self) -> Kokoro:
+        """Another Kokoro on the same files with one onnxruntime thread, loaded on its first use: all its work
+        runs in the calling thread, so a low-priority caller (the spoken replies' warm-up) stays low priority
+        (a shared session's worker threads keep the priority of the thread that loaded it)."""
+        return Kokoro(self.files, threads=1)
+
     @property
     def voices(self) -> list[str]:
         return sorted(self.files.voices)

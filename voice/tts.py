@@ -181,15 +181,20 @@ def _words_within(clause: str, units: int) -> str:
     return head
 
 
-def last_sound_end(samples: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> int | None:
-    """The sample where the last sound ends (the end of the last ``frame_ms`` frame within ``below_db`` of
-    the loudest one); None when no frame is louder than silence."""
+def loud_frames(samples: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> tuple[int, np.ndarray]:
+    """(samples per ``frame_ms`` frame, indices of the frames within ``below_db`` of the loudest one)."""
     frame = max(1, rate * frame_ms // 1000)
     n = len(samples) // frame
     if n == 0:
-        return None
+        return frame, np.zeros(0, dtype=np.int64)
     rms = np.sqrt(np.mean(np.square(samples[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (-below_db / 20))
+    return frame, np.flatnonzero(rms > rms.max() * 10 ** (-below_db / 20))
+
+
+def last_sound_end(samples: np.ndarray, rate: int, frame_ms: int = 10, below_db: float = 40.0) -> int | None:
+    """The sample where the last sound ends (the end of the last ``frame_ms`` frame within ``below_db`` of
+    the loudest one); None when no frame is louder than silence."""
+    frame, loud = loud_frames(samples, rate, frame_ms, below_db)
     return (int(loud[-1]) + 1) * frame if loud.size else None
 
 

@@ -214,12 +214,28 @@ def verb_in_a_name(text: str) -> bool:
             and all(flag.startswith(_NAMING_TAGS) for _, flag in tail))
 
 
+# words jieba tags as pronouns or numerals that name no thing a verb acts on: the one who speaks, and the
+# month of a time phrase ("我上个月充了", "这个月交了", and 上个月 misheard as "以上各月充了")
+_SUBJECTS_ZH = frozenset(("我", "你", "您", "他", "她", "咱", "我们", "咱们", "你们", "他们", "各", "每", "月"))
+_MONTH_DEICTIC_ZH = frozenset(("这个", "那个", "上个", "下个"))
+
+
+_MODALS_ZH = frozenset(("想", "要", "得", "需要", "打算", "准备"))
+
+
 def object_pending(text: str) -> bool:
-    """Mandarin words that end on a verb + 了 with no thing named anywhere ("上个月充了……几次话费"): what
-    was done is said, what it was done to is still to come. Not a question. Not Mandarin: False."""
+    """Mandarin words that end on a verb + 了 ("上个月充了……几次话费") or on a want + a one-character verb
+    ("我想交……", misheard 我想教……) with no thing named anywhere: what is done is said, what it is done to
+    is still to come. A person (我) or a month (这个月, 各月) is no thing. Not a question. Not Mandarin: False."""
     words = _statement_words(text)
-    return (words is not None and len(words) >= 2 and words[-1][0] == "了" and words[-2][1].startswith("v")
-            and not any(flag.startswith(("n", "r", "m", "q", "j", "eng")) for _, flag in words))
+    if words is None or len(words) < 2 or not words[-2 if words[-1][0] == "了" else -1][1].startswith("v"):
+        return False
+    if words[-1][0] != "了" and not (words[-2][0] in _MODALS_ZH and len(words[-1][0]) == 1):
+        return False
+    things = [w for i, (w, flag) in enumerate(words) if flag.startswith(("n", "r", "m", "q", "j", "eng"))
+              and w not in _SUBJECTS_ZH
+              and not (w in _MONTH_DEICTIC_ZH and i + 1 < len(words) and words[i + 1][0] == "月")]
+    return not things
 
 
 def waits_for_more(text: str) -> bool:

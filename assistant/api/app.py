@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             app.state.speech = await asyncio.to_thread(_build_speech, settings)
             app.state.speech_wanted = settings.tts != "off"  # set up but failed to load: /readyz says down
         app.state.assistant.shared = app.state.limits  # session ownership: this process, or Redis
+        if app.state.speech is not None:  # the reply openings, in the background: the server answers now
+            app.state.speech.start_warm_up(settings.tts_warmup_s)
         yield
         if app.state.lookup_task is not None:
             with contextlib.suppress(BaseException):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -44,6 +46,18 @@ log = logging.getLogger(__name__)
 FRAME_S = 0.25  # audio per binary frame
 FAILING_AFTER = 3  # syntheses failed in a row before /readyz calls spoken replies down
 SHORT_PIECE_UNITS = 4  # pieces this short (好的。, 五百元。) are kept in the cache too
+WARM_UP_NICE = 10  # the warm-up thread runs this much nicer (Linux: per thread): the turns come first
+
+
+def lower_thread_priority(nice: int) -> bool:
+    """Make the calling thread ``nice`` more than it is (at most 19; Linux applies it to the thread alone, so
+    a server started under ``nice`` still ranks it below its own work); False where it cannot."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
+        return True
+    except (AttributeError, OSError):  # no per-thread priority here (not Linux), or not allowed
+        return False
 
 
 class SpeechGateway:
@@ -61,6 +75,8 @@ class SpeechGateway:
         self.openings = reply_openings(t for texts in MESSAGES.values() for t in texts)
         self.cache = PhraseCache(settings.tts_cache_entries)
         self._cacheable = set(self.openings)
+        self._warm: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def health(self) -> str:
         """For /readyz: "ok" (the model is loaded and the last syntheses worked) or "down (<code>)"
@@ -86,27 +102,48 @@ class SpeechGateway:
         if synthesizer is None:
             return None
         speakable_pieces("预热分词用的词典", first_units=2)  # jieba's dictionary, at start-up
-        gateway = cls(settings, synthesizer)
-        gateway.warm_up(settings.tts_warmup_s)
-        return gateway
+        return cls(settings, synthesizer)  # the app warms it up once it serves (start_warm_up)
+
+    def start_warm_up(self, budget_s: float) -> threading.Thread | None:
+        """Warm up (:meth:`warm_up`) in a background thread at low OS priority (``WARM_UP_NICE``): the
+        server answers meanwhile. None when ``budget_s`` is 0 or a warm-up already runs."""
+        if budget_s <= 0 or (self._warm is not None and self._warm.is_alive()):
+            return None
+
+        def run() -> None:
+            lower_thread_priority(WARM_UP_NICE)
+            self.warm_up(budget_s)
+
+        self._warm = threading.Thread(target=run, name="lui-tts-warm-up", daemon=True)
+        self._warm.start()
+        return self._warm
 
     def warm_up(self, budget_s: float) -> int:
-        """(blocking, at start-up) Synthesise the Mandarin reply openings at the elder speed into the
-        cache (the first run of the model is slower too), for up to ``budget_s`` seconds; how many."""
-        started, done = time.monotonic(), 0
+        """(blocking) Synthesise the Mandarin reply openings at the elder speed into the cache (the first
+        run of the model is slower too), for up to ``budget_s`` seconds of synthesis; how many. Phrases
+        already cached are skipped; it waits while replies are being synthesised (the ``tts`` pool is busy)
+        and stops when the gateway closes."""
+        spent, done = 0.0, 0
         voice, speed = self.voices.pick("好的", elder=True)
+        # Kokoro: its own one-thread copy, so no onnxruntime worker of the replies' model works at full priority
+        background = getattr(self.synthesizer, "background", None)
+        synthesizer = background() if background is not None else self.synthesizer
         for phrase in self.openings:
-            if time.monotonic() - started >= budget_s:
+            if spent >= budget_s or self._closing.is_set():
                 break
-            if text_lang(phrase) != "zh":
+            if text_lang(phrase) != "zh" or self.cache.get(phrase, voice, speed) is not None:
                 continue
+            while (load := self.pool.load()).busy + load.waiting and not self._closing.wait(0.05):
+                pass  # a reply is being spoken: it goes first
+            started = time.monotonic()
             try:
-                self.cache.put(phrase, voice, speed, self._trimmed(phrase, voice, speed))
-            except Exception:  # the first reply reports a broken synthesizer; start-up goes on
+                self.cache.put(phrase, voice, speed, self._trimmed(phrase, voice, speed, synthesizer))
+            except Exception:  # the first reply reports a broken synthesizer; the server goes on
                 log.warning("speech warm-up failed", exc_info=True)
                 break
+            spent += time.monotonic() - started
             done += 1
-        log.info("spoken replies: %d opening phrases synthesised in %.1f s", done, time.monotonic() - started)
+        log.info("spoken replies: %d opening phrases synthesised in %.1f s", done, spent)
         return done
 
     def pieces(self, text: str) -> list[str]:
@@ -124,11 +161,13 @@ class SpeechGateway:
             self.cache.put(piece, voice, speed, audio)
         return audio
 
-    def _trimmed(self, piece: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
-        samples, rate = self.synthesizer.synth(piece, voice, speed)
+    def _trimmed(self, piece: str, voice: str, speed: float,
+                 synthesizer: Synthesizer | None = None) -> tuple[np.ndarray, int]:
+        samples, rate = (synthesizer or self.synthesizer).synth(piece, voice, speed)
         return trim_trailing_silence(samples, rate), rate
 
     def close(self) -> None:
+        self._closing.set()  # a warm-up still running stops after its phrase
         self.pool.close()
 
 

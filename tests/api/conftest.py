@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
+import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
@@ -13,6 +15,8 @@ from assistant.api.app import create_app
 from assistant.api.audio import VoiceGateway
 from assistant.turns import Assistant
 from tests.conftest import LiveServer, demo_assistant, of_type  # noqa: F401 (of_type: for the tests here)
+from voice import synth
+from voice.pool import TranscriptionPool
 
 TERMINAL = ("reply", "error")
 
@@ -45,6 +49,37 @@ def voice_server(settings, assistant, tiny_stt_pool):
     gateway = VoiceGateway(settings, assistant, tiny_stt_pool)
     with LiveServer(create_app(settings, assistant, voice=gateway)) as live:
         yield live
+
+
+@pytest.fixture
+def voice_app_with(settings, assistant):
+    """``make(stt, turn=None, **changes) -> (live, gateway)``: a real server whose voice runs on the given
+    speech-to-text (a fake, often) in a one-worker pool (``gateway.pool``), with the given end-of-turn model
+    (None: the settings' detector is not loaded) and settings changed; all closed at the end of the test."""
+    opened = []
+
+    def make(stt, turn=None, **changes):
+        s = settings.model_copy(update=changes)
+        assistant.settings = s
+        pool = TranscriptionPool(stt, workers=1, max_queue=4)
+        gateway = VoiceGateway(s, assistant, pool, turn=turn)
+        live = LiveServer(create_app(s, assistant, voice=gateway)).__enter__()
+        opened.append((live, pool))
+        return live, gateway
+
+    yield make
+    for live, pool in opened:
+        live.__exit__(None, None, None)
+        pool.close()
+
+
+async def speak_live(client: Client, audio: np.ndarray) -> None:
+    """Stream 16 kHz ``audio`` as pcm16 in 100 ms frames at the pace it is spoken, as a microphone does."""
+    await client.send(type="audio.start", format="pcm16", sample_rate=16000)
+    step, began = 1600, time.monotonic()
+    for k, at in enumerate(range(0, len(audio), step)):
+        await client.send_raw(synth.to_pcm16_bytes(audio[at : at + step]))
+        await asyncio.sleep(max(0.0, began + (k + 1) * 0.1 - time.monotonic()))
 
 
 @pytest.fixture

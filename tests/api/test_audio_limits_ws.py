@@ -13,13 +13,9 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from assistant.api.app import create_app
-from assistant.api.audio import VoiceGateway
 from tests.api.conftest import Client
-from tests.conftest import LiveServer
 from tests.voice.test_stream import HOSTILE_WAVS
 from voice import synth
-from voice.pool import TranscriptionPool
 from voice.stt import SpeechToText, Transcript
 
 
@@ -41,23 +37,9 @@ class ScriptedSTT(SpeechToText):
 
 
 @pytest.fixture
-def voice_app(settings, assistant):
+def voice_app(voice_app_with):
     """make(stt, **setting overrides) -> (live server, gateway)."""
-    opened = []
-
-    def make(stt: SpeechToText | None = None, **overrides):
-        s = settings.model_copy(update=overrides)
-        assistant.settings = s
-        pool = TranscriptionPool(stt or ScriptedSTT(), workers=1, max_queue=4)
-        gateway = VoiceGateway(s, assistant, pool)
-        live = LiveServer(create_app(s, assistant, voice=gateway)).__enter__()
-        opened.append((live, pool))
-        return live, gateway
-
-    yield make
-    for live, pool in opened:
-        live.__exit__(None, None, None)
-        pool.close()
+    return lambda stt=None, **overrides: voice_app_with(stt or ScriptedSTT(), **overrides)
 
 
 @pytest.fixture(scope="module")

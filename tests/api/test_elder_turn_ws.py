@@ -7,18 +7,14 @@ how much audio it is given); the decoding, end-pointing, pool, router and websoc
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from assistant.api.app import create_app
-from assistant.api.audio import VoiceGateway
-from tests.api.conftest import Client
-from tests.conftest import LiveServer, of_type
+from tests.api.conftest import Client, speak_live
+from tests.conftest import of_type
 from voice import synth
-from voice.pool import TranscriptionPool
 from voice.stt import SpeechToText, Transcript
 
 
@@ -46,22 +42,12 @@ class Hears(SpeechToText):
 
 
 @pytest.fixture
-def elder_server(settings, assistant):
-    opened = []
-
+def elder_server(voice_app_with):
     def make(stt: Hears, turn: FixedTurn, **changes):
-        s = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "turn_check_ms": 250,
-                                        "turn_elder_check_ms": 350, "stt_partial_every_s": 30.0, **changes})
-        assistant.settings = s
-        pool = TranscriptionPool(stt, workers=1, max_queue=4)
-        live = LiveServer(create_app(s, assistant, voice=VoiceGateway(s, assistant, pool, turn=turn))).__enter__()
-        opened.append((live, pool))
-        return live
+        return voice_app_with(stt, turn, **{"stt_endpoint_silence_ms": 1500, "turn_check_ms": 250,
+                                            "turn_elder_check_ms": 350, "stt_partial_every_s": 30.0, **changes})[0]
 
-    yield make
-    for live, pool in opened:
-        live.__exit__(None, None, None)
-        pool.close()
+    return make
 
 
 def _tone(seconds: float) -> np.ndarray:
@@ -72,16 +58,9 @@ async def _turn(live, audio: np.ndarray) -> list[dict]:
     """Stream ``audio`` in real time with the microphone left open; the events of the turn the server ends."""
     client = Client(await connect(live.ws, max_size=2**24))
 
-    async def mic() -> None:
-        await client.send(type="audio.start", format="pcm16", sample_rate=16000)
-        step, began = 1600, time.monotonic()
-        for k, at in enumerate(range(0, len(audio), step)):
-            await client.send_raw(synth.to_pcm16_bytes(audio[at : at + step]))
-            await asyncio.sleep(max(0.0, began + (k + 1) * 0.1 - time.monotonic()))
-
     try:
         await client.start(user="u_li", lang="zh", mode="elder")
-        task = asyncio.create_task(mic())
+        task = asyncio.create_task(speak_live(client, audio))
         try:
             return await client.until_terminal(wait_s=20)
         finally:
@@ -134,3 +113,4 @@ async def test_the_long_pause_for_dangling_words_ends_when_speech_goes_on(elder_
     events = await _turn(live, audio)
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "我想交物业管理费", events
+

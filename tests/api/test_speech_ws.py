@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from assistant.api.app import create_app
 from assistant.api.speech import SpeechGateway
 from tests.conftest import LiveServer
-from voice.tts import speakable_pieces, spoken_units
+from voice.tts import speakable_pieces, spoken_units, text_lang
 
 
 class Listener:
@@ -247,3 +247,57 @@ async def test_a_reply_opening_said_before_comes_from_the_cache(speech_server):
         assert len(client.audio_between("t1")) == len(client.audio_between("t2"))  # the same audio both times
     finally:
         await client.ws.close()
+
+
+class GatedSynth:
+    """A test double of the Synthesizer interface: a tone, but every call waits until ``gate`` is set; it
+    notes the calling thread's name and OS priority (nice)."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.calls: list[tuple[str, str, int]] = []
+        self.background_asked = False
+
+    def background(self):
+        """The warm-up's own copy (Kokoro: one onnxruntime thread, all of it at the warm-up's priority)."""
+        self.background_asked = True
+        return self
+
+    def synth(self, text, voice, speed=1.0):
+        import os
+
+        self.calls.append((text, threading.current_thread().name,
+                           os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        self.entered.set()
+        self.gate.wait(30)
+        return (0.3 * np.sin(2 * np.pi * 440 * np.arange(4000) / 16000)).astype(np.float32), 16000
+
+
+async def test_the_warm_up_runs_behind_a_serving_server_and_fills_the_cache(settings, assistant):
+    """The openings are synthesised in a background thread at low priority once the server is up: a turn
+    is answered while the warm-up is still stuck in its first phrase (before, create() synthesised them all
+    before the server started), and afterwards every Mandarin opening is in the cache."""
+    synth = GatedSynth()
+    settings = assistant.settings = settings.model_copy(update={"tts_warmup_s": 600.0})
+    gateway = SpeechGateway(settings, synth)
+    try:
+        with LiveServer(create_app(settings, assistant, speech=gateway)) as live:
+            assert await asyncio.to_thread(synth.entered.wait, 10), "the warm-up did not start"
+            client = await _open(live, lang="zh", mode="elder")
+            try:
+                await client.send(type="text", text="我还有多少钱", id="t1")
+                reply = await client.until(lambda e: e["type"] in ("reply", "error"), wait_s=30)
+            finally:
+                await client.ws.close()
+            assert reply["type"] == "reply" and not synth.gate.is_set()  # answered; the warm-up still waits
+            assert len(synth.calls) == 1 and synth.calls[0][1] == "lui-tts-warm-up"  # its own thread,
+            assert synth.calls[0][2] >= 10 and synth.background_asked  # at low priority, on its own copy
+    finally:
+        synth.gate.set()
+    await asyncio.to_thread(gateway._warm.join, 30)
+    assert not gateway._warm.is_alive()
+    voice, speed = gateway.voices.pick("好的", elder=True)
+    zh = [p for p in gateway.openings if text_lang(p) == "zh"]
+    assert zh and all(gateway.cache.get(p, voice, speed) is not None for p in zh)
+    assert len(synth.calls) == len(zh)

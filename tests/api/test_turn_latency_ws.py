@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from assistant.api.app import create_app
-from assistant.api.audio import VoiceGateway
-from tests.api.conftest import Client
-from tests.conftest import LiveServer, of_type
+from tests.api.conftest import Client, speak_live
+from tests.conftest import of_type
 from voice import synth
 from voice.pool import TranscriptionPool
 from voice.stt import SpeechToText, Transcript
@@ -52,32 +50,15 @@ class BusyUntilQueued(SpeechToText):
 
 
 @pytest.fixture
-def elder_server(settings, assistant):
-    opened = []
-
+def elder_server(voice_app_with):
     def make(stt: BusyUntilQueued, turn: AlwaysComplete):
         # the elder fixed pause is out of reach: only the model and the words can end this turn
-        s = settings.model_copy(update={"stt_endpoint_silence_ms": 1500, "stt_endpoint_elder_silence_ms": 60_000,
-                                        "turn_check_ms": 250, "turn_elder_check_ms": 300,
-                                        "stt_partial_every_s": 0.3})
-        assistant.settings = s
-        pool = stt.pool = TranscriptionPool(stt, workers=1, max_queue=4)
-        live = LiveServer(create_app(s, assistant, voice=VoiceGateway(s, assistant, pool, turn=turn))).__enter__()
-        opened.append((live, pool))
+        live, gateway = voice_app_with(stt, turn, stt_endpoint_silence_ms=1500, stt_endpoint_elder_silence_ms=60_000,
+                                       turn_check_ms=250, turn_elder_check_ms=300, stt_partial_every_s=0.3)
+        stt.pool = gateway.pool
         return live
 
-    yield make
-    for live, pool in opened:
-        live.__exit__(None, None, None)
-        pool.close()
-
-
-async def _speak(client: Client, audio: np.ndarray) -> None:
-    await client.send(type="audio.start", format="pcm16", sample_rate=16000)
-    step, began = 1600, time.monotonic()
-    for k, at in enumerate(range(0, len(audio), step)):
-        await client.send_raw(synth.to_pcm16_bytes(audio[at : at + step]))
-        await asyncio.sleep(max(0.0, began + (k + 1) * 0.1 - time.monotonic()))
+    return make
 
 
 async def test_an_elder_turn_ends_on_the_words_even_when_the_pool_was_busy(elder_server):
@@ -89,7 +70,7 @@ async def test_an_elder_turn_ends_on_the_words_even_when_the_pool_was_busy(elder
     client = Client(await connect(live.ws, max_size=2**24))
     try:
         await client.start(user="u_li", lang="zh", mode="elder")
-        mic = asyncio.create_task(_speak(client, audio))
+        mic = asyncio.create_task(speak_live(client, audio))
         try:
             events = await client.until_terminal(wait_s=15)
         finally:

@@ -57,3 +57,17 @@ def test_summary_reports_figures_from_the_last_sound_too():
     out = summary(rows)
     assert out["final_ms"]["p50"] == 100 and out["final_ms"]["from_last_sound_p50"] == 1100
     assert out["audio_ms"]["from_last_sound_p50"] == 1900
+
+
+def test_pause_clips_hold_the_stated_silence(kokoro_tts, tmp_path):
+    """Kokoro ends each half with ~1.2 s of silence: the bench's pause clip holds only the inserted 0.6-1.2 s
+    between the last sound of the first half and the first sound of the second (generated, not cached)."""
+    from evals.bench_turn import clip, pause_s
+    from evals.voice_zh import sound_bounds
+
+    text = "帮我交电费"
+    audio, second = clip(kokoro_tts, text, "zf_xiaobei", "pause", cache=tmp_path)
+    gap_ms = 1000 * (second + sound_bounds(audio[second:], 16000)[0] - sound_bounds(audio[:second], 16000)[1]) / 16000
+    assert 0.6 <= pause_s(text) <= 1.2 and abs(gap_ms - 1000 * pause_s(text)) <= 30
+    again, at = clip(None, text, "zf_xiaobei", "pause", cache=tmp_path)  # from the cache: no synthesis
+    assert at == second and np.array_equal(again, audio)

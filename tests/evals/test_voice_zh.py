@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from assistant.nlu.data import load_examples
+from assistant.nlu.data import Example, load_examples
 from evals.voice_report import Record
 from evals.voice_zh import VOICES, add_noise, normalise_zh, plan, split_for_pause
 from evals.voice_zh_report import score_cer
@@ -137,3 +137,29 @@ def test_a_line_kokoro_cannot_speak_is_left_out_and_counted_not_fatal(tmp_path):
     assert all(path.is_file() for _, path, _ in out)
     with pytest.raises(VoiceError):  # any other failure still stops the eval
         generate(plan([Example("坏了", "out_of_scope")], VOICES, ("normal",)), _SaysOnlyChinese(), tmp_path)
+
+
+def test_a_pause_is_the_stated_silence_between_the_halves():
+    """Kokoro's silence after the first half and before the second is cut before the pause goes in."""
+    from evals.voice_zh import join_with_pause, sound_bounds
+
+    rate = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate // 2) / rate)).astype(np.float32)
+    first = np.concatenate([np.zeros(800, np.float32), tone, np.zeros(int(1.2 * rate), np.float32)])
+    second = np.concatenate([np.zeros(480, np.float32), tone, np.zeros(rate, np.float32)])
+    audio, at = join_with_pause(first, second, rate, 0.8)
+    gap = sound_bounds(audio[at:], rate)[0] + at - sound_bounds(audio[:at], rate)[1]
+    assert abs(gap - 0.8 * rate) <= 0.02 * rate
+    assert len(audio) - sound_bounds(audio, rate)[1] >= 0.99 * rate  # the clip's own end is left alone
+
+
+def test_pause_clips_have_new_cache_keys_and_the_others_keep_theirs():
+    """The dev cache (.cache/voice-eval/zh) holds clips made before the pause was trimmed: those pause clips
+    must not be reused, the normal/slow/noise ones still are (keys as before the change)."""
+    from evals.voice_zh import ClipSpec
+
+    ex = Example("帮我交电费", "pay_bill")
+    keys = {v: ClipSpec(0, ex, "zf_xiaobei", v, pause_s=0.8 if v == "pause" else 0.0).key
+            for v in ("normal", "slow", "pause", "noise")}
+    assert keys["normal"] == "61911ee6dd0c6797" and keys["slow"] == "1a062c14d6262ec9"
+    assert keys["noise"] == "64c520c34a85635a" and keys["pause"] != "75ef7450126443c2"

@@ -77,3 +77,11 @@ def test_english_voice_speaks(kokoro, tiny_stt):
     resampler = Resampler(rate)
     text = tiny_stt.transcribe(np.concatenate([resampler.push(audio), resampler.flush()]), lang="en").text
     assert "water bill" in text.lower(), text
+
+
+def test_the_background_copy_has_one_thread_and_loads_when_first_used(kokoro_tts):
+    """The spoken replies' warm-up synthesises on it: with one onnxruntime thread all its work runs in the
+    (low-priority) calling thread, none in worker threads of the shared session."""
+    copy = kokoro_tts.background()
+    assert copy is not kokoro_tts and copy.threads == 1 and copy.files == kokoro_tts.files
+    assert copy._session is None  # nothing loaded until the warm-up thread synthesises

@@ -144,7 +144,14 @@ def test_verb_pending(text, pending):
     ("给18912345678", True), ("电费", True), ("交过的钱", True), ("之前交过的费用", True), ("刚交的那笔", True),
     ("我想交物业管理费", False), ("今年花了多少钱在交费上", False), ("交过的钱给我列一下", False),
     ("帮我查一下上个月交的电费", False), ("这月该交的都有啥", False),
-    ("上个月充了", True), ("上个月充了几次话费", False), ("电费交了", False), ("交了没", False), ("算了", False)])
+    ("上个月充了", True), ("上个月充了几次话费", False), ("电费交了", False), ("交了没", False), ("算了", False),
+    # a person or a month is no object: 上个月 misheard as 以上各月 (a train bench pause clip), and first halves
+    # of training lines (我上个月都交了……哪些钱, 这个月花了……多少钱交费); a thing named still closes it
+    ("以上各月充了", True), ("我上个月都交了", True), ("这个月花了", True), ("这个月电费该缴了", False),
+    ("这个先别弄了", False), ("把这个月的手机账单交了", False),
+    # a want + a one-character verb, nothing named: 我想交 misheard as 我想教 (a train bench pause clip cut off),
+    # first halves of training lines (我要找……真人, 想订……张机票); the whole training line 燃气费今天得交 is not
+    ("我想教", True), ("我要找", True), ("想订", True), ("燃气费今天得交", False), ("我要取消", False)])
 def test_waits_for_more(text, more):
     """A bare topic, a thing named by what was done with it (交过的钱……给我列一下), a coverb without its
     verb, a verb + 了 without its object (上个月充了……几次话费): in elder mode the request is still being said."""
