@@ -137,11 +137,14 @@ def profile_server(args) -> int:
             elapsed = time.perf_counter() - started
         threading.setprofile(None)
     for profile in profiles:
-        profile.disable()
+        profile.create_stats()  # stops it
+    # a thread that ran nothing while measured (an idle pool thread, the speech warm-up) has no stats,
+    # which pstats refuses to merge
+    recorded = [profile for profile in profiles if profile.stats]
     print(f"== {len(latencies)} turns in {elapsed:.1f} s ({len(latencies) / elapsed:.1f}/s, clients in this "
-          f"process too), errors {dict(errors)}; {len(profiles)} server threads profiled")
-    stats = pstats.Stats(profiles[0])
-    for profile in profiles[1:]:
+          f"process too), errors {dict(errors)}; {len(recorded)} of {len(profiles)} server threads ran")
+    stats = pstats.Stats(recorded[0])
+    for profile in recorded[1:]:
         stats.add(profile)
     if args.save is not None:
         stats.dump_stats(args.save)
