@@ -238,8 +238,38 @@ def object_pending(text: str) -> bool:
     return not things
 
 
+# adverbs a request may end on: answers (不, 没有, 别, 随便, 当然), and words jieba tags as adverbs that are
+# not (到期, 好处, 正常 and 真的 end whole training lines)
+_WHOLE_ADVERBS_ZH = frozenset(("不", "没", "没有", "别", "不用", "甭", "随便", "当然", "马上", "立刻", "一起", "好好",
+                               "真的", "到期", "好处", "正常", "一下", "算了"))
+# words that bring in a verb or a clause: modals ("停车费能……用手机付吗") and conjunctions ("如果……的话")
+_LEADING_ZH = frozenset(("能", "会", "要", "得", "还是", "或者", "但是", "可是", "而且", "所以", "因为", "如果", "要是",
+                         "不过", "并且", "的话"))
+
+
+def verb_to_come(text: str) -> bool:
+    """Mandarin words that end on an adverb (话费还……剩多少, 上个月都……交了啥, 水费又……涨了吗), a modal
+    (公积金能……取出来吗) or a conjunction: what they modify or bring in is still to come. Answers (不, 随便),
+    要 alone and A-not-A questions (能不能) are not waiting; 还 waits only after a noun (帮我还, 不还: repay).
+    Not Mandarin: False."""
+    words = _statement_words(text)
+    if not words or len(words) < 2:  # one word alone (要, 可以, 不) is an answer
+        return False
+    word, flag = words[-1]
+    before, before_flag = words[-2]
+    if word in _WHOLE_ADVERBS_ZH or re.search(rf"{re.escape(word)}不{re.escape(word)}$", text):
+        return False
+    if word == "还":
+        return before_flag.startswith("n")
+    if word in ("要", "得"):  # 不要 and 要得 are answers
+        return before not in ("不", "要", "还")
+    return flag == "d" or word in _LEADING_ZH
+
+
 def waits_for_more(text: str) -> bool:
     """(blocking: jieba) The words only name a topic (:func:`names_only`, :func:`verb_in_a_name`) or a
-    coverb waits for its verb (:func:`verb_pending`), a verb for its object (:func:`object_pending`): in elder
-    mode the person is still saying the request."""
-    return names_only(text) or verb_pending(text) or verb_in_a_name(text) or object_pending(text)
+    coverb waits for its verb (:func:`verb_pending`), a verb for its object (:func:`object_pending`), an
+    adverb or a modal for its verb (:func:`verb_to_come`): in elder mode the person is still saying the
+    request."""
+    return (names_only(text) or verb_pending(text) or verb_in_a_name(text) or object_pending(text)
+            or verb_to_come(text))

@@ -45,6 +45,21 @@ _OBJECT_SLOTS = {"pay_bill": ("bill_type",), "translate": ("text",)}
 Reading = Literal["complete", "unfinished", "unsure"]  # how the words of a pause read (VoiceGateway.reading)
 
 
+def elder_reading(text: str, intent: str, slots: dict) -> Reading:
+    """(blocking: jieba) How an elder pause's words read once the router has read them as ``intent`` with
+    ``slots`` and no answer is awaited: a dialogue act is "complete"; a request still missing its object
+    (我想缴纳……燃气费) or words still waiting for more (:func:`voice.turn.waits_for_more`) are "unfinished";
+    a whole transactional request is "complete"; anything else is "unsure" (the end-of-turn model decides).
+    ``evals.turn_words`` measures it on typed lines."""
+    if intent in DIALOGUE_ACTS:
+        return "complete"
+    if intent in _OBJECT_SLOTS and not any(slots.get(k) for k in _OBJECT_SLOTS[intent]):
+        return "unfinished"
+    if waits_for_more(text):
+        return "unfinished"
+    return "complete" if intent in TRANSACTIONAL else "unsure"
+
+
 class VoiceGateway:
     """One per process: the speech-to-text model, its bounded worker pool, and the open utterances."""
 
@@ -88,13 +103,7 @@ class VoiceGateway:
         except Exception:  # no reading to be had: the end-of-turn model decides
             log.warning("router unavailable for the end of an elder turn", exc_info=True)
             return "unsure"
-        if u.intent in DIALOGUE_ACTS:
-            return "complete"
-        if u.intent in _OBJECT_SLOTS and not any(u.slots.get(k) for k in _OBJECT_SLOTS[u.intent]):
-            return "unfinished"
-        if await asyncio.to_thread(waits_for_more, text):
-            return "unfinished"
-        return "complete" if u.intent in TRANSACTIONAL else "unsure"
+        return await asyncio.to_thread(elder_reading, text, u.intent, u.slots)
 
     async def context(self, session, lang: str | None) -> SpeechContext:
         """What this session's next utterance is likely to hold: the dialogue state (a payment
