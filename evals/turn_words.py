@@ -22,6 +22,7 @@ Writes evals/out/turn_words_<source>[_words].json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def beginnings(text: str) -> tuple[str, list[str]]:
 
 
 def measure(lines: list[str], read) -> dict:
+    read = functools.lru_cache(maxsize=None)(read)  # a middle beginning is among every beginning too
     readings = {t: read(t) for t in lines}
     whole = [t for t in lines if readings[t] == "unfinished"]
     halves = [beginnings(t) for t in lines]

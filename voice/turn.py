@@ -257,7 +257,8 @@ def verb_to_come(text: str) -> bool:
         return False
     word, flag = words[-1]
     before, before_flag = words[-2]
-    if word in _WHOLE_ADVERBS_ZH or re.search(rf"{re.escape(word)}不{re.escape(word)}$", text):
+    said = "".join(w for w, _ in words)  # without the trailing punctuation (能不能。)
+    if word in _WHOLE_ADVERBS_ZH or said.endswith(f"{word}不{word}"):
         return False
     if word == "还":
         return before_flag.startswith("n")

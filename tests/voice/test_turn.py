@@ -157,7 +157,7 @@ def test_verb_pending(text, pending):
     # A-not-A questions, 还 as "repay" and words jieba calls adverbs that are not (到期) do not
     ("话费还", True), ("我上个月都", True), ("水费又", True), ("看下已经", True), ("公积金能", True),
     ("出停车场要", True), ("物业管得", True), ("交电费还是", True), ("帮我还", False), ("隔壁老王欠我钱不还", False),
-    ("不不不", False), ("不要", False), ("要得", False), ("可以", False), ("随便", False), ("能不能", False),
+    ("不不不", False), ("不要", False), ("要得", False), ("可以", False), ("随便", False), ("能不能", False), ("公积金能不能。", False),
     ("燃气费什么时候到期", False), ("我老伴说物业费交了，是不是真的", False), ("先不交了，回头再说", False)])
 def test_waits_for_more(text, more):
     """A bare topic, a thing named by what was done with it (交过的钱……给我列一下), a coverb without its
