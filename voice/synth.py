@@ -1,5 +1,8 @@
 """Test speech: espeak-ng → WAV, and conversions to what clients send (PCM16, WebM/Ogg Opus).
 
+sox runs without dither (``-D``), so the same text always gives the same samples (dither adds fresh
+random noise to every conversion, and models read the silence around the words too).
+
 For tests, evals and benchmarks only (espeak-ng, sox and ffmpeg are Debian packages installed by
 ``scripts/setup.sh``). A missing tool raises :class:`MissingTool` naming the install command.
 """
@@ -34,7 +37,7 @@ def speak(text: str, out: Path, *, pad_s: float = 0.3, voice: str = "en-us") -> 
     """espeak-ng -> WAV (22.05 kHz mono), padded with ``pad_s`` of silence both sides like a real take."""
     raw = out.with_suffix(".raw.wav")
     run(need("espeak-ng"), "-v", voice, "-w", raw, text)
-    run(need("sox"), raw, out, "pad", str(pad_s), str(pad_s))
+    run(need("sox"), "-D", raw, out, "pad", str(pad_s), str(pad_s))
     raw.unlink()
     return out
 
@@ -49,12 +52,12 @@ def to_opus(src: Path, out: Path, container: str) -> Path:
 
 def to_pcm16(src: Path, out: Path, rate: int) -> Path:
     """Raw little-endian 16-bit mono PCM at ``rate``."""
-    run(need("sox"), src, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-t", "raw", out)
+    run(need("sox"), "-D", src, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-t", "raw", out)
     return out
 
 
 def to_wav(src: Path, out: Path, rate: int, channels: int = 1) -> Path:
-    run(need("sox"), src, "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", out)
+    run(need("sox"), "-D", src, "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", out)
     return out
 
 
@@ -65,7 +68,7 @@ def duration_s(path: Path) -> float:
 
 def samples_16k(src: Path) -> np.ndarray:
     """Any audio file sox reads -> float32 mono 16 kHz samples."""
-    raw = subprocess.run([need("sox"), str(src), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-L",
+    raw = subprocess.run([need("sox"), "-D", str(src), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-L",
                           "-t", "raw", "-"], check=True, capture_output=True).stdout
     return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
 

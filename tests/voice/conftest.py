@@ -51,11 +51,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     wav, pcm16 = {}, {}
     for rate in (8000, 16000, 22050, 44100, 48000):
         wav[rate] = d / f"clip_{rate}.wav"
-        run(sox, source, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", wav[rate])
+        run(sox, "-D", source, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", wav[rate])
         pcm16[rate] = d / f"clip_{rate}.pcm"
-        run(sox, source, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-t", "raw", pcm16[rate])
+        run(sox, "-D", source, "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-t", "raw", pcm16[rate])
     stereo = d / "clip_48000_stereo.wav"
-    run(sox, source, "-r", "48000", "-c", "2", "-b", "16", stereo)
+    run(sox, "-D", source, "-r", "48000", "-c", "2", "-b", "16", stereo)
     silence = d / "silence.wav"
     run(sox, "-n", "-r", "16000", "-c", "1", "-b", "16", silence, "trim", "0", "2.0")
     return Clips(d, source, seconds, wav, stereo, pcm16, to_opus(source, d / "clip.webm", "webm"),

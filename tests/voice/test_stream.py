@@ -172,7 +172,7 @@ def test_float_wav_falls_back_to_whole_file_decoding(clips, tmp_path):
     from .conftest import need, run
 
     path = tmp_path / "float.wav"
-    run(need("sox"), clips.source, "-r", "44100", "-e", "floating-point", "-b", "32", path)
+    run(need("sox"), "-D", clips.source, "-r", "44100", "-e", "floating-point", "-b", "32", path)
     data = path.read_bytes()
     stream = AudioStream("wav")
     for chunk in frames(data, 2048):

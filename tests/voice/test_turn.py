@@ -57,6 +57,14 @@ def test_features_match_pipecats_extractor(tmp_path):
         np.testing.assert_allclose(ours, ref.compute_whisper_log_mel_features(window), atol=1e-5)
 
 
+def test_test_speech_is_the_same_every_time(tmp_path, speech):
+    """sox runs without dither (-D): with it, the silence around the words held fresh random noise on every
+    run, and smart-turn's reading of "I want to pay my" ranged from 0.05 to 0.46 over twelve takes."""
+    again = synth.samples_16k(synth.speak(HALF, tmp_path / "again.wav", pad_s=0.2))
+    np.testing.assert_array_equal(again, speech[HALF])
+    assert not np.any(again[:1000])  # the padding is digital silence
+
+
 def test_model_tells_finished_from_unfinished(smart_turn, speech):
     assert smart_turn.complete_probability(speech[COMPLETE]) > 0.7
     assert smart_turn.complete_probability(speech[HALF]) < 0.3

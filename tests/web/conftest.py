@@ -55,7 +55,7 @@ def speech_wav(tmp_path_factory) -> Path:
     try:
         source = synth.speak(SPOKEN, d / "source.wav", pad_s=0.3)
         out = d / "speech_48k.wav"
-        synth.run(synth.need("sox"), source, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", out,
+        synth.run(synth.need("sox"), "-D", source, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", out,
                   "pad", "0", "0.6")
     except synth.MissingTool as exc:
         pytest.fail(str(exc), pytrace=False)
