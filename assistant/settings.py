@@ -146,7 +146,11 @@ class Settings(BaseSettings):
     whisper_threads: int = 2
     stt_workers: int = 1
     stt_max_queue: int = 16  # utterances waiting beyond this get a retryable "stt-busy"
-    stt_partial_every_s: float = 1.0  # partial transcripts (only while the pool is idle)
+    stt_partial_every_s: float = 1.0  # partial transcripts while the person speaks (only while the pool is idle; 0 = none)
+    # elder sessions: timed partials while the person speaks; 0 = none (the words of each pause are still sent
+    # as a partial). A timed partial still running when the person stops holds the one Whisper worker, and the
+    # pause's own transcription waited behind it: 0.5-1.6 s later on 11 of 12 training clips (evals.bench_turn)
+    stt_elder_partial_every_s: float = 0.0
     stt_endpoint_silence_ms: int = 1500  # a pause this long ends an utterance; 0 = wait for audio.end
     # an open utterance ends with "audio-timeout" (its buffer freed) after this long without a binary
     # frame, or this long after audio.start without audio.end; 0 = never

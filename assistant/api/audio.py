@@ -217,12 +217,13 @@ class Utterance:
             silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
             check_ms = max(check_ms, s.turn_elder_check_ms)
             threshold = 0.0  # every pause is judged on the model's probability and the words together
+        partial_every_s = s.stt_elder_partial_every_s if self._elder else s.stt_partial_every_s
         self._silence_ms = silence_ms  # the fixed pause that ends the turn (longer while the words dangle)
         self._turn_p = 1.0  # the end-of-turn model's probability at the pause being judged
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
-                                      partial_every_s=s.stt_partial_every_s,
+                                      partial_every_s=partial_every_s or float("inf"),
                                       endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
                                       turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
                                       turn_threshold=threshold)

@@ -54,7 +54,8 @@ def elder_server(voice_app_with):
     def make(stt: BusyUntilQueued, turn: AlwaysComplete):
         # the elder fixed pause is out of reach: only the model and the words can end this turn
         live, gateway = voice_app_with(stt, turn, stt_endpoint_silence_ms=1500, stt_endpoint_elder_silence_ms=60_000,
-                                       turn_check_ms=250, turn_elder_check_ms=300, stt_partial_every_s=0.3)
+                                       turn_check_ms=250, turn_elder_check_ms=300,
+                                       stt_elder_partial_every_s=0.3)
         stt.pool = gateway.pool
         return live
 
@@ -80,5 +81,44 @@ async def test_an_elder_turn_ends_on_the_words_even_when_the_pool_was_busy(elder
         assert [e["name"] for e in of_type(events, "intent")] == ["pay_bill"], events
         assert turn.asked.is_set() and len(stt.calls) >= 2  # the partial, then the pause's own transcription
         assert stt.calls[0] < stt.calls[1]  # the partial heard part of the tone; the pause's words all of it
+    finally:
+        await client.ws.close()
+
+
+class Records(SpeechToText):
+    """Hears 帮我交电费 and notes the seconds of audio of each call."""
+
+    def __init__(self):
+        self.calls: list[float] = []
+
+    def transcribe(self, audio, *, lang=None, prompt=None, hotwords=None) -> Transcript:
+        self.calls.append(len(audio) / 16000)
+        return Transcript("帮我交电费", "zh", int(len(audio) / 16), False)
+
+
+@pytest.mark.parametrize("mode", ["elder", "standard"])
+async def test_elder_speech_is_not_transcribed_on_a_timer(voice_app_with, mode):
+    """In elder mode the one Whisper worker is kept for the pause: no timed partial runs while the person
+    speaks (one still running at the pause made its transcription wait), yet the pause's words are still
+    shown as a partial. A standard session keeps its timed partials."""
+    stt = Records()
+    live, _ = voice_app_with(stt, AlwaysComplete(), stt_endpoint_silence_ms=1500, turn_check_ms=250,
+                             turn_elder_check_ms=300, stt_partial_every_s=0.3)
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(40000) / 16000)).astype(np.float32)  # 2.5 s of "speech"
+    audio = np.concatenate([synth.silence(0.3), tone, synth.silence(5.0)])
+    client = Client(await connect(live.ws, max_size=2**24))
+    try:
+        await client.start(user="u_li", lang="zh", mode=mode)
+        mic = asyncio.create_task(speak_live(client, audio))
+        try:
+            events = await client.until_terminal(wait_s=15)
+        finally:
+            mic.cancel()
+        assert of_type(events, "transcript.final") and of_type(events, "transcript.partial"), events
+        spoken = 0.3 + len(tone) / 16000
+        if mode == "elder":
+            assert stt.calls and min(stt.calls) >= spoken, stt.calls  # every call heard all the words
+        else:
+            assert min(stt.calls) < spoken, stt.calls  # a partial heard part of them
     finally:
         await client.ws.close()
