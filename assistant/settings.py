@@ -197,6 +197,10 @@ class Settings(BaseSettings):
     # elder mode: a pause whose words read unfinished is listened through up to this long (mid-sentence
     # pauses of 0.6-1.2 s measured up to ~2.5 s of silence with Kokoro's padding, in bench clips before stop 22)
     turn_elder_unfinished_silence_ms: int = 4000
+    # elder mode: words that are neither a whole request nor unfinished, and ask nothing (老捏人乘车, a
+    # misheard first half), end the turn at this pause when the model says "complete", not at its word:
+    # on training clips the model said 0.99 for 老年人乘车卡…… heard as 老捏人乘车 and cut it off
+    turn_elder_unsure_silence_ms: int = 1500
     turn_threshold: float = 0.5  # the model's probability of "complete" that ends the turn
     turn_recheck_ms: int = 0  # ask again after this much more of the same pause; 0 = once per pause
     turn_threads: int = 1

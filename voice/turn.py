@@ -185,6 +185,24 @@ def _statement_words(text: str) -> tuple[tuple[str, str], ...] | None:
     return tuple((w, flag) for w, flag in jieba.posseg.lcut(text, HMM=False) if w.strip())
 
 
+_ASKING_EN = frozenset(("what", "what's", "where", "where's", "when", "why", "how", "which", "who", "can", "could",
+                        "is", "are", "do", "does", "did", "will", "would", "should", "may"))
+_ENDS_ASKING_ZH = re.compile(r"(?:吗|呢|么|吧|没|没有)$")
+
+
+def asks(text: str) -> bool:
+    """The words ask something: a question mark; in Mandarin an asking word (在哪, 怎么, 多少, 几……) or a
+    question particle at the end (交了吗, 交了没); in English a question word or an auxiliary first. Not
+    没 inside the words: 那个没气 states something."""
+    if re.search(r"[?？]", text or ""):
+        return True
+    bare = _TRAILING.sub("", text or "")
+    if re.search(r"[\u3400-\u9fff]", bare):
+        return any(word in bare for word in _ASKING_ZH) or bool(_ENDS_ASKING_ZH.search(bare))
+    first = bare.lower().split(maxsplit=1)
+    return bool(first) and first[0] in _ASKING_EN
+
+
 # coverbs that bring in who or what a verb acts on: "给189……这个号交五十话费", "把……电费交了"
 _COVERBS_ZH = frozenset(("给", "把", "替", "跟", "往", "从", "向", "被", "让", "用", "在"))  # not 对: 对账单
 

@@ -33,7 +33,7 @@ from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
 from voice.pool import TranscriptionPool
 from voice.stream import AudioStream
 from voice.stt import Transcript
-from voice.turn import SmartTurn, names_only, sounds_unfinished, waits_for_more
+from voice.turn import SmartTurn, asks, names_only, sounds_unfinished, waits_for_more
 
 if TYPE_CHECKING:
     from assistant.api.ws import Connection
@@ -327,6 +327,7 @@ class Utterance:
         if self._spec is not None and not _same_pause(speech_end, self._spec_end):  # spoken since: stale
             self._spec.cancel()
             self._spec, self._spec_end = None, -1
+            self.stream.endpoint_silence_ms = self._silence_ms  # the last pause's limit was for that pause
         if paused and self._spec is None and self._partial is None and self._pool_idle():
             self._start_spec(speech_end)
 
@@ -369,22 +370,29 @@ class Utterance:
         except VoiceError:
             return not elder
         reading = await self.gateway.reading(session, transcript.text)
-        return self._decide(reading) if elder and self._elder else reading != "unfinished"
+        return self._decide(reading, transcript.text) if elder and self._elder else reading != "unfinished"
 
-    def _decide(self, reading: Reading) -> bool:
+    def _decide(self, reading: Reading, text: str = "") -> bool:
         """Elder mode: words that read as a whole request end the turn at this short pause unless the
         model is all but sure more is coming (``turn_elder_words_threshold``); words that read as
         unfinished (我想交……, 给189……) keep listening through a pause of up to
         ``turn_elder_unfinished_silence_ms``; words in between end it when the model says so
-        (``turn_threshold``), else the elder fixed pause does."""
+        (``turn_threshold``), else the elder fixed pause does — except words that ask nothing (老捏人乘车, a
+        misheard first half): the model's "complete" ends those at a pause of ``turn_elder_unsure_silence_ms``."""
         s = self.gateway.settings
         unfinished = reading == "unfinished"
-        if self.stream is not None:  # this pause's limit: the long one while the words dangle
-            self.stream.endpoint_silence_ms = max(self._silence_ms, s.turn_elder_unfinished_silence_ms) \
-                if unfinished else self._silence_ms
+        limit = max(self._silence_ms, s.turn_elder_unfinished_silence_ms) if unfinished else self._silence_ms
         if unfinished:
-            return False
-        return self._turn_p >= (s.turn_elder_words_threshold if reading == "complete" else s.turn_threshold)
+            ends = False
+        elif reading == "complete":
+            ends = self._turn_p >= s.turn_elder_words_threshold
+        else:
+            ends = self._turn_p >= s.turn_threshold
+            if ends and not asks(text):
+                ends, limit = False, min(limit, s.turn_elder_unsure_silence_ms)
+        if self.stream is not None:  # this pause's limit (until speech goes on: _speculate)
+            self.stream.endpoint_silence_ms = limit
+        return ends
 
     async def _transcribe(self, audio, partial: bool = False, biased: bool = True) -> Transcript:
         """Biased by the dialogue state and corrected (``VoiceGateway.transcribe``) when the text may be

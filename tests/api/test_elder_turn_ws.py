@@ -114,3 +114,28 @@ async def test_the_long_pause_for_dangling_words_ends_when_speech_goes_on(elder_
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "我想交物业管理费", events
 
+
+
+async def test_words_that_ask_nothing_are_not_cut_at_the_models_word(elder_server):
+    """老捏人乘车 (老年人乘车卡…… misheard) reads neither whole nor unfinished, and the model says 0.99 at
+    the 1 s pause: the turn waits for a pause of turn_elder_unsure_silence_ms (1.5 s) instead of ending
+    there, so the second half is heard (before, this pause ended the turn)."""
+    live = elder_server(Hears("老捏人乘车", "老年人乘车卡在哪申请", 2.9), FixedTurn(0.99),
+                        stt_endpoint_elder_silence_ms=60_000, turn_elder_unsure_silence_ms=1500)
+    audio = np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(1.0), _tone(1.0), synth.silence(25.0)])
+    events = await _turn(live, audio)
+    finals = of_type(events, "transcript.final")
+    assert finals and finals[0]["text"] == "老年人乘车卡在哪申请", events
+    # and the whole question ended at the model's word, not at the 60 s elder pause
+    assert finals[0]["duration_ms"] < 6000, finals
+
+
+async def test_words_that_ask_end_at_the_models_word(elder_server):
+    """电子驾照在哪 is a whole question: with the model's 0.99 the turn ends at the first pause (the model is
+    asked once), and the unsure limit is not waited out."""
+    turn = FixedTurn(0.99)
+    live = elder_server(Hears("电子驾照在哪", "电子驾照在哪", 99), turn,
+                        stt_endpoint_elder_silence_ms=60_000, turn_elder_unsure_silence_ms=60_000)
+    events = await _turn(live, np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(25.0)]))
+    assert of_type(events, "transcript.final")[0]["text"] == "电子驾照在哪", events
+    assert turn.asked == 1

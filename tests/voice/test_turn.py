@@ -14,6 +14,7 @@ from voice.errors import VoiceError
 from voice.stream import AudioStream
 from voice.turn import (
     SMART_TURN_FILE,
+    asks,
     last_window,
     log_mel,
     names_only,
@@ -171,3 +172,14 @@ def test_waits_for_more(text, more):
     """A bare topic, a thing named by what was done with it (交过的钱……给我列一下), a coverb without its
     verb, a verb + 了 without its object (上个月充了……几次话费): in elder mode the request is still being said."""
     assert waits_for_more(text) is more
+
+
+@pytest.mark.parametrize("text", ["电子驾照在哪", "附近的充电桩怎么找", "电费交了没", "水费交了吗？", "还剩几个钱",
+                                  "What's my balance", "can you pay the gas bill", "pay it?"])
+def test_asks(text):
+    assert asks(text)
+
+
+@pytest.mark.parametrize("text", ["老捏人乘车", "那个没气", "被家里做起", "我想交物业管理费", "电费", "pay the gas bill", ""])
+def test_asks_nothing(text):
+    assert not asks(text)
