@@ -54,6 +54,11 @@ def _tone(seconds: float) -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * 220 * np.arange(int(seconds * 16000)) / 16000)).astype(np.float32)
 
 
+def _halves(pause_s: float) -> np.ndarray:
+    """1.5 s of "speech", a pause, 1 s more, then the microphone left open."""
+    return np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(pause_s), _tone(1.0), synth.silence(25.0)])
+
+
 async def _turn(live, audio: np.ndarray) -> list[dict]:
     """Stream ``audio`` in real time with the microphone left open; the events of the turn the server ends."""
     client = Client(await connect(live.ws, max_size=2**24))
@@ -96,8 +101,7 @@ async def test_an_unfinished_request_is_not_cut_at_a_pause_longer_than_the_elder
     (1.5 s here; before, the fixed pause cut the turn after 我想交)."""
     live = elder_server(Hears("我想交", "我想交物业管理费", 3.6), FixedTurn(0.95),
                         stt_endpoint_elder_silence_ms=1500, turn_elder_unfinished_silence_ms=4000)
-    audio = np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(2.0), _tone(1.0), synth.silence(25.0)])
-    events = await _turn(live, audio)
+    events = await _turn(live, _halves(2.0))
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "我想交物业管理费", events
     assert finals[0]["duration_ms"] > 4500  # the whole utterance, the second half included
@@ -109,8 +113,7 @@ async def test_the_long_pause_for_dangling_words_ends_when_speech_goes_on(elder_
     elder fixed pause (1.5 s here), not the 60 s the dangling words allowed."""
     live = elder_server(Hears("我想交", "我想交物业管理费", 3.6), FixedTurn(0.02),
                         stt_endpoint_elder_silence_ms=1500, turn_elder_unfinished_silence_ms=60_000)
-    audio = np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(2.0), _tone(1.0), synth.silence(25.0)])
-    events = await _turn(live, audio)
+    events = await _turn(live, _halves(2.0))
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "我想交物业管理费", events
 
@@ -122,8 +125,7 @@ async def test_words_that_ask_nothing_are_not_cut_at_the_models_word(elder_serve
     there, so the second half is heard (before, this pause ended the turn)."""
     live = elder_server(Hears("老捏人乘车", "老年人乘车卡在哪申请", 2.9), FixedTurn(0.99),
                         stt_endpoint_elder_silence_ms=60_000, turn_elder_unsure_silence_ms=1500)
-    audio = np.concatenate([synth.silence(0.3), _tone(1.5), synth.silence(1.0), _tone(1.0), synth.silence(25.0)])
-    events = await _turn(live, audio)
+    events = await _turn(live, _halves(1.0))
     finals = of_type(events, "transcript.final")
     assert finals and finals[0]["text"] == "老年人乘车卡在哪申请", events
     # and the whole question ended at the model's word, not at the 60 s elder pause
