@@ -180,8 +180,9 @@ class AudioStream:
     # -- partials and endpointing ---------------------------------------------------------------
     def should_emit_partial(self, now: float) -> bool:
         """True (and remembered) when ``partial_every_s`` of new audio arrived since the last partial,
-        at least that much wall time (``now``, e.g. ``time.monotonic()``) has passed, and speech started."""
-        if self._finished is not None:
+        at least that much wall time (``now``, e.g. ``time.monotonic()``) has passed, and speech started.
+        ``partial_every_s`` 0: never."""
+        if self._finished is not None or not self.partial_every_s:
             return False
         if self.seconds - self._partial_at_s < self.partial_every_s:
             return False

@@ -223,7 +223,7 @@ class Utterance:
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
-                                      partial_every_s=partial_every_s or float("inf"),
+                                      partial_every_s=partial_every_s,
                                       endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
                                       turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
                                       turn_threshold=threshold)
@@ -372,7 +372,7 @@ class Utterance:
         reading = await self.gateway.reading(session, transcript.text)
         return self._decide(reading, transcript.text) if elder and self._elder else reading != "unfinished"
 
-    def _decide(self, reading: Reading, text: str = "") -> bool:
+    def _decide(self, reading: Reading, text: str) -> bool:
         """Elder mode: words that read as a whole request end the turn at this short pause unless the
         model is all but sure more is coming (``turn_elder_words_threshold``); words that read as
         unfinished (我想交……, 给189……) keep listening through a pause of up to

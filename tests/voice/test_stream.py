@@ -162,6 +162,12 @@ def test_partials_follow_new_audio_and_wall_time(speech16k):
     assert not burst.should_emit_partial(10.9) and burst.should_emit_partial(11.0)
 
 
+def test_no_partials_when_off(speech16k):
+    stream = AudioStream("pcm16", 16000, partial_every_s=0)
+    stream.feed(pcm16_bytes(speech16k))
+    assert stream.speech_started() and not stream.should_emit_partial(10.0)
+
+
 def test_no_partial_before_speech():
     stream = AudioStream("pcm16", 16000)
     stream.feed(b"\x00\x00" * 3 * TARGET_RATE)
