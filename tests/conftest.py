@@ -218,4 +218,15 @@ def kokoro_tts():
     return tts
 
 
+@pytest.fixture(scope="session")
+def kokoro_replies(kokoro_tts):
+    """Kokoro as the server speaks replies (LUI_TTS_TRIM_SILENCE): only the frames with sound decoded.
+    kokoro_tts above is the whole model, whose output (silence included) makes the test speech."""
+    from voice.kokoro import Kokoro
+
+    tts = Kokoro(kokoro_tts.files, trim_silence=True)
+    tts.load()
+    return tts
+
+
 LiveServer = ServerThread

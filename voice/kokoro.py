@@ -9,6 +9,10 @@ fallback. Sentences are synthesised one at a time (the model takes at most 510 p
 joined with a short pause. Leading non-speech is trimmed: at slow speeds Kokoro often puts a short
 blip before the first syllable, which Whisper hears as 一/不/是/我.
 
+``Kokoro(..., trim_silence=True)`` (the server's spoken replies) runs the model in two parts and decodes
+only the frames with sound (:mod:`voice.kokoro_graph`): the ~1.5 s of silence Kokoro puts around every
+piece is not synthesised. Test and eval speech keep the whole model's output, silence included.
+
 ``synth`` is blocking (about 0.3x real time on 2 cores); async callers run it in a thread pool.
 One instance may be shared by threads (the ONNX session is thread-safe; the G2P is locked).
 """
@@ -16,6 +20,7 @@ One instance may be shared by threads (the ONNX session is thread-safe; the G2P 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -24,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from voice import kokoro_graph
 from voice.errors import VoiceError
 from voice.kokoro_assets import KokoroFiles, kokoro_files
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_PHONEMES = 510
@@ -54,10 +62,12 @@ class Kokoro:
 
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, files: KokoroFiles | Path | str, *, threads: int = 2):
+    def __init__(self, files: KokoroFiles | Path | str, *, threads: int = 2, trim_silence: bool = False):
         self.files = files if isinstance(files, KokoroFiles) else kokoro_files(Path(files))
         self.threads = threads
-        self._session = None
+        self.trim_silence = trim_silence
+        self._session = None  # the whole model, or its front part when trimming (then _decoder is the rest)
+        self._decoder = None
         self._vocab: dict[str, int] = {}
         self._styles: dict[str, np.ndarray] = {}
         self._zh_g2p = None
@@ -67,7 +77,7 @@ class Kokoro:
         """Another Kokoro on the same files with one onnxruntime thread, loaded on its first use: all its work
         runs in the calling thread, so a low-priority caller (the spoken replies' warm-up) stays low priority
         (a shared session's worker threads keep the priority of the thread that loaded it)."""
-        return Kokoro(self.files, threads=1)
+        return Kokoro(self.files, threads=1, trim_silence=self.trim_silence)
 
     @property
     def voices(self) -> list[str]:
@@ -88,8 +98,16 @@ class Kokoro:
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
             self._vocab = json.loads(self.files.vocab.read_text(encoding="utf-8"))["vocab"]
-            self._session = ort.InferenceSession(str(self.files.model), sess_options=opts,
-                                                 providers=["CPUExecutionProvider"])
+            parts = kokoro_graph.split(self.files.model) if self.trim_silence else None
+            if self.trim_silence and parts is None:
+                log.warning("%s has no decoder inputs by the expected names: synthesising silence too",
+                            self.files.model)
+            if parts is None:
+                self._session = ort.InferenceSession(str(self.files.model), sess_options=opts,
+                                                     providers=["CPUExecutionProvider"])
+                return
+            self._decoder = ort.InferenceSession(parts[1], sess_options=opts, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(parts[0], sess_options=opts, providers=["CPUExecutionProvider"])
 
     def _style(self, voice: str) -> np.ndarray:
         style = self._styles.get(voice)
@@ -136,13 +154,17 @@ class Kokoro:
         return trim_leading_blip(np.concatenate(pieces)), SAMPLE_RATE
 
     def _infer(self, ids: list[int], style: np.ndarray, speed: float) -> np.ndarray:
-        ref = style[min(len(ids), len(style)) - 1].reshape(1, 256)
+        ref = np.asarray(style[min(len(ids), len(style)) - 1].reshape(1, 256), dtype=np.float32)
+        feed = {"tokens": np.array([[0, *ids, 0]], dtype=np.int64), "style": ref,
+                "speed": np.array([speed], dtype=np.float32)}
         try:
-            audio = self._session.run(None, {
-                "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-                "style": np.asarray(ref, dtype=np.float32),
-                "speed": np.array([speed], dtype=np.float32),
-            })[0]
+            if self._decoder is None:
+                audio = self._session.run(None, feed)[0]
+            else:  # the frames with sound only (voice/kokoro_graph.py)
+                asr, f0, energy = self._session.run(None, feed)
+                frames = kokoro_graph.speech_frames(energy)
+                audio = self._decoder.run(None, kokoro_graph.decoder_inputs(asr, f0, energy, ref, frames))[0]
+                audio = kokoro_graph.fade_edges(np.asarray(audio, np.float32).reshape(-1))
         except Exception as exc:  # onnxruntime raises its own exception types
             raise VoiceError("tts-failed", f"Kokoro failed: {type(exc).__name__}: {exc}") from exc
         return np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0)

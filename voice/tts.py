@@ -10,9 +10,9 @@ server runs it in its own bounded thread pool (``assistant.api.speech``). Backen
 A reply is spoken in pieces (:func:`speakable_pieces`): sentence by sentence, and the first piece is
 short (about ``first_units`` syllables: its first clause or clauses, a long first clause cut at a word
 boundary), so its audio starts early while the rest is made. Synthesis time grows with the audio made
-(Kokoro: about 0.3 s per second on 2 cores, including the ~1 s of silence it leaves after each piece),
-so the first piece decides when the first audio frame goes out. That silence is cut off before sending
-(:func:`trim_trailing_silence`): the pieces follow each other with a short pause.
+(Kokoro: about 0.3 s per second on 2 cores; the server's copy skips the silence the model puts around each
+piece, :mod:`voice.kokoro_graph`), so the first piece decides when the first audio frame goes out. Each
+piece ends with the same short pause (:func:`trim_trailing_silence`) before the next.
 """
 
 from __future__ import annotations
@@ -200,10 +200,15 @@ def last_sound_end(samples: np.ndarray, rate: int, frame_ms: int = 10, below_db:
 
 def trim_trailing_silence(samples: np.ndarray, rate: int, keep_s: float = TAIL_KEEP_S,
                           frame_ms: int = 10, below_db: float = 40.0) -> np.ndarray:
-    """Cut what follows the last sound (:func:`last_sound_end`), keeping ``keep_s`` of it: Kokoro leaves
-    about a second of silence after every piece."""
+    """``keep_s`` of silence after the last sound (:func:`last_sound_end`), the pause before the next piece:
+    Kokoro's whole model leaves about a second (cut), its trimmed decoder ~0.1 s (padded with zeros)."""
     end = last_sound_end(samples, rate, frame_ms, below_db)
-    return samples if end is None else samples[: min(len(samples), end + int(keep_s * rate))]
+    if end is None:
+        return samples
+    keep = end + int(keep_s * rate)
+    if keep <= len(samples):
+        return samples[:keep]
+    return np.concatenate([samples, np.zeros(keep - len(samples), dtype=samples.dtype)])
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
@@ -237,6 +242,7 @@ def make_synthesizer(settings) -> Synthesizer | None:
         return EspeakSynth()
     from voice.kokoro import Kokoro
 
-    kokoro = Kokoro(settings.kokoro_dir, threads=settings.tts_threads)  # tts-unavailable names what is missing
+    kokoro = Kokoro(settings.kokoro_dir, threads=settings.tts_threads,  # tts-unavailable names what is missing
+                    trim_silence=settings.tts_trim_silence)
     kokoro.load()
     return kokoro

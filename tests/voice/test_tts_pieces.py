@@ -47,14 +47,16 @@ def test_a_first_piece_is_never_a_lone_syllable():
     assert head.startswith("嗯，") and 2 <= spoken_units(head) <= FIRST_PIECE_UNITS and rest
 
 
-def test_trailing_silence_is_cut_to_a_short_pause():
+def test_trailing_silence_is_cut_or_padded_to_a_short_pause():
     rate = 24000
     tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate // 2) / rate)).astype(np.float32)
-    audio = np.concatenate([tone, np.zeros(rate, np.float32)])  # Kokoro leaves ~1 s after a piece
+    audio = np.concatenate([tone, np.zeros(rate, np.float32)])  # Kokoro's whole model leaves ~1 s after a piece
     trimmed = trim_trailing_silence(audio, rate, keep_s=0.3)
     assert abs(len(trimmed) - int(0.8 * rate)) <= rate // 100
     assert np.array_equal(trimmed[: len(tone)], tone)
-    assert np.array_equal(trim_trailing_silence(tone, rate), tone)  # nothing to cut
+    padded = trim_trailing_silence(tone, rate, keep_s=0.3)  # its trimmed decoder leaves almost nothing
+    assert abs(len(padded) - int(0.8 * rate)) <= rate // 100
+    assert np.array_equal(padded[: len(tone)], tone) and not padded[len(tone):].any()
     silent = np.zeros(rate, np.float32)
     assert np.array_equal(trim_trailing_silence(silent, rate), silent)
 

@@ -37,9 +37,10 @@ def speech_wav(tmp_path_factory, kokoro_tts):
 
 
 @pytest.fixture
-def zh_server(settings, assistant, base_stt_pool, smart_turn, kokoro_tts):
+def zh_server(settings, assistant, base_stt_pool, smart_turn, kokoro_replies):
     gateway = VoiceGateway(settings, assistant, base_stt_pool, turn=smart_turn)
-    with LiveServer(create_app(settings, assistant, voice=gateway, speech=SpeechGateway(settings, kokoro_tts))) as live:
+    with LiveServer(create_app(settings, assistant, voice=gateway,
+                               speech=SpeechGateway(settings, kokoro_replies))) as live:
         yield live
 
 
