@@ -205,16 +205,20 @@ def asks(text: str) -> bool:
 
 # coverbs that bring in who or what a verb acts on: "给189……这个号交五十话费", "把……电费交了"
 _COVERBS_ZH = frozenset(("给", "把", "替", "跟", "往", "从", "向", "被", "让", "用", "在"))  # not 对: 对账单
+# verbs that work as coverbs before a thing: 拿余额……交话费, 拿钱包里的钱……交 (jieba tags them verbs; 拿快递 has
+# its verb after, a two-character 快递 that jieba tags as one)
+_TAKING_ZH = frozenset(("拿",))
 
 
 def verb_pending(text: str) -> bool:
-    """Mandarin words that bring in a thing or a person with a coverb (给, 把, 替……) whose verb has not
-    come yet ("给18912345678", "把浦东那个"): the request is still being said. A question is not
+    """Mandarin words that bring in a thing or a person with a coverb (给, 把, 替……, 拿 before a thing) whose
+    verb has not come yet ("给18912345678", "把浦东那个", "拿钱包里"): the request is still being said. A question is not
     waiting (在哪 ends one). Not Mandarin: False."""
     words = _statement_words(text)
     if words is None:
         return False
-    at = max((i for i, (w, flag) in enumerate(words) if flag == "p" and w in _COVERBS_ZH), default=-1)
+    at = max((i for i, (w, flag) in enumerate(words) if (flag == "p" and w in _COVERBS_ZH)
+              or (w in _TAKING_ZH and i + 1 < len(words) and words[i + 1][1].startswith("n"))), default=-1)
     return at >= 0 and not any(flag.startswith("v") for _, flag in words[at + 1:])
 
 

@@ -143,7 +143,9 @@ def test_names_only(text, naming):
 @pytest.mark.parametrize(("text", "pending"), [
     ("给18912345678", True), ("给189 112345678", True), ("把浦东那个", True),
     ("给18912345678这个号交五十话费", False), ("给我充五十", False), ("交过的钱给我列一下", False),
-    ("老年人乘车卡在哪申请", False), ("在吗", False), ("对账单", False), ("帮我交电费", False), ("pay to", False)])
+    ("老年人乘车卡在哪申请", False), ("在吗", False), ("对账单", False), ("帮我交电费", False), ("pay to", False),
+    # 拿 before a thing is a coverb too (拿余额……交话费; 交 misheard as the noun 脚); 拿快递 has its verb
+    ("拿钱包里", True), ("拿余额脚", True), ("拿余额交话费", False), ("拿快递", False), ("帮我拿一下快递", False)])
 def test_verb_pending(text, pending):
     """A coverb (给, 把……) whose verb has not come yet: 给189……这个号交五十话费 is still being said."""
     assert verb_pending(text) is pending
