@@ -9,7 +9,7 @@ that takes ~90% of the time. The model always adds ~0.5 s of silence before the 
 the sound is (the energy curve is ~-9.5 over silence and rises well before the first syllable), and
 :func:`speech_frames` keeps those frames plus a margin, so the decoder runs on the speech alone.
 Whole, the two parts give the whole model's samples exactly (tested); the frames left out come out
-below -90 dB, and Whisper hears the trimmed audio as well as the whole (README, "Spoken replies").
+below -90 dB, and Whisper hears the trimmed audio as well as the whole (README, "Talk to it" and stop 25).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ ASR = "/encoder/MatMul_1_output_0"  # text features aligned to frames, [1, 512, 
 F0 = "/encoder/Reshape_output_0"  # pitch curve, [1, 2 * frames]
 ENERGY = "/encoder/Reshape_1_output_0"  # energy curve (the model's N), [1, 2 * frames]
 FRONT_OUTPUTS = (ASR, F0, ENERGY)
-SAMPLES_PER_FRAME = 600
 SILENT_BELOW = -8.5  # energy of a frame that is sound (silence measured -9.2 to -9.6)
 MARGIN_FRAMES = 4  # 100 ms kept on each side: the decoder's convolutions see past a frame
 
