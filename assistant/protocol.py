@@ -40,6 +40,9 @@ class AudioStart(_Msg):
     format: Literal["pcm16", "wav", "webm", "ogg"]
     sample_rate: int | None = Field(default=None, ge=8000, le=192000)
     lang: Literal["zh", "en", "auto"] | None = None
+    # who ends the utterance: "server" (an open microphone: the server hears the end of the turn) or "client"
+    # (hold-to-talk: only audio.end ends it, however long the person pauses while holding)
+    endpoint: Literal["server", "client"] = "server"
 
 
 class AudioEnd(_Msg):

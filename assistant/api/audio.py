@@ -212,19 +212,26 @@ class Utterance:
         self._spec: asyncio.Task | None = None  # the speculative transcription at the last pause
         self._spec_end = -1  # the speech end (16 kHz sample) it covers
         silence_ms, check_ms, threshold = s.stt_endpoint_silence_ms, s.turn_check_ms, s.turn_threshold
-        self._elder = bool(silence_ms) and conn.session is not None and conn.session.mode == "elder"
+        elder = conn.session is not None and conn.session.mode == "elder"
+        # hold-to-talk: audio.end alone ends the utterance (no end-of-turn model, no fixed pause); pauses are
+        # still transcribed speculatively, so a release right after one is answered from that transcript
+        self._client_ends = message.endpoint == "client"
+        if self._client_ends:
+            silence_ms = 0
+        self._elder = bool(silence_ms) and elder  # the server judges an elder's pauses
         if self._elder:
             silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
             check_ms = max(check_ms, s.turn_elder_check_ms)
             threshold = 0.0  # every pause is judged on the model's probability and the words together
-        partial_every_s = s.stt_elder_partial_every_s if self._elder else s.stt_partial_every_s
-        self._silence_ms = silence_ms  # the fixed pause that ends the turn (longer while the words dangle)
+        partial_every_s = s.stt_elder_partial_every_s if elder else s.stt_partial_every_s
+        self._silence_ms = silence_ms or 10**9  # the fixed pause that ends the turn (longer while the words dangle)
         self._turn_p = 1.0  # the end-of-turn model's probability at the pause being judged
         try:
             self.stream = AudioStream(message.format, message.sample_rate, max_bytes=s.max_audio_bytes,
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
                                       partial_every_s=partial_every_s,
-                                      endpoint_silence_ms=silence_ms or 10**9, turn=gateway.turn,
+                                      endpoint_silence_ms=self._silence_ms,
+                                      turn=None if self._client_ends else gateway.turn,
                                       turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
                                       turn_threshold=threshold)
         except VoiceError as exc:
@@ -309,7 +316,7 @@ class Utterance:
         stream = self.stream
         assert stream is not None
         stream.feed(data)
-        if self.gateway.settings.stt_endpoint_silence_ms:
+        if self.gateway.settings.stt_endpoint_silence_ms and not self._client_ends:
             reason = stream.end_of_turn()
             if reason is not None:
                 self.end_reason = reason

@@ -24,6 +24,7 @@ async def test_malformed_json_unknown_type_and_bad_fields(connect_client):
         ('{"type": "text", "text": 42}', "invalid-message"),
         ('{"type": "confirm", "confirmation_id": "x"}', "invalid-message"),
         ('{"type": "audio.start", "format": "mp3"}', "invalid-message"),
+        ('{"type": "audio.start", "format": "ogg", "endpoint": "whenever"}', "invalid-message"),
     ]
     for raw, code in cases:
         await client.send_raw(raw)

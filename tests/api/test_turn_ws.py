@@ -37,10 +37,10 @@ def turn_server(settings, assistant, smart_turn):
         live.__exit__(None, None, None)
 
 
-async def _speak_live(client: Client, audio: np.ndarray, then_silence_s: float = 6.0) -> None:
+async def _speak_live(client: Client, audio: np.ndarray, then_silence_s: float = 6.0, **start) -> None:
     """Stream 16 kHz audio as pcm16 at the pace it is spoken, then silence, as an open microphone does."""
     audio = np.concatenate([audio, synth.silence(then_silence_s)])
-    await client.send(type="audio.start", format="pcm16", sample_rate=16000)
+    await client.send(type="audio.start", format="pcm16", sample_rate=16000, **start)
     step = int(CHUNK_S * 16000)
     began = time.monotonic()
     for k, at in enumerate(range(0, len(audio), step)):
@@ -79,6 +79,34 @@ async def test_a_finished_request_ends_the_turn_without_audio_end(turn_server, t
         await client.ws.close()
 
 
+async def _hold_to_talk(client: Client, audio: np.ndarray, release_after_s: float) -> list[dict]:
+    """Hold the button: stream in real time with ``endpoint: client``, release (audio.end) a little after
+    the last word; return the turn's events."""
+    await _speak_live(client, audio, release_after_s, endpoint="client")
+    await client.send(type="audio.end")
+    return await client.until_terminal(wait_s=60)
+
+
+async def test_hold_to_talk_is_not_ended_by_a_long_pause(turn_server, tiny_stt_pool, tmp_path):
+    """A hold-to-talk client (``endpoint: client``) pauses 2 s, longer than the 1.5 s fixed pause and after
+    a finished question: the server does not end the utterance; the words after the pause are in it."""
+    first = synth.samples_16k(synth.speak("what is my balance", tmp_path / "a.wav", pad_s=0.2))
+    then = synth.samples_16k(synth.speak("thank you", tmp_path / "b.wav", pad_s=0.2))
+    client = await _connect(turn_server(tiny_stt_pool), user="u_amy", lang="en")
+    try:
+        events = await _hold_to_talk(client, np.concatenate([first, synth.silence(2.0), then]), 0.3)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1, events
+        assert "balance" in finals[0]["text"].lower() and "thank" in finals[0]["text"].lower(), finals
+        assert events[-1]["type"] == "reply"
+        # an open microphone (the default) is ended by that pause: only the question is heard
+        events = await _turn(client, np.concatenate([first, synth.silence(2.0), then]), then_silence_s=0.5)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1 and "thank" not in finals[0]["text"].lower(), finals
+    finally:
+        await client.ws.close()
+
+
 def _kokoro(kokoro_tts, *parts: str | float) -> np.ndarray:
     """Kokoro Mandarin at elder speed, 16 kHz: text parts spoken, numbers are seconds of silence."""
     from scipy.signal import resample_poly
@@ -108,6 +136,21 @@ async def test_an_elder_pausing_mid_request_is_not_cut_off(turn_server, base_stt
         intents = of_type(events, "intent")
         assert intents and intents[0]["name"] == "pay_bill", intents
         assert intents[0]["slots"].get("bill_type") == "electricity", intents
+        assert events[-1]["type"] == "reply"
+    finally:
+        await client.ws.close()
+
+
+@pytest.mark.slow
+async def test_an_elder_holding_the_button_is_heard_through_any_pause(turn_server, base_stt_pool, kokoro_tts):
+    """The elder page is hold-to-talk: "帮我交电费。" (a whole request, which an open microphone ends at a
+    short pause: the test below), 3 s of silence with the button held, "谢谢。", release. One utterance."""
+    client = await _connect(turn_server(base_stt_pool), user="u_li", lang="zh", mode="elder")
+    try:
+        events = await _hold_to_talk(client, _kokoro(kokoro_tts, "帮我交电费。", 3.0, "谢谢。"), 0.4)
+        finals = of_type(events, "transcript.final")
+        assert len(finals) == 1 and "电费" in finals[0]["text"] and "谢" in finals[0]["text"], events
+        assert [e["name"] for e in of_type(events, "intent")] == ["pay_bill"], events
         assert events[-1]["type"] == "reply"
     finally:
         await client.ws.close()

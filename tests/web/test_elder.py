@@ -3,6 +3,8 @@ Chromium's fake microphone playing an espeak-ng recording."""
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import expect
 
 from tests.web.conftest import SPOKEN, balance, done_payments
@@ -65,6 +67,10 @@ def _hold_to_talk(page, seconds: float = 3.0) -> None:
 def test_hold_to_talk_voice(voice_server, open_page):
     """Speech from Chromium's fake microphone is streamed, transcribed and answered, big and spoken."""
     page = open_page(f"{voice_server.http}/elder?user=u_amy&lang=en")
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.reload()  # the websocket is opened again, now watched
+    page.wait_for_function("window.lui && window.lui.ready")
     _hold_to_talk(page)
     page.wait_for_function("""() => {
         const alert = document.getElementById('alert');
@@ -75,6 +81,8 @@ def test_hold_to_talk_voice(voice_server, open_page):
     assert not page.locator("#alert").is_visible(), (page.inner_text("#alert"), kinds)
     take = page.evaluate("({format: window.luiElder.lastTake.format, frames: window.luiElder.lastTake.frames})")
     assert take["format"] == "webm" and take["frames"] >= 8, take  # a frame every 250 ms for ~3 s
+    starts = [json.loads(p) for p in sent if isinstance(p, str) and '"audio.start"' in p]
+    assert starts == [{"type": "audio.start", "format": "webm", "endpoint": "client"}], starts  # hold-to-talk
     final = next(e for e in events if e["type"] == "transcript.final")
     assert "balance" in final["text"].lower(), final
     expect(page.locator("#transcript")).to_have_text(final["text"])

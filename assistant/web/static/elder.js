@@ -2,7 +2,8 @@
  * aloud, big Confirm / Cancel for payments, and a text box for when speaking does not work.
  *
  * Audio: MediaRecorder (Opus in WebM, else Ogg) → `audio.start` {format}, a binary frame every
- * 250 ms while the button is held, `audio.end` on release.
+ * 250 ms while the button is held, `audio.end` on release (`endpoint: 'client'`: the server does not end
+ * the utterance on a pause while the button is held).
  * Spoken replies: the session asks for them (`speech: true`); the server's pcm16 frames between
  * `reply.audio.start` and `reply.audio.end` are played with Web Audio as they come. When the server
  * does not speak (no text-to-speech there, or it failed), the browser's speech synthesis reads the
@@ -310,7 +311,8 @@
                    bytes: 0, startedAt: performance.now(), ms: 0, ended: false };
     page.take = take;
     page.lastTake = take;
-    client.send({ type: 'audio.start', format: fmt.format });
+    // hold-to-talk: the release ends the utterance, never a pause while the button is held
+    client.send({ type: 'audio.start', format: fmt.format, endpoint: 'client' });
     recorder.ondataavailable = (ev) => {
       if (!ev.data || !ev.data.size) return;
       const blob = ev.data;
