@@ -8,7 +8,9 @@ Each clip is streamed as pcm16 in real time over a real websocket to the whole a
 base, router, Kokoro) in an elder-mode session that asked for spoken replies; the microphone stays
 open after the words (silence keeps coming), and no ``audio.end`` is sent: only the server's
 end-of-turn can answer. For each end-of-turn detector (``smart-turn``, and ``silence``: the fixed
-1.5 s pause of before) it reports, from the end of speech (the last chunk with words in it sent):
+1.5 s pause of before; ``hold`` is the elder page's hold-to-talk instead: ``endpoint: client``, the clip up to
+its last sound and ``release_ms`` more, then ``audio.end``) it reports, from the end of speech (the last chunk
+sent; for ``hold``, the release):
 
 * ``transcript.final``, ``reply`` (text) and the first binary frame of the spoken reply: p50 / p95 ms;
 * false cut-offs: ``pause`` clips whose turn ended before the second half was spoken;
@@ -121,7 +123,16 @@ def clip(tts, text: str, voice: str, variant: str, cache: Path = CACHE,
     return audio, second
 
 
-async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0) -> dict:
+def held(audio: np.ndarray, release_ms: float, rate: int = 16000) -> np.ndarray:
+    """The clip as a hold-to-talk client sends it: up to the last sound, then ``release_ms`` of silence
+    while the button is still held (the person lets go a moment after the last word)."""
+    end = last_sound_end(audio, rate, frame_ms=20) or len(audio)
+    return np.concatenate([audio[:end], synth.silence(release_ms / 1000)]).astype(np.float32)
+
+
+async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0, hold: bool = False) -> dict:
+    """One clip streamed in real time; an open microphone (silence goes on after the clip, no audio.end) or,
+    with ``hold``, a hold-to-talk client (``endpoint: client``, audio.end right after the clip)."""
     from websockets.asyncio.client import connect
 
     async with connect(url, max_size=2**24) as ws:
@@ -132,8 +143,9 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
         events: list[dict] = []
 
         async def mic() -> None:
-            await ws.send(json.dumps({"type": "audio.start", "format": "pcm16", "sample_rate": 16000}))
-            data = np.concatenate([audio, synth.silence(tail_s)])
+            start = {"type": "audio.start", "format": "pcm16", "sample_rate": 16000}
+            await ws.send(json.dumps(start | ({"endpoint": "client"} if hold else {})))
+            data = audio if hold else np.concatenate([audio, synth.silence(tail_s)])
             step = int(CHUNK_S * 16000)
             began = marks["began"] = time.monotonic()
             marks["planned_end"] = began + (-(-len(audio) // step) - 1) * CHUNK_S  # when the clip's last chunk goes
@@ -144,6 +156,8 @@ async def one_turn(url: str, audio: np.ndarray, second: int, tail_s: float = 5.0
                 if at < len(audio) <= at + step:
                     marks["speech_end"] = time.monotonic()
                 await asyncio.sleep(max(0.0, began + (k + 1) * CHUNK_S - time.monotonic()))
+            if hold:
+                await ws.send(json.dumps({"type": "audio.end"}))  # let go of the button
 
         task = asyncio.create_task(mic())
         try:
@@ -268,8 +282,11 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
     from assistant.settings import Settings
 
     name, *extra = detector.split("+")
-    fixed = {} if name == "smart-turn" else {"stt_endpoint_elder_silence_ms": 1500}  # smart-turn: the defaults
-    fixed |= dict(item.split("=", 1) for item in extra)  # e.g. turn_elder_check_ms=500 (pydantic converts)
+    fixed = dict(item.split("=", 1) for item in extra)  # e.g. turn_elder_check_ms=500 (pydantic converts)
+    release_ms = float(fixed.pop("release_ms", 300))  # hold: how long after the last sound the button is let go
+    hold, name = name == "hold", "smart-turn" if name == "hold" else name
+    if name != "smart-turn":
+        fixed = {"stt_endpoint_elder_silence_ms": 1500} | fixed  # smart-turn: the defaults
     settings = Settings(data_dir=built["dir"], cache_path=Settings().cache_dir, whisper_model="base",
                         turn_detector=name, stt_endpoint_silence_ms=1500, **fixed,
                         session_starts_per_minute=10**6, user_turns_per_minute=10**6, tts="kokoro")
@@ -286,7 +303,9 @@ def run_config(detector: str, clips: list[tuple[dict, str, str, np.ndarray, int]
         for ex, voice_name, variant, audio, second in clips:
             if trace is not None:
                 trace.events.clear()
-            row = asyncio.run(one_turn(live.ws, audio, second))
+            if hold:
+                audio = held(audio, release_ms)
+            row = asyncio.run(one_turn(live.ws, audio, second, hold=hold))
             end_at = row.pop("speech_end_at")
             second_at = row.pop("second_half_at")
             if trace is not None and row["cut_off"] and second_at is not None:  # cut off: why?
@@ -351,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.bench_turn")
     parser.add_argument("--n", type=int, default=12, help="sentences (each in both variants)")
     parser.add_argument("--detectors", default="smart-turn,silence",
-                        help="comma-separated; a detector may carry settings: smart-turn+turn_elder_check_ms=500")
+                        help="comma-separated; a detector may carry settings: smart-turn+turn_elder_check_ms=500; "
+                             "'hold' is a hold-to-talk client (audio.end 300 ms after the last sound: hold+release_ms=500)")
     parser.add_argument("--source", choices=sorted(SOURCES), default="dev",
                         help="train: sentences to make choices on (dev only to report)")
     parser.add_argument("--pause-s", default="0.6-1.2",
