@@ -54,7 +54,8 @@ def still_pending(turn: TurnContext, key: str = "still_pending") -> ReplyOut:
 
 
 def sorry(turn: TurnContext) -> ReplyOut:
-    return ReplyOut(turn.voice.say("out_of_scope"),
+    """What lui can do; a spoken request may just have been misheard, and the answer says so."""
+    return ReplyOut(turn.voice.say("out_of_scope_heard" if turn.heard else "out_of_scope"),
                     quick_replies=[pick(turn, SUGGESTIONS[i]) for i in MENU])
 
 

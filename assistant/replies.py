@@ -45,6 +45,12 @@ MESSAGES: dict[str, tuple[str, ...]] = {
                      "Sorry, I can't help with that. I can pay or check bills, show your balance, translate and find services.",
                      "抱歉，这个我办不了。我能帮您交费、查账单、查余额。",
                      "Sorry, I can't do that. I can pay bills, check bills and your balance."),
+    # the same, for a spoken request: far more often misheard than really out of scope, so it says both
+    "out_of_scope_heard": ("抱歉，我没听明白，或者这个我还帮不了您。我可以帮您交费、查账单、查余额、翻译和找服务。",
+                           "Sorry, I didn't catch that, or it's something I can't help with. I can pay or check bills, "
+                           "show your balance, translate and find services.",
+                           "抱歉，我没听明白，或者这个我办不了。我能帮您交费、查账单、查余额。",
+                           "Sorry, I didn't catch that, or I can't do it. I can pay bills, check bills and your balance."),
     "clarify": ("我没太听明白，您是想：", "I'm not sure I understood. Did you mean:"),
     "ask_bill_type_pay": ("您要交哪种费用？", "Which bill would you like to pay?"),
     "ask_bill_type_query": ("您要查哪种账单？", "Which bill would you like to check?"),

@@ -104,3 +104,28 @@ async def test_an_unsupported_answer_to_which_bill_keeps_the_question_open(assis
     events = await say(assistant, session, "电费")
     assert of_type(events, "tool.call")[0]["args"]["bill_type"] == "electricity"
 
+
+
+@pytest.mark.parametrize(("text", "lang", "mode", "index"), [
+    ("给我讲个笑话", "zh", "standard", 0),
+    ("tell me a joke", "en", "standard", 1),
+    ("给我讲个笑话", "zh", "elder", 2),
+    ("tell me a joke", "en", "elder", 3),
+])
+async def test_a_spoken_request_read_out_of_scope_may_have_been_misheard(assistant, text, lang, mode, index):
+    """Typed, "can't help"; spoken (a transcript), the answer also says it may not have been heard right,
+    in the session's wording, with the same buttons."""
+    session, _ = assistant.open_session("u_li", lang, mode)
+    typed = (await say(assistant, session, text))[-1]
+    events: list[dict] = []
+
+    async def emit(event) -> None:
+        events.append(event.wire())
+
+    await assistant.text_turn(session, text, emit, stt_ms=420.0)
+    assert of_type(events, "intent")[0]["name"] == "out_of_scope"
+    spoken = events[-1]
+    assert spoken["type"] == "reply" and spoken["text"] == MESSAGES["out_of_scope_heard"][index], spoken
+    assert ("没听明白" if lang == "zh" else "didn't catch") in spoken["text"]
+    assert "没听明白" not in typed["text"] and "didn't catch" not in typed["text"], typed
+    assert spoken["quick_replies"] == typed["quick_replies"] and spoken["quick_replies"]
