@@ -97,6 +97,24 @@ def _quick_router(examples, embedder):
     return IntentRouter(embedder, model)
 
 
+def _heard(path: Path, gold: dict, max_cer: float) -> list[tuple[str, object]]:
+    """(line, its transcript as an Example labelled like the line) for clips whose text differs from the line."""
+    from evals.bench_stt import cer
+    from evals.voice_zh import normalise_zh
+
+    out, seen = [], set()
+    for c in json.loads(path.read_text(encoding="utf-8"))["utterances"]:
+        ex, said = gold.get(c["text"]), (c.get("transcript") or "").strip()
+        key = normalise_zh(said)
+        if ex is None or not key or key == normalise_zh(ex.text) or (c["text"], key) in seen:
+            continue
+        if cer(ex.text, said) <= max_cer:
+            seen.add((c["text"], key))
+            out.append((c["text"], replace(ex, text=said)))
+    print(f"augment: {len(out)} heard transcripts from {path}", file=sys.stderr)
+    return out
+
+
 def _read_clip(router, clip: dict, ex, clip_rows: dict) -> dict:
     """The clip's line, Whisper's text and the corrected text as the router reads them."""
     row = {"text": clip["text"], "voice": clip.get("voice"), "intent": ex.intent, "slots": ex.slots}
@@ -119,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
                              "pooled out-of-fold readings of the training lines (for comparing features fast)")
     parser.add_argument("--pinyin", action="store_true",
                         help="the router's n-grams with toneless pinyin grams (assistant/nlu/sound_grams.py)")
+    parser.add_argument("--augment", type=Path, default=None,
+                        help="a --json-out of python -m evals.voice_zh_errors: each fold also learns the transcripts "
+                             "of these clips whose lines it trains on (labelled as their line)")
+    parser.add_argument("--augment-max-cer", type=float, default=1.0,
+                        help="--augment: only transcripts this close to their line (normalised CER)")
     parser.add_argument("--json-out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
@@ -141,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         gold.setdefault(ex.text, ex)
     clips = json.loads(args.clips.read_text(encoding="utf-8"))["utterances"] if args.clips else []
     clips = [c for c in clips if c["text"] in gold]
+    heard = _heard(args.augment, gold, args.augment_max_cer) if args.augment else []
     first = CachedEmbedder("use")
     second = CachedEmbedder(args.second) if args.second else None
     text_rows: list[tuple[str, str, str]] = []  # (lang, gold intent, predicted) for every training line
@@ -151,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         held = [ex for ex in examples if fold_of(ex.text, args.folds) == fold]
         mine = [c for c in clips if fold_of(c["text"], args.folds) == fold]
         rest = [ex for ex in examples if fold_of(ex.text, args.folds) != fold]
+        rest += [ex for line, ex in heard if fold_of(line, args.folds) != fold]
         router = _quick_router(rest, first) if args.quick else IntentRouter.train(rest, first, second_embedder=second)
         if args.quick:
             quick += [("line", ex.text, p, ex) for ex, p in zip(held, router.probabilities([e.text for e in held]),
@@ -194,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         return round(sum(g == p for _, g, p in sel) / len(sel), 4) if sel else None
 
     result = {
-        "config": {"clips": str(args.clips), "pinyin": args.pinyin, "quick": args.quick, "folds": args.folds, "second": args.second, "full_grid": args.full_grid,
+        "config": {"clips": str(args.clips), "augment": str(args.augment or ""),
+                   "augment_max_cer": args.augment_max_cer, "pinyin": args.pinyin, "quick": args.quick, "folds": args.folds, "second": args.second, "full_grid": args.full_grid,
                    "seconds": round(time.perf_counter() - started, 1),
                    "load_average": [round(x, 2) for x in os.getloadavg()]},
         "text_oof": {"n": len(text_rows), "all": accuracy(text_rows), "zh": accuracy(text_rows, "zh"),
