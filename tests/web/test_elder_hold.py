@@ -1,0 +1,46 @@
+"""Hold-to-talk on the elder page in Chromium: a pause longer than the server's end-of-speech silence,
+with the button still held, does not end the utterance; the words after it are heard in the same turn
+(the page sends ``audio.start`` with ``endpoint: client``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.web.test_elder import _hold_to_talk
+
+FIRST, THEN, PAUSE_S = "what is my balance", "thank you", 2.5
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory):
+    """Overrides the clip of tests/web/conftest.py for this module's browser: "what is my balance", 2.5 s
+    of silence (over the server's 1.5 s end-of-speech pause), "thank you"; espeak-ng, 48 kHz mono 16-bit."""
+    from scipy.signal import resample_poly
+
+    from voice import synth
+
+    d = tmp_path_factory.mktemp("hold-audio")
+    try:
+        parts = [synth.samples_16k(synth.speak(text, d / f"{i}.wav", pad_s=0.3)) for i, text in enumerate((FIRST, THEN))]
+    except synth.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+    audio = np.concatenate([parts[0], synth.silence(PAUSE_S), parts[1], synth.silence(0.3)])
+    out = d / "hold_48k.wav"
+    synth.write_wav(out, resample_poly(audio, 3, 1).astype(np.float32), 48000)
+    return out
+
+
+def test_a_long_pause_with_the_button_held_is_one_utterance(voice_server, open_page, settings):
+    assert PAUSE_S * 1000 > settings.stt_endpoint_silence_ms > 0  # an open microphone would be cut here
+    page = open_page(f"{voice_server.http}/elder?user=u_amy&lang=en")
+    # the fake microphone loops the ~6 s file: a 7.5 s hold hears both phrases whole, the pause between
+    _hold_to_talk(page, seconds=7.5)
+    # cut off at the pause, the page was answered while still recording, and its audio.end (the release)
+    # then got nothing: it hung in "sending" and this wait timed out
+    page.wait_for_function("() => window.luiElder.talk === 'idle' && window.luiElder.replied", timeout=60_000)
+    events = page.evaluate("window.lui.events")
+    finals = [e["text"].lower() for e in events if e["type"] == "transcript.final"]
+    assert len(finals) == 1, finals
+    assert "balance" in finals[0] and "thank" in finals[0], finals
+    assert sum(e["type"] == "reply" for e in events) == 1
