@@ -92,6 +92,8 @@ class SessionStarted(_Event):
     resumed: bool = False
     user: str | None = None
     speech: bool | None = None  # the session asked for spoken replies: whether the server will send them
+    # with speech-to-text on: the longest utterance taken (a hold-to-talk client lets go before it)
+    max_audio_seconds: float | None = None
 
 
 class TranscriptPartial(_Event):

@@ -307,7 +307,8 @@ class Connection:
             self.speaker = Speaker(self.speech, self.send, self.send_bytes)
         await self.send(SessionStarted(session_id=session.id, lang=session.lang, mode=session.mode,
                                        resumed=resumed, user=user,
-                                       speech=(self.speaker is not None) if message.speech else None))
+                                       speech=(self.speaker is not None) if message.speech else None,
+                                       max_audio_seconds=self.settings.max_audio_seconds if self.voice else None))
         if resumed:  # the confirmation survives the reconnect (or its receipt, if it was paid meanwhile)
             await self.assistant.resume(session, self.send)
         if message.reminders:  # bills due soon, in one reply (none when nothing is due)

@@ -93,7 +93,11 @@ async def test_broken_empty_and_silent_audio_are_errors_and_session_continues(vo
 
 
 async def test_too_long_audio_is_refused(voice_server, settings, audio_dir):
-    client = await _client(voice_server, user="u_amy", lang="en")
+    from websockets.asyncio.client import connect
+
+    client = Client(await connect(voice_server.ws, max_size=2**24))
+    started = await client.start(user="u_amy", lang="en")
+    assert started["max_audio_seconds"] == settings.max_audio_seconds  # a hold-to-talk client lets go before it
     limit = int(settings.max_audio_seconds * 16000 * 2)
     await client.send(type="audio.start", format="pcm16", sample_rate=16000)
     for _ in range(0, limit + 64000, 64000):
@@ -118,7 +122,8 @@ async def test_cancel_stops_a_transcription_in_progress(voice_server, audio_dir)
 
 
 async def test_voice_unavailable_without_stt(connect_client):
-    client, _ = await connect_client(user="u_li")
+    client, started = await connect_client(user="u_li")
+    assert started is not None and started.get("max_audio_seconds") is None  # no speech-to-text, no limit to say
     await client.send(type="audio.start", format="webm")
     error = await client.recv()
     assert error["code"] == "voice-unavailable"

@@ -44,3 +44,36 @@ def test_a_long_pause_with_the_button_held_is_one_utterance(voice_server, open_p
     assert len(finals) == 1, finals
     assert "balance" in finals[0] and "thank" in finals[0], finals
     assert sum(e["type"] == "reply" for e in events) == 1
+
+
+@pytest.fixture
+def short_limit_server(settings, assistant, tiny_stt_pool):
+    """The voice server with a 4 s longest utterance (LUI_MAX_AUDIO_SECONDS)."""
+    from assistant.api.audio import VoiceGateway
+    from tests.web.conftest import _server
+
+    changed = settings.model_copy(update={"max_audio_seconds": 4.0})
+    assistant.settings = changed
+    with _server(changed, assistant, voice=VoiceGateway(changed, assistant, tiny_stt_pool)) as live:
+        yield live
+
+
+def test_a_button_held_past_the_longest_utterance_is_let_go_before_it(short_limit_server, open_page):
+    """Held for 8 s against a 4 s limit: the page lets go by itself 1.5 s before the limit (session.started
+    says it), so what was said is transcribed and answered instead of refused as audio-too-long."""
+    page = open_page(f"{short_limit_server.http}/elder?user=u_amy&lang=en")
+    assert page.evaluate("window.luiElder.maxAudioS") == 4.0
+    page.hover("#talk")
+    page.mouse.down()
+    page.wait_for_function("window.luiElder.lastTake !== null")
+    # answered while the button is still down
+    page.wait_for_function("() => window.luiElder.talk === 'idle' && window.luiElder.replied", timeout=60_000)
+    assert page.evaluate("window.luiElder.pressed") is False
+    page.wait_for_timeout(3000)
+    page.mouse.up()
+    events = page.evaluate("window.lui.events")
+    assert not [e for e in events if e["type"] == "error"], events
+    finals = [e for e in events if e["type"] == "transcript.final"]
+    assert len(finals) == 1 and finals[0]["duration_ms"] < 4000, finals
+    assert sum(e["type"] == "reply" for e in events) == 1
+    assert page.evaluate("window.luiElder.talk") == "idle"

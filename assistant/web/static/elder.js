@@ -45,13 +45,16 @@
   const FORMATS = [['audio/webm;codecs=opus', 'webm'], ['audio/ogg;codecs=opus', 'ogg'], ['audio/webm', 'webm'],
                    ['audio/ogg', 'ogg']];
   const ABORT_CODES = new Set(['voice-unavailable', 'unexpected-binary', 'audio-in-progress']);
+  // let go this long before the server's longest utterance: recording starts a little after audio.start and
+  // the last frame and audio.end take a moment to arrive
+  const HOLD_MARGIN_MS = 1500;
 
   const $ = (id) => document.getElementById(id);
   const q = params();
   const client = new LuiClient({ user: q.get('user') || 'u_li', lang: q.get('lang') || 'zh', mode: 'elder',
                                  pingMs: Number(q.get('ping')) || 20000, speech: q.get('speech') !== '0',
                                  reminders: true });
-  const page = { talk: 'idle', take: null, lastTake: null, pressed: false, spoken: [], confirmationId: null, details: null,
+  const page = { talk: 'idle', take: null, lastTake: null, pressed: false, maxAudioS: null, spoken: [], confirmationId: null, details: null,
                  awaiting: null, lastIntent: null, replied: false, streaming: false, serverSpeech: false,
                  audio: null, audios: [], browserSpoken: [] };
   window.lui = client;
@@ -324,6 +327,7 @@
       });
     };
     recorder.onstop = () => {
+      clearTimeout(take.limit);
       take.chain = take.chain.then(() => {
         stream.getTracks().forEach((track) => track.stop());
         take.ms = Math.round(performance.now() - take.startedAt);
@@ -333,6 +337,12 @@
       });
     };
     recorder.start(250);
+    // a button held past the server's longest utterance is let go just before it (what was said is sent,
+    // not refused as audio-too-long), the way a messaging app sends a voice message at its time limit
+    if (page.maxAudioS) {
+      take.limit = setTimeout(() => { if (page.take === take) release(); },
+                              Math.max(1000, page.maxAudioS * 1000 - HOLD_MARGIN_MS));
+    }
     setTalk('recording');
     showTranscript(tr('listening'), 'listening');
   }
@@ -371,6 +381,7 @@
 
   client.on('session.started', (ev) => {
     page.serverSpeech = ev.speech === true;
+    page.maxAudioS = ev.max_audio_seconds || null;
     // the pending payment is live only if the server sends its confirm.request again (right away)
     if (['pending', 'working'].includes($('confirm').dataset.state)) setConfirm('none');
   });
