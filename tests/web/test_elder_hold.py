@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.test_elder import _hold_to_talk
 
@@ -77,3 +78,38 @@ def test_a_button_held_past_the_longest_utterance_is_let_go_before_it(short_limi
     assert len(finals) == 1 and finals[0]["duration_ms"] < 4000, finals
     assert sum(e["type"] == "reply" for e in events) == 1
     assert page.evaluate("window.luiElder.talk") == "idle"
+
+
+@pytest.fixture
+def cpu_capped_server(settings, assistant, tiny_stt_pool):
+    """The voice server with a CPU cap no utterance stays under (LUI_MAX_AUDIO_CPU_S)."""
+    from assistant.api.audio import VoiceGateway
+    from tests.web.conftest import _server
+
+    changed = settings.model_copy(update={"max_audio_cpu_s": 1e-6})
+    assistant.settings = changed
+    with _server(changed, assistant, voice=VoiceGateway(changed, assistant, tiny_stt_pool)) as live:
+        yield live
+
+
+def test_an_utterance_the_server_ends_while_the_button_is_held_does_not_hang_the_page(cpu_capped_server, open_page):
+    """The server ends the utterance with audio-cpu-limit while the button is still held: the page stops
+    recording then (the error is shown), sends no audio.end that nothing would answer, and is ready again —
+    it used to sit in "sending" after the release."""
+    page = open_page(f"{cpu_capped_server.http}/elder?user=u_amy&lang=en")
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.reload()
+    page.wait_for_function("window.lui && window.lui.ready")
+    page.hover("#talk")
+    page.mouse.down()
+    page.wait_for_function("() => document.getElementById('alert').dataset.code === 'audio-cpu-limit'",
+                           timeout=30_000)
+    assert page.evaluate("window.luiElder.talk") == "idle"  # stopped while the button is still down
+    page.mouse.up()
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.luiElder.talk") == "idle"
+    assert not [p for p in sent if isinstance(p, str) and '"audio.end"' in p], sent
+    page.fill("#text", "what is my balance")  # the session goes on
+    page.click("#text-send")
+    expect(page.locator("#reply")).to_contain_text("one thousand yuan")

@@ -44,7 +44,10 @@
   };
   const FORMATS = [['audio/webm;codecs=opus', 'webm'], ['audio/ogg;codecs=opus', 'ogg'], ['audio/webm', 'webm'],
                    ['audio/ogg', 'ogg']];
-  const ABORT_CODES = new Set(['voice-unavailable', 'unexpected-binary', 'audio-in-progress']);
+  // errors after which the server takes no more of this recording: stop it (no audio.end, which would get no
+  // answer) — the last two end an utterance while the button may still be held
+  const ABORT_CODES = new Set(['voice-unavailable', 'unexpected-binary', 'audio-in-progress', 'audio-cpu-limit',
+                               'audio-timeout']);
   // let go this long before the server's longest utterance: recording starts a little after audio.start and
   // the last frame and audio.end take a moment to arrive
   const HOLD_MARGIN_MS = 1500;
