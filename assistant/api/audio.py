@@ -211,14 +211,14 @@ class Utterance:
         self.end_reason: str | None = None  # "complete" / "silence" when the server heard the end
         self._spec: asyncio.Task | None = None  # the speculative transcription at the last pause
         self._spec_end = -1  # the speech end (16 kHz sample) it covers
-        silence_ms, check_ms, threshold = s.stt_endpoint_silence_ms, s.turn_check_ms, s.turn_threshold
         elder = conn.session is not None and conn.session.mode == "elder"
-        # hold-to-talk: audio.end alone ends the utterance (no end-of-turn model, no fixed pause); pauses are
-        # still transcribed speculatively, so a release right after one is answered from that transcript
-        self._client_ends = message.endpoint == "client"
-        if self._client_ends:
-            silence_ms = 0
-        self._elder = bool(silence_ms) and elder  # the server judges an elder's pauses
+        # whether the server may end the utterance itself; not for hold-to-talk (endpoint "client"): audio.end
+        # alone ends it, and its pauses are still transcribed speculatively, so a release right after one is
+        # answered from that transcript
+        self._server_ends = bool(s.stt_endpoint_silence_ms) and message.endpoint != "client"
+        silence_ms = s.stt_endpoint_silence_ms if self._server_ends else 0
+        check_ms, threshold = s.turn_check_ms, s.turn_threshold
+        self._elder = self._server_ends and elder  # the server judges an elder's pauses
         if self._elder:
             silence_ms = max(silence_ms, s.stt_endpoint_elder_silence_ms)  # older people pause longer
             check_ms = max(check_ms, s.turn_elder_check_ms)
@@ -231,7 +231,7 @@ class Utterance:
                                       max_seconds=s.max_audio_seconds, max_cpu_s=s.max_audio_cpu_s or None,
                                       partial_every_s=partial_every_s,
                                       endpoint_silence_ms=self._silence_ms,
-                                      turn=None if self._client_ends else gateway.turn,
+                                      turn=gateway.turn if self._server_ends else None,
                                       turn_check_ms=check_ms, turn_recheck_ms=s.turn_recheck_ms,
                                       turn_threshold=threshold)
         except VoiceError as exc:
@@ -316,7 +316,7 @@ class Utterance:
         stream = self.stream
         assert stream is not None
         stream.feed(data)
-        if self.gateway.settings.stt_endpoint_silence_ms and not self._client_ends:
+        if self._server_ends:
             reason = stream.end_of_turn()
             if reason is not None:
                 self.end_reason = reason
