@@ -93,10 +93,8 @@ async def test_broken_empty_and_silent_audio_are_errors_and_session_continues(vo
 
 
 async def test_too_long_audio_is_refused(voice_server, settings, audio_dir):
-    from websockets.asyncio.client import connect
-
-    client = Client(await connect(voice_server.ws, max_size=2**24))
-    started = await client.start(user="u_amy", lang="en")
+    client = await _client(voice_server, user="u_amy", lang="en")
+    started = client.events[0]
     assert started["max_audio_seconds"] == settings.max_audio_seconds  # a hold-to-talk client lets go before it
     limit = int(settings.max_audio_seconds * 16000 * 2)
     await client.send(type="audio.start", format="pcm16", sample_rate=16000)

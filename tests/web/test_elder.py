@@ -56,6 +56,15 @@ def test_elder_page_is_large_and_the_text_fallback_works(web_server, open_page, 
     assert done_payments(assistant, "bill_li_elec_202611") == 1
 
 
+def watch_sent_frames(page) -> list:
+    """The frames the page sends on its websocket from now on (the page is reloaded, so its socket is new)."""
+    sent: list = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.reload()
+    page.wait_for_function("window.lui && window.lui.ready")
+    return sent
+
+
 def _hold_to_talk(page, seconds: float = 3.0) -> None:
     page.hover("#talk")
     page.mouse.down()
@@ -67,10 +76,7 @@ def _hold_to_talk(page, seconds: float = 3.0) -> None:
 def test_hold_to_talk_voice(voice_server, open_page):
     """Speech from Chromium's fake microphone is streamed, transcribed and answered, big and spoken."""
     page = open_page(f"{voice_server.http}/elder?user=u_amy&lang=en")
-    sent: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
-    page.reload()  # the websocket is opened again, now watched
-    page.wait_for_function("window.lui && window.lui.ready")
+    sent = watch_sent_frames(page)
     _hold_to_talk(page)
     page.wait_for_function("""() => {
         const alert = document.getElementById('alert');

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.test_elder import _hold_to_talk
+from tests.web.test_elder import _hold_to_talk, watch_sent_frames
 
 FIRST, THEN, PAUSE_S = "what is my balance", "thank you", 2.5
 
@@ -48,21 +48,29 @@ def test_a_long_pause_with_the_button_held_is_one_utterance(voice_server, open_p
 
 
 @pytest.fixture
-def short_limit_server(settings, assistant, tiny_stt_pool):
-    """The voice server with a 4 s longest utterance (LUI_MAX_AUDIO_SECONDS)."""
+def voice_server_with(settings, assistant, tiny_stt_pool):
+    """The voice server (tiny.en) with some settings changed: ``voice_server_with(max_audio_seconds=4.0)``."""
     from assistant.api.audio import VoiceGateway
     from tests.web.conftest import _server
 
-    changed = settings.model_copy(update={"max_audio_seconds": 4.0})
-    assistant.settings = changed
-    with _server(changed, assistant, voice=VoiceGateway(changed, assistant, tiny_stt_pool)) as live:
-        yield live
+    servers = []
+
+    def _make(**update):
+        changed = settings.model_copy(update=update)
+        assistant.settings = changed
+        live = _server(changed, assistant, voice=VoiceGateway(changed, assistant, tiny_stt_pool)).__enter__()
+        servers.append(live)
+        return live
+
+    yield _make
+    for live in servers:
+        live.__exit__(None, None, None)
 
 
-def test_a_button_held_past_the_longest_utterance_is_let_go_before_it(short_limit_server, open_page):
+def test_a_button_held_past_the_longest_utterance_is_let_go_before_it(voice_server_with, open_page):
     """Held for 8 s against a 4 s limit: the page lets go by itself 1.5 s before the limit (session.started
     says it), so what was said is transcribed and answered instead of refused as audio-too-long."""
-    page = open_page(f"{short_limit_server.http}/elder?user=u_amy&lang=en")
+    page = open_page(f"{voice_server_with(max_audio_seconds=4.0).http}/elder?user=u_amy&lang=en")
     assert page.evaluate("window.luiElder.maxAudioS") == 4.0
     page.hover("#talk")
     page.mouse.down()
@@ -80,27 +88,13 @@ def test_a_button_held_past_the_longest_utterance_is_let_go_before_it(short_limi
     assert page.evaluate("window.luiElder.talk") == "idle"
 
 
-@pytest.fixture
-def cpu_capped_server(settings, assistant, tiny_stt_pool):
-    """The voice server with a CPU cap no utterance stays under (LUI_MAX_AUDIO_CPU_S)."""
-    from assistant.api.audio import VoiceGateway
-    from tests.web.conftest import _server
-
-    changed = settings.model_copy(update={"max_audio_cpu_s": 1e-6})
-    assistant.settings = changed
-    with _server(changed, assistant, voice=VoiceGateway(changed, assistant, tiny_stt_pool)) as live:
-        yield live
-
-
-def test_an_utterance_the_server_ends_while_the_button_is_held_does_not_hang_the_page(cpu_capped_server, open_page):
+def test_an_utterance_the_server_ends_while_the_button_is_held_does_not_hang_the_page(voice_server_with, open_page):
     """The server ends the utterance with audio-cpu-limit while the button is still held: the page stops
     recording then (the error is shown), sends no audio.end that nothing would answer, and is ready again —
     it used to sit in "sending" after the release."""
-    page = open_page(f"{cpu_capped_server.http}/elder?user=u_amy&lang=en")
-    sent: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
-    page.reload()
-    page.wait_for_function("window.lui && window.lui.ready")
+    # a CPU cap no utterance stays under (LUI_MAX_AUDIO_CPU_S)
+    page = open_page(f"{voice_server_with(max_audio_cpu_s=1e-6).http}/elder?user=u_amy&lang=en")
+    sent = watch_sent_frames(page)
     page.hover("#talk")
     page.mouse.down()
     page.wait_for_function("() => document.getElementById('alert').dataset.code === 'audio-cpu-limit'",
