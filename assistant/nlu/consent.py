@@ -19,6 +19,7 @@ import unicodedata
 from typing import Literal
 
 from assistant.nlu.numbers import strip_invisible
+from assistant.nlu.sound_grams import syllables
 
 Consent = Literal["yes", "no", "unclear"]
 
@@ -34,7 +35,7 @@ _YES_EN = (
     "go ahead", "go for it", "do it", "pay", "pay it", "pay now", "pay the bill", "pay that", "pay it now",
     "please pay", "that's right", "that is right", "that's correct", "that is correct", "absolutely",
     "affirmative", "sounds good", "definitely", "of course", "proceed", "please proceed", "please do",
-    "yes please", "go on", "no problem",
+    "yes please", "go on", "no problem", "confirm it", "confirm payment", "confirm the payment",
 )
 # Acknowledgements that are a yes when typed, but not when heard: speech loses the rising tone that
 # makes "okay?" or "好？" a question, so a spoken answer needs a word that says what to do.
@@ -55,6 +56,7 @@ _QUESTION = re.compile(
 _HESITATION = re.compile(
     r"…|\.\.|。。|——|～|~"
     r"|应该|可能|大概|也许|或许|好像|估计|差不多|想想|考虑|再说|等等|等一下|稍等|先等|不确定|不知道|随便|看情况|吧吧"
+    r"|听不[清见懂到]|没听[清见懂到]|不明白|没明白|不懂"  # "I didn't catch that" asks again, it does not cancel
     r"|\b(?:i think|i guess|i suppose|maybe|perhaps|probably|possibly|not sure|unsure|kind of|kinda|sort of"
     r"|i don'?t know|dunno|let me think|wait|hold on|hang on|if you say so|whatever|fine i guess|might)\b",
     re.IGNORECASE,
@@ -94,14 +96,69 @@ def _is_affirmative(text: str, spoken: bool) -> bool:
     return not spoken or _STRONG.search(words) is not None
 
 
+# Spoken Mandarin: Whisper often hears a clear yes with the right sounds and the wrong characters (对教
+# for 对，交, 没问题叫吧, 是的胶吧, 缺任谢谢 for 确认谢谢). A transcript of Chinese characters alone, two
+# syllables or more, whose toneless pinyin is syllable for syllable a yes of the grammar above (fillers,
+# a strong yes, polite words) is that yes. The question, hesitation and refusal checks have run on its
+# characters first, and a syllable outside the grammar (确认妈, 努却人) leaves it unclear: nothing is
+# near-matched, and one syllable alone, after fillers or not (叫, 嗯服), never pays.
+def _sounds(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(" ".join(syllables(p)) for p in phrases if re.fullmatch(r"[\u3400-\u9fff]+", p)))
+
+
+def _sound_alternation(sounds: tuple[str, ...]) -> str:
+    return "|".join(re.escape(s) for s in sorted(sounds, key=len, reverse=True))
+
+
+_YES_SOUNDS = _sounds(_YES_ZH)
+_STRONG_SOUNDS = tuple(s for s in _YES_SOUNDS if s not in _sounds(_WEAK))
+_FILLER_SOUNDS = re.compile(rf"(?:(?:{_sound_alternation(_sounds(_FILLERS_ZH))}) )*")
+_AFFIRMATIVE_SOUNDS = re.compile(
+    rf"(?:{_sound_alternation(_YES_SOUNDS)})"
+    rf"(?: (?:{_sound_alternation(_YES_SOUNDS + _sounds(_POLITE_AFTER))}))*"
+)
+_STRONG_SOUND = re.compile(rf"(?:^| )(?:{_sound_alternation(_STRONG_SOUNDS)})(?= |$)")
+_HAN_ONLY = re.compile(r"[\u3400-\u9fff]{2,}")
+
+
+def _sounds_affirmative(text: str) -> bool:
+    """Whether a transcript of Chinese characters alone sounds like a strong yes of the grammar."""
+    han = _SEPARATORS.sub("", text)
+    if not _HAN_ONLY.fullmatch(han):
+        return False
+    sounds = " ".join(syllables(han))
+    fillers = _FILLER_SOUNDS.match(sounds)
+    sounds = sounds[fillers.end():] if fillers else sounds
+    return (sounds.count(" ") >= 1 and _AFFIRMATIVE_SOUNDS.fullmatch(sounds) is not None
+            and _STRONG_SOUND.search(sounds) is not None)
+
+
 def consent(text: str, spoken: bool = False) -> Consent:
     """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear.
 
-    ``spoken``: the text is a transcript, so a bare acknowledgement ("okay", "好") is not enough.
+    ``spoken``: the text is a transcript, so a bare acknowledgement ("okay", "好") is not enough, and
+    Chinese characters that sound like a yes syllable for syllable are one (对教 → 对，交).
     """
     norm = _normalise(text)
     if not norm or _QUESTION.search(norm.rstrip(" .。!！")) or _HESITATION.search(norm):
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"
-    return "yes" if _is_affirmative(norm, spoken) else "unclear"
+    if _is_affirmative(norm, spoken) or (spoken and _sounds_affirmative(norm)):
+        return "yes"
+    return "unclear"
+
+
+# A question while a payment waits: "多少钱来着？", "是这个月的吗？", "which bill is it?". The router reads
+# most of them as a new balance or bill query; asked about the waiting payment, they are answered by
+# saying it again (bill and amount). Words that ask for the balance itself stay a balance question.
+_INTERROGATIVE = re.compile(r"多少|哪|什么|啥|谁|几|\b(?:how|which|what|who|when|where)\b", re.IGNORECASE)
+_OWN_BALANCE = re.compile(r"余额|还有多少|还剩|剩多少|剩下|钱包|零钱|\b(?:balance|left|do i have|wallet)\b", re.IGNORECASE)
+
+
+def asks_about_it(text: str) -> bool:
+    """Whether an answer to "pay this?" is a question that is not about the user's own balance."""
+    norm = _normalise(text)
+    asks = _QUESTION.search(norm.rstrip(" .。!！")) is not None or _INTERROGATIVE.search(norm) is not None
+    return asks and _OWN_BALANCE.search(norm) is None
+

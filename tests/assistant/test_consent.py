@@ -134,3 +134,34 @@ def test_a_bare_acknowledgement_is_a_yes_typed_but_not_heard(text):
 @pytest.mark.parametrize("text", ["确认", "确定", "好的，交吧", "对，确认", "Yes.", "Yes, go ahead.", "Confirm.", "Pay it."])
 def test_a_spoken_explicit_yes_still_pays(text):
     assert consent(text, spoken=True) == "yes"
+
+
+# Transcripts Whisper base wrote for Kokoro clips of a clear Mandarin yes (evals/voice_consent.py, training
+# phrases): the right syllables, the wrong characters.
+@pytest.mark.parametrize(("heard", "said"), [("对教", "对，交吧"), ("没问题叫吧", "没问题，交吧"), ("试的胶吧", "是的，交吧"),
+                                             ("缺任谢谢", "确认，谢谢"), ("却人", "确认"), ("嗯，缺任", "嗯，确认"),
+                                             ("那就叫吧", "那就交吧")])
+def test_a_spoken_yes_heard_with_the_right_sounds_pays(heard, said):
+    assert consent(said, spoken=True) == "yes"
+    assert consent(heard, spoken=True) == "yes" and consent(heard) == "unclear"  # typed, it is not a yes
+
+
+@pytest.mark.parametrize("heard", [
+    "叫", "胶", "服", "嗯服", "嗯，叫", "就叫",  # one syllable, after fillers or not
+    "确认妈", "努却人", "却人马", "好的就吧", "切认",  # a syllable outside the grammar; nothing is near-matched
+    "却人吗", "叫吧？", "缺人吧吧", "叫吧……",  # a question or a hesitation, whatever the sounds
+    "布交", "憋叫了", "对吧", "号定", "睡觉",  # a refusal's sounds, weak words alone, other words
+])
+def test_only_a_whole_yes_by_sound_pays(heard):
+    assert consent(heard, spoken=True) != "yes"
+
+
+@pytest.mark.parametrize("text", ["听不清", "我听不懂", "没听清", "你说什么我没听见", "不明白", "I didn't catch that?"])
+def test_not_catching_the_question_asks_again_and_does_not_cancel(text):
+    assert consent(text) == "unclear" and consent(text, spoken=True) == "unclear"
+
+
+@pytest.mark.parametrize("text", ["confirm the payment", "Confirm payment.", "confirm it"])
+def test_confirming_the_payment_in_english_is_a_yes(text):
+    assert consent(text) == "yes" and consent(text, spoken=True) == "yes"
+
