@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant import answers
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
-from assistant.nlu.consent import consent
+from assistant.nlu.consent import asks_about_it, consent
 from assistant.nlu.intents import SPECS, spec
 from assistant.nlu.payment_source import WALLET
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
@@ -166,6 +166,8 @@ async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding
     answer = consent(text, spoken=turn.heard)
     if answer == "yes":
         return await _settle(turn, state.confirmation.confirmation_id, accept=True)
+    if answer == "unclear" and _about_waiting_payment(state.confirmation, text, u):
+        return still_pending(turn, "ask_consent")  # "多少钱来着？": the bill and the amount again
     new_request = u.intent in TRANSACTIONAL and u.confidence >= turn.assistant.settings.router_min_confidence
     if answer == "no" and not new_request and u.intent != "confirm":  # "先别付" read as a yes: ask again
         return await _settle(turn, state.confirmation.confirmation_id, accept=False)
@@ -175,6 +177,15 @@ async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding
     if llm is not None and llm.may_be_new_request(text, u):
         return None
     return still_pending(turn, "ask_consent")
+
+
+def _about_waiting_payment(pending: PendingConfirmation, text: str, u: Understanding) -> bool:
+    """A question about the payment that waits (多少钱来着？ which bill is it?), which the router reads as a
+    balance or bill query: not one about the balance itself (我还有多少钱？) or another bill (水费多少？)."""
+    if u.intent not in ("query_bill", "check_balance") or not asks_about_it(text):
+        return False
+    named = u.slots.get("bill_type")
+    return not named or named == pending.bill_type
 
 
 async def run_intent(turn: TurnContext, intent: str, slots: dict[str, Any]) -> ReplyOut:

@@ -82,7 +82,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "ask_consent": ("{bill}{amount}要交的话请说“确认”，不交请说“取消”。",
                     "To pay the {bill} bill of {amount}, say \"confirm\"; to leave it, say \"cancel\".",
                     "要交{bill}{amount}，就说“确认”；不交，就说“取消”。",
-                    "To pay {amount}, say confirm. To stop, say cancel."),
+                    "To pay {bill}, {amount}, say confirm. To stop, say cancel."),
     "refused_insufficient": ("余额不足：需要{amount}，您只有{balance}。", "Not enough balance: {amount} needed, you have {balance}."),
     "refused_expired": ("确认已超时，这笔没有扣款，请重新发起。", "The confirmation expired and nothing was charged; please start again."),
     "refused_amount": ("金额和账单不符，这张账单应缴{amount}。", "That amount does not match the bill; it is {amount}."),

@@ -165,3 +165,31 @@ def test_not_catching_the_question_asks_again_and_does_not_cancel(text):
 def test_confirming_the_payment_in_english_is_a_yes(text):
     assert consent(text) == "yes" and consent(text, spoken=True) == "yes"
 
+
+# Questions about the waiting payment, which the router reads as a new balance or bill query. Written for
+# this test; the restated question names the bill and spells out the amount.
+ABOUT_IT = {"zh": ["多少钱来着？", "这是多少钱？", "要交多少？", "是这个月的吗？", "哪个账单啊？", "一共多少"],
+            "en": ["how much is it?", "how much again?", "which bill is it?", "what is this for?"]}
+NOT_ABOUT_IT = {"zh": [("我还有多少钱", "五百元"), ("余额还剩多少？", "五百元"), ("水费多少？", "水费")],
+                "en": [("what's my balance?", "five hundred"), ("how much is my water bill?", "water")]}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_question_about_the_waiting_payment_is_answered_by_saying_it_again(assistant, lang):
+    session, _ = assistant.open_session("u_li", lang, "elder")
+    before = assistant.billing.balance("u_li").balance_fen
+    await say(assistant, session, "帮我把电费交了" if lang == "zh" else "pay my electricity bill")
+    pending = session.state.confirmation
+    assert pending is not None
+    amount = "一百八十六元五角" if lang == "zh" else "one hundred eighty-six yuan and fifty fen"
+    for text in ABOUT_IT[lang]:
+        events = await say(assistant, session, text)
+        assert not _tools(events) and session.state.confirmation == pending, (text, events)
+        reply = events[-1]["text"]
+        assert amount in reply and ("电费" in reply if lang == "zh" else "electricity" in reply), (text, reply)
+        assert ("确认" if lang == "zh" else "confirm") in reply, (text, reply)
+    for text, answer in NOT_ABOUT_IT[lang]:  # the balance itself, another bill: answered, and still waiting
+        events = await say(assistant, session, text)
+        assert answer in events[-1]["text"] and amount not in events[-1]["text"], (text, events[-1])
+        assert session.state.confirmation == pending
+    assert assistant.billing.balance("u_li").balance_fen == before
