@@ -28,7 +28,7 @@ _YES_ZH = (
     "确认支付", "确认付款", "确认缴费", "确认交费", "确认无误", "确认", "确定", "是的", "是", "对的", "对",
     "没错", "正确", "好的", "好嘞", "好", "可以的", "可以", "行的", "行", "没问题", "没毛病", "要得", "中",
     "同意", "就这么办", "就这个", "是这个", "就是这个", "就这样", "交吧", "付吧", "缴吧", "付款吧", "支付吧", "缴费吧",
-    "交费吧", "确认吧", "帮我交", "交", "付", "付款", "支付", "缴费", "交费", "马上交", "现在交",
+    "交费吧", "确认吧", "帮我交", "交", "付", "付款", "支付", "缴费", "交费", "马上交", "现在交", "我确认",
 )
 _YES_EN = (
     "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirm", "confirmed", "i confirm",
@@ -97,21 +97,33 @@ def _is_affirmative(text: str, spoken: bool) -> bool:
 
 
 # Spoken Mandarin: Whisper often hears a clear yes with the right sounds and the wrong characters (对教
-# for 对，交, 没问题叫吧, 是的胶吧, 缺任谢谢 for 确认谢谢). A transcript of Chinese characters alone, two
-# syllables or more, whose toneless pinyin is syllable for syllable a yes of the grammar above (fillers,
-# a strong yes, polite words) is that yes. The question, hesitation and refusal checks have run on its
-# characters first, and a syllable outside the grammar (确认妈, 努却人) leaves it unclear: nothing is
-# near-matched, and one syllable alone, after fillers or not (叫, 嗯服), never pays.
+# for 对，交; 没问题叫吧, 是的胶吧). A transcript of Chinese characters alone, two syllables or more, whose
+# toneless pinyin is syllable for syllable a yes of the grammar above (fillers, a strong yes, polite words)
+# is that yes. The question, hesitation and refusal checks have run on its characters first, a syllable
+# outside the grammar (交吧妈, 努叫吧) leaves it unclear, nothing is near-matched, one syllable alone, after
+# fillers or not (叫, 嗯服), never pays, and 确认/确定 count only as written.
+_AS_WRITTEN = re.compile(r"(确认|确定)")  # tokens of their own: never matched by their sounds alone
+
+
+def _sound_tokens(han: str) -> str:
+    """确认交吧 -> "确认 jiao ba": toneless pinyin, but 确认/确定 kept as written."""
+    return " ".join(part if _AS_WRITTEN.fullmatch(part) else " ".join(syllables(part))
+                    for part in _AS_WRITTEN.split(han) if part)
+
+
 def _sounds(phrases: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(" ".join(syllables(p)) for p in phrases if re.fullmatch(r"[\u3400-\u9fff]+", p)))
+    return tuple(dict.fromkeys(_sound_tokens(p) for p in phrases if re.fullmatch(r"[\u3400-\u9fff]+", p)))
 
 
 def _sound_alternation(sounds: tuple[str, ...]) -> str:
     return "|".join(re.escape(s) for s in sorted(sounds, key=len, reverse=True))
 
 
+_WEAK_SOUNDS = _sounds(_WEAK)
+# 确认 and 确定 are the words the recogniser is steered to while a payment waits (voice/lexicon.py): one heard
+# as 缺人 or 却认 in spite of that is a near miss, and near misses of the consent words are asked again
 _YES_SOUNDS = _sounds(_YES_ZH)
-_STRONG_SOUNDS = tuple(s for s in _YES_SOUNDS if s not in _sounds(_WEAK))
+_STRONG_SOUNDS = tuple(s for s in _YES_SOUNDS if s not in _WEAK_SOUNDS)
 _FILLER_SOUNDS = re.compile(rf"(?:(?:{_sound_alternation(_sounds(_FILLERS_ZH))}) )*")
 _AFFIRMATIVE_SOUNDS = re.compile(
     rf"(?:{_sound_alternation(_YES_SOUNDS)})"
@@ -126,7 +138,7 @@ def _sounds_affirmative(text: str) -> bool:
     han = _SEPARATORS.sub("", text)
     if not _HAN_ONLY.fullmatch(han):
         return False
-    sounds = " ".join(syllables(han))
+    sounds = _sound_tokens(han)
     fillers = _FILLER_SOUNDS.match(sounds)
     sounds = sounds[fillers.end():] if fillers else sounds
     return (sounds.count(" ") >= 1 and _AFFIRMATIVE_SOUNDS.fullmatch(sounds) is not None

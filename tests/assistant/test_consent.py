@@ -137,18 +137,20 @@ def test_a_spoken_explicit_yes_still_pays(text):
 
 
 # Transcripts Whisper base wrote for Kokoro clips of a clear Mandarin yes (evals/voice_consent.py, training
-# phrases): the right syllables, the wrong characters.
+# phrases): the right syllables, the wrong characters. 确认 and 确定, which the waiting payment steers the
+# recogniser to, count only as written: heard otherwise they are near misses, asked again.
 @pytest.mark.parametrize(("heard", "said"), [("对教", "对，交吧"), ("没问题叫吧", "没问题，交吧"), ("试的胶吧", "是的，交吧"),
-                                             ("缺任谢谢", "确认，谢谢"), ("却人", "确认"), ("嗯，缺任", "嗯，确认"),
-                                             ("那就叫吧", "那就交吧")])
+                                             ("那就叫吧", "那就交吧"), ("确认直复", "确认支付"), ("嗯，胶吧", "嗯，交吧")])
 def test_a_spoken_yes_heard_with_the_right_sounds_pays(heard, said):
     assert consent(said, spoken=True) == "yes"
     assert consent(heard, spoken=True) == "yes" and consent(heard) == "unclear"  # typed, it is not a yes
+    assert consent("不" + heard, spoken=True) == "no" and consent(heard + "吗", spoken=True) == "unclear"
 
 
 @pytest.mark.parametrize("heard", [
     "叫", "胶", "服", "嗯服", "嗯，叫", "就叫",  # one syllable, after fillers or not
-    "确认妈", "努却人", "却人马", "好的就吧", "切认",  # a syllable outside the grammar; nothing is near-matched
+    "确认妈", "努叫吧", "叫吧马", "好的就吧", "以确认", "确认角位",  # a syllable outside the grammar
+    "缺人", "却人", "缺任谢谢", "嗯，缺任", "切认", "却定",  # 确认/确定 count only as written (a near miss)
     "却人吗", "叫吧？", "缺人吧吧", "叫吧……",  # a question or a hesitation, whatever the sounds
     "布交", "憋叫了", "对吧", "号定", "睡觉",  # a refusal's sounds, weak words alone, other words
 ])
