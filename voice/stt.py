@@ -76,6 +76,8 @@ T2S = str.maketrans(dict(zip(_T2S_PAIRS[0::2], _T2S_PAIRS[1::2], strict=True)))
 _LANG_ALIASES = {"zh": "zh", "cmn": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "en": "en",
                  "en-us": "en", "en-gb": "en"}
 # whole-output hallucinations Whisper produces on noise (subtitle credits), never real requests
+# ZH_PROMPT said back inside a transcript, before or after the words (取消？以下是普通话的句子。 for a slow 取消吧)
+_PROMPT_ECHO = re.compile(re.escape(ZH_PROMPT.rstrip("。")) + r"[。.，,!！]?")
 _HALLUCINATION = re.compile(r"(字幕|amara\.org|明镜|点点栏目|thanks for watching|subtitles by)", re.I)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -107,11 +109,11 @@ def to_simplified(text: str) -> str:
 
 
 def clean_zh(text: str) -> str:
-    """Whisper's Mandarin as the rest of lui reads it: simplified characters, no 《》/quotes/brackets,
-    no spaces between Chinese characters, no leading or doubled punctuation. Question marks and
+    """Whisper's Mandarin as the rest of lui reads it: simplified characters, no 《》/quotes/brackets, no
+    echo of its prompt, no spaces between Chinese characters, no leading or doubled punctuation. Question marks and
     ellipses stay: they tell a question or a hesitation from an answer (assistant/nlu/consent.py)."""
     text = nlu_simplified(to_simplified(text))
-    text = _ZH_QUOTES.sub("", text)
+    text = _PROMPT_ECHO.sub("", _ZH_QUOTES.sub("", text))
     text = _ZH_SPACES.sub("", text)
     text = _ZH_REPEATS.sub(r"\1", text)
     text = _LOOP_PHRASE.sub(r"\1\1", _LOOP_CHAR.sub(r"\1\1\1", text))

@@ -7,7 +7,7 @@ import pytest
 
 from voice.audio import TARGET_RATE, decode_audio
 from voice.errors import VoiceError
-from voice.stt import ZH_PROMPT, Transcript, WhisperSTT, normalize_lang, to_simplified
+from voice.stt import ZH_PROMPT, Transcript, WhisperSTT, clean_zh, normalize_lang, to_simplified
 
 from .conftest import speak
 
@@ -109,6 +109,14 @@ def test_prompt_echo_is_not_a_transcript():
     assert WhisperSTT._is_spurious("字幕由Amara.org社区提供", [None])
     assert WhisperSTT._is_spurious("以下是", [None])  # the start of ZH_PROMPT, heard for a short 谢谢
     assert not WhisperSTT._is_spurious("以下", [None]) and not WhisperSTT._is_spurious("确认", ["确认还是取消？"])
+
+
+def test_the_prompt_said_back_inside_a_transcript_is_dropped():
+    """Heard on slow and noisy Kokoro answers while a payment waits (evals.voice_consent): the words, then
+    or after them ZH_PROMPT; kept, 确认取消？以下是… would read as the words plus a sentence of noise."""
+    assert clean_zh("取消？以下是普通话的句子。") == "取消？"
+    assert clean_zh("以下是普通话的句子。确认取消") == "确认取消"
+    assert clean_zh("以下是普通话的句子") == "" and clean_zh("帮我交电费。") == "帮我交电费。"
 
 
 @pytest.mark.slow
