@@ -176,7 +176,18 @@ async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding
     llm = turn.assistant.llm  # a long or compound request may still go up (the LLM never settles)
     if llm is not None and llm.may_be_new_request(text, u):
         return None
-    return still_pending(turn, "ask_consent")
+    return still_pending(turn, _ask_again(turn))
+
+
+def _ask_again(turn: TurnContext) -> str:
+    """ "ask_consent"; from the second unclear spoken answer in a row to the same payment, the question
+    also points at the 确认/取消 buttons (a spoken 确认 is heard as 切认 or 缺了 often enough, README)."""
+    state = turn.state
+    assert state.confirmation is not None
+    cid, count = state.unclear_heard
+    count = (count if cid == state.confirmation.confirmation_id else 0) + 1 if turn.heard else 0
+    state.unclear_heard = (state.confirmation.confirmation_id, count)
+    return "ask_consent_tap" if count >= 2 else "ask_consent"
 
 
 def _about_waiting_payment(pending: PendingConfirmation, text: str, u: Understanding) -> bool:

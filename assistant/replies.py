@@ -83,6 +83,13 @@ MESSAGES: dict[str, tuple[str, ...]] = {
                     "To pay the {bill} bill of {amount}, say \"confirm\"; to leave it, say \"cancel\".",
                     "要交{bill}{amount}，就说“确认”；不交，就说“取消”。",
                     "To pay {bill}, {amount}, say confirm. To stop, say cancel."),
+    # a second spoken answer in a row that was not a clear yes or no: the buttons never mishear
+    "ask_consent_tap": ("还是没听清。{bill}{amount}要交的话，请点“确认”按钮，或再说一遍“确认”；不交请点“取消”。",
+                        "Sorry, I still didn't catch that. To pay the {bill} bill of {amount}, tap Confirm or say "
+                        "\"confirm\" again; to leave it, tap Cancel.",
+                        "还是没听清。要交{bill}{amount}，请点“确认”，或者再说一遍“确认”。不交，就点“取消”。",
+                        "I still didn't catch that. To pay {bill}, {amount}, tap Confirm or say confirm. "
+                        "To stop, tap Cancel."),
     "refused_insufficient": ("余额不足：需要{amount}，您只有{balance}。", "Not enough balance: {amount} needed, you have {balance}."),
     "refused_expired": ("确认已超时，这笔没有扣款，请重新发起。", "The confirmation expired and nothing was charged; please start again."),
     "refused_amount": ("金额和账单不符，这张账单应缴{amount}。", "That amount does not match the bill; it is {amount}."),

@@ -195,3 +195,45 @@ async def test_a_question_about_the_waiting_payment_is_answered_by_saying_it_aga
         assert answer in events[-1]["text"] and amount not in events[-1]["text"], (text, events[-1])
         assert session.state.confirmation == pending
     assert assistant.billing.balance("u_li").balance_fen == before
+
+
+async def _heard(assistant, session, text: str) -> list[dict[str, Any]]:
+    """A spoken turn: the transcript, as the voice gateway hands it over (stt_ms marks it heard)."""
+    events: list[dict[str, Any]] = []
+
+    async def emit(event) -> None:
+        events.append(event.wire())
+
+    await assistant.text_turn(session, text, emit, stt_ms=400.0)
+    return events
+
+
+@pytest.mark.parametrize(("lang", "mode", "pay", "unclear", "tap"), [
+    ("zh", "elder", "帮我把电费交了", ["嗯", "缺了", "我想想"], "请点“确认”"),
+    ("zh", "standard", "帮我把电费交了", ["切认", "嗯"], "请点“确认”按钮"),
+    ("en", "elder", "pay my electricity bill", ["hmm", "okay"], "tap Confirm"),
+    ("en", "standard", "pay my electricity bill", ["um", "maybe"], "tap Confirm"),
+])
+async def test_a_second_unclear_spoken_answer_points_at_the_buttons(assistant, lang, mode, pay, unclear, tap):
+    session, _ = assistant.open_session("u_li", lang, mode)
+    await say(assistant, session, pay)
+    first = (await _heard(assistant, session, unclear[0]))[-1]
+    assert tap not in first["text"] and first["quick_replies"]  # once: the usual question
+    for text in unclear[1:]:
+        again = (await _heard(assistant, session, text))[-1]
+        assert tap in again["text"] and again["quick_replies"], (text, again)
+        assert "电费" in again["text"] or "electricity" in again["text"]
+    typed = (await say(assistant, session, unclear[0]))[-1]  # typed: the buttons are in front of them
+    assert tap not in typed["text"]
+    assert tap not in (await _heard(assistant, session, unclear[0]))[-1]["text"]  # a typed turn broke the run
+    assert session.state.confirmation is not None
+
+
+async def test_the_count_starts_again_for_a_new_payment(assistant):
+    session, _ = assistant.open_session("u_li", "zh", "elder")
+    await say(assistant, session, "帮我把电费交了")
+    await _heard(assistant, session, "嗯")
+    assert "请点" in (await _heard(assistant, session, "嗯"))[-1]["text"]
+    await say(assistant, session, "取消")
+    await say(assistant, session, "帮我把水费交了")
+    assert "请点" not in (await _heard(assistant, session, "嗯"))[-1]["text"]
