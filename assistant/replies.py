@@ -87,8 +87,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "ask_consent_tap": ("还是没听清。{bill}{amount}要交的话，请点“确认”按钮，或再说一遍“确认”；不交请点“取消”。",
                         "Sorry, I still didn't catch that. To pay the {bill} bill of {amount}, tap Confirm or say "
                         "\"confirm\" again; to leave it, tap Cancel.",
-                        "还是没听清。要交{bill}{amount}，请点“确认”，或者再说一遍“确认”。不交，就点“取消”。",
-                        "I still didn't catch that. To pay {bill}, {amount}, tap Confirm or say confirm. "
+                        # the elder page's buttons read 确认付款 / Confirm payment (assistant/web/static/elder.js)
+                        "还是没听清。要交{bill}{amount}，请点“确认付款”，或者再说一遍“确认”。不交，就点“取消”。",
+                        "I still didn't catch that. To pay {bill}, {amount}, tap Confirm payment or say confirm. "
                         "To stop, tap Cancel."),
     "refused_insufficient": ("余额不足：需要{amount}，您只有{balance}。", "Not enough balance: {amount} needed, you have {balance}."),
     "refused_expired": ("确认已超时，这笔没有扣款，请重新发起。", "The confirmation expired and nothing was charged; please start again."),

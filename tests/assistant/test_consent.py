@@ -209,9 +209,9 @@ async def _heard(assistant, session, text: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("lang", "mode", "pay", "unclear", "tap"), [
-    ("zh", "elder", "帮我把电费交了", ["嗯", "缺了", "我想想"], "请点“确认”"),
+    ("zh", "elder", "帮我把电费交了", ["嗯", "缺了", "我想想"], "请点“确认付款”"),  # the elder page's button
     ("zh", "standard", "帮我把电费交了", ["切认", "嗯"], "请点“确认”按钮"),
-    ("en", "elder", "pay my electricity bill", ["hmm", "okay"], "tap Confirm"),
+    ("en", "elder", "pay my electricity bill", ["hmm", "okay"], "tap Confirm payment"),
     ("en", "standard", "pay my electricity bill", ["um", "maybe"], "tap Confirm"),
 ])
 async def test_a_second_unclear_spoken_answer_points_at_the_buttons(assistant, lang, mode, pay, unclear, tap):
