@@ -184,9 +184,13 @@ def _ask_again(turn: TurnContext) -> str:
     also points at the 确认/取消 buttons (a spoken 确认 is heard as 切认 or 缺了 often enough, README)."""
     state = turn.state
     assert state.confirmation is not None
-    cid, count = state.unclear_heard
-    count = (count if cid == state.confirmation.confirmation_id else 0) + 1 if turn.heard else 0
-    state.unclear_heard = (state.confirmation.confirmation_id, count)
+    waiting = state.confirmation.confirmation_id
+    counted_for, count = state.unclear_heard
+    if not turn.heard:  # typed: the buttons are in front of them, and the run is broken
+        count = 0
+    else:
+        count = count + 1 if counted_for == waiting else 1
+    state.unclear_heard = (waiting, count)
     return "ask_consent_tap" if count >= 2 else "ask_consent"
 
 

@@ -151,15 +151,16 @@ def of_type(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["type"] == kind]
 
 
-async def say(assistant, session, text: str) -> list[dict]:
+async def say(assistant, session, text: str, stt_ms: float | None = None) -> list[dict]:
     """One text turn straight into an Assistant: its events as the client would see them. Every turn
-    ends with exactly one reply or error."""
+    ends with exactly one reply or error. ``stt_ms``: the text is a transcript (as the voice gateway
+    hands it over), so the turn is heard."""
     events: list[dict] = []
 
     async def emit(event) -> None:
         events.append(event.wire())
 
-    await assistant.text_turn(session, text, emit)
+    await assistant.text_turn(session, text, emit, stt_ms=stt_ms)
     assert sum(e["type"] in ("reply", "error") for e in events) == 1, events
     return events
 

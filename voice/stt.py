@@ -75,9 +75,9 @@ _T2S_PAIRS = (
 T2S = str.maketrans(dict(zip(_T2S_PAIRS[0::2], _T2S_PAIRS[1::2], strict=True)))
 _LANG_ALIASES = {"zh": "zh", "cmn": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "en": "en",
                  "en-us": "en", "en-gb": "en"}
-# whole-output hallucinations Whisper produces on noise (subtitle credits), never real requests
 # ZH_PROMPT said back inside a transcript, before or after the words (取消？以下是普通话的句子。 for a slow 取消吧)
 _PROMPT_ECHO = re.compile(re.escape(ZH_PROMPT.rstrip("。")) + r"[。.，,!！]?")
+# whole-output hallucinations Whisper produces on noise (subtitle credits), never real requests
 _HALLUCINATION = re.compile(r"(字幕|amara\.org|明镜|点点栏目|thanks for watching|subtitles by)", re.I)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 

@@ -145,6 +145,10 @@ def _sounds_affirmative(text: str) -> bool:
             and _STRONG_SOUND.search(sounds) is not None)
 
 
+def _is_question(norm: str) -> bool:
+    return _QUESTION.search(norm.rstrip(" .。!！")) is not None
+
+
 def consent(text: str, spoken: bool = False) -> Consent:
     """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear.
 
@@ -152,7 +156,7 @@ def consent(text: str, spoken: bool = False) -> Consent:
     Chinese characters that sound like a yes syllable for syllable are one (对教 → 对，交).
     """
     norm = _normalise(text)
-    if not norm or _QUESTION.search(norm.rstrip(" .。!！")) or _HESITATION.search(norm):
+    if not norm or _is_question(norm) or _HESITATION.search(norm):
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"
@@ -171,6 +175,5 @@ _OWN_BALANCE = re.compile(r"余额|还有多少|还剩|剩多少|剩下|钱包|�
 def asks_about_it(text: str) -> bool:
     """Whether an answer to "pay this?" is a question that is not about the user's own balance."""
     norm = _normalise(text)
-    asks = _QUESTION.search(norm.rstrip(" .。!！")) is not None or _INTERROGATIVE.search(norm) is not None
-    return asks and _OWN_BALANCE.search(norm) is None
+    return (_is_question(norm) or _INTERROGATIVE.search(norm) is not None) and _OWN_BALANCE.search(norm) is None
 

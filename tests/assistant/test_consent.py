@@ -198,14 +198,7 @@ async def test_a_question_about_the_waiting_payment_is_answered_by_saying_it_aga
 
 
 async def _heard(assistant, session, text: str) -> list[dict[str, Any]]:
-    """A spoken turn: the transcript, as the voice gateway hands it over (stt_ms marks it heard)."""
-    events: list[dict[str, Any]] = []
-
-    async def emit(event) -> None:
-        events.append(event.wire())
-
-    await assistant.text_turn(session, text, emit, stt_ms=400.0)
-    return events
+    return await say(assistant, session, text, stt_ms=400.0)
 
 
 @pytest.mark.parametrize(("lang", "mode", "pay", "unclear", "tap"), [

@@ -117,12 +117,7 @@ async def test_a_spoken_request_read_out_of_scope_may_have_been_misheard(assista
     in the session's wording, with the same buttons."""
     session, _ = assistant.open_session("u_li", lang, mode)
     typed = (await say(assistant, session, text))[-1]
-    events: list[dict] = []
-
-    async def emit(event) -> None:
-        events.append(event.wire())
-
-    await assistant.text_turn(session, text, emit, stt_ms=420.0)
+    events = await say(assistant, session, text, stt_ms=420.0)
     assert of_type(events, "intent")[0]["name"] == "out_of_scope"
     spoken = events[-1]
     assert spoken["type"] == "reply" and spoken["text"] == MESSAGES["out_of_scope_heard"][index], spoken
