@@ -37,6 +37,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -211,9 +212,10 @@ def recognise(stt, corrector, audio, context) -> tuple[str, str]:
     """(Whisper's text, corrected text) the way ``VoiceGateway.transcribe`` makes a first turn's."""
     from voice.lexicon import echoes_hotwords
 
-    transcript = stt.transcribe(audio, lang="zh", prompt=context.prompt, hotwords=context.hotword_text())
+    transcript = stt.transcribe(audio, lang="zh", prompt=context.prompt, hotwords=context.hotword_text(),
+                                domain_lm=True)
     if echoes_hotwords(transcript.text, context.hotwords):
-        transcript = stt.transcribe(audio, lang="zh")
+        transcript = stt.transcribe(audio, lang="zh", domain_lm=True)
     if corrector is None or not transcript.text:
         return transcript.text, transcript.text
     return transcript.text, corrector.correct(transcript.text, context)[0]
@@ -297,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.settings import Settings
     from evals import voice_zh
     from voice.correct import PinyinCorrector
+    from voice.domain_lm import CharLM, domain_texts
     from voice.kokoro import Kokoro
     from voice.lexicon import speech_context
     from voice.stt import WhisperSTT
@@ -318,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         reused = {(u["text"], u["voice"], u["variant"]): u["whisper"]
                   for u in json.loads(args.reuse.read_text())["utterances"]}
     stt = WhisperSTT.from_settings(settings)
+    stt.lm_weight = settings.stt_lm_weight  # the server's; --set lm_weight=0 for Whisper's own first hypothesis
     for pair in args.set:
         key, _, raw = pair.partition("=")
         if not hasattr(stt, key):
@@ -336,8 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     by_variant: dict[str, tuple[Tally, Tally]] = {}
     rows = []
     started = time.perf_counter()
+    texts = domain_texts(settings.router_training_files)
+    # the server's language model learns every training line: here each clip's own line is left out
+    lm_without = lru_cache(maxsize=4)(lambda line: CharLM(t for t in texts if t != line))
     for spec, path, _seconds in clips:
         key = (spec.example.text, spec.voice, spec.variant)
+        stt.lm = lm_without(spec.example.text) if stt.lm_weight > 0 else None
         ms = None
         if key in reused:
             heard = reused[key]
@@ -354,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         pair[1].add(spec.example.text, fixed)
         rows.append({"text": spec.example.text, "voice": spec.voice, "variant": spec.variant, "whisper": heard,
                      "transcript": fixed, "ms": ms, "errors": [e.__dict__ for e in errors]})
-    result = {"config": {"set": args.set, "reuse": str(args.reuse or ""), "correct": not args.no_correct, "variants": variants, "limit": args.limit,
+    result = {"config": {"set": args.set, "lm_weight": stt.lm_weight, "reuse": str(args.reuse or ""), "correct": not args.no_correct, "variants": variants, "limit": args.limit,
                          "homophones": args.homophones, "half": args.half,
                          "clips": len(rows), "seconds": round(time.perf_counter() - started, 1)},
               "whisper": whisper.report(), "corrected": corrected.report(),

@@ -36,10 +36,11 @@ class PoolStats:
 
 
 class _Job:
-    __slots__ = ("audio", "lang", "prompt", "hotwords", "cancelled")
+    __slots__ = ("audio", "lang", "prompt", "hotwords", "domain_lm", "cancelled")
 
-    def __init__(self, audio: np.ndarray, lang: str | None, prompt: str | None, hotwords: str | None = None):
-        self.audio, self.lang, self.prompt, self.hotwords = audio, lang, prompt, hotwords
+    def __init__(self, audio: np.ndarray, lang: str | None, prompt: str | None, hotwords: str | None = None,
+                 domain_lm: bool = False):
+        self.audio, self.lang, self.prompt, self.hotwords, self.domain_lm = audio, lang, prompt, hotwords, domain_lm
         self.cancelled = threading.Event()
 
 
@@ -59,9 +60,10 @@ class TranscriptionPool:
     # -- public --------------------------------------------------------------------------------
     async def transcribe(
         self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
-        hotwords: str | None = None,
+        hotwords: str | None = None, domain_lm: bool = False,
     ) -> Transcript:
-        """Transcribe in a worker thread. Raises ``stt-busy`` (retryable) when the queue is full."""
+        """Transcribe in a worker thread. Raises ``stt-busy`` (retryable) when the queue is full.
+        ``domain_lm``: the backend may choose the transcript with its domain language model."""
         with self._lock:
             if self._closed:
                 raise VoiceError("stt-unavailable", "The transcription pool is shut down.")
@@ -71,7 +73,7 @@ class TranscriptionPool:
                     "stt-busy", f"Speech-to-text is busy ({self._running} running, {self._queued} waiting)."
                 )
             self._queued += 1
-        job = _Job(audio, lang, prompt, hotwords)
+        job = _Job(audio, lang, prompt, hotwords, domain_lm)
         future = self._executor.submit(self._run, job)
         future.add_done_callback(self._on_done)
         try:
@@ -115,9 +117,11 @@ class TranscriptionPool:
                 return None
             self._running += 1
         try:
-            if job.hotwords is None:  # backends written against the older interface take no hotwords
-                return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt)
-            return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt, hotwords=job.hotwords)
+            # backends written against an older interface take no hotwords, and none without a model domain_lm
+            options = {"hotwords": job.hotwords} if job.hotwords is not None else {}
+            if job.domain_lm and getattr(self.stt, "lm", None) is not None:
+                options["domain_lm"] = True
+            return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt, **options)
         except CodedError:
             raise
         except Exception as exc:  # a backend bug must not kill the session: report it as a coded error

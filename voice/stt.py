@@ -37,12 +37,17 @@ class SpeechToText(ABC):
     """Blocking speech-to-text on 16 kHz mono float32 samples."""
 
     sample_rate: int = TARGET_RATE
+    # a model of the domain's Mandarin text (voice.domain_lm.CharLM) a backend may choose among its
+    # hypotheses with (``transcribe(..., domain_lm=True)``), and its weight; None or 0: not used
+    lm: Any = None
+    lm_weight: float = 0.0
 
     @abstractmethod
     def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
-                   hotwords: str | None = None) -> Transcript:
+                   hotwords: str | None = None, domain_lm: bool = False) -> Transcript:
         """Transcribe one utterance. ``lang`` "zh"/"en" or None (detect); ``prompt`` is context text;
-        ``hotwords`` words to expect (space-separated; the backend's own domain list when None)."""
+        ``hotwords`` words to expect (space-separated; the backend's own domain list when None);
+        ``domain_lm``: a request to lui, so ``lm`` may choose the transcript (Mandarin)."""
 
     def load(self) -> None:  # noqa: B027 - optional hook: load weights ahead of the first request
         """Load whatever the backend needs (optional; ``transcribe`` loads lazily)."""
@@ -224,7 +229,7 @@ class WhisperSTT(SpeechToText):
 
     # -- transcription -----------------------------------------------------------------------
     def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
-                   hotwords: str | None = None) -> Transcript:
+                   hotwords: str | None = None, domain_lm: bool = False) -> Transcript:
         audio = _as_float_mono(audio)
         total_ms = duration_ms(audio)
         lang = normalize_lang(lang)
@@ -244,20 +249,20 @@ class WhisperSTT(SpeechToText):
             hotwords=hotwords, temperature=list(self.temperature), condition_on_previous_text=False,
             without_timestamps=True)
         options |= self.decode_options
-        text = self._decode(model, speech, options, self.window_s)
+        lm = self.lm if domain_lm and lang == "zh" else None  # the model knows Mandarin requests only
+        text = self._decode(model, speech, options, self.window_s, lm)
         if self.window_fallback and self.window_s < FULL_WINDOW_S and repeats_itself(text, lang):
             self.window_fallbacks += 1  # a short window can make Whisper say the request twice
-            text = self._decode(model, speech, options, FULL_WINDOW_S)
+            text = self._decode(model, speech, options, FULL_WINDOW_S, lm)
         if lang == "zh":
             text = clean_zh(text)
         if self._is_spurious(text, [initial_prompt, hotwords]):
             text = ""
         return Transcript(text, lang, total_ms, not text)
 
-    @staticmethod
-    def _decode(model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float) -> str:
-        try:
-            with model.encoder_window(window_s):  # segments decode lazily: join them inside
+    def _decode(self, model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float, lm: Any) -> str:
+        try:  # segments decode lazily: join them inside the blocks
+            with model.encoder_window(window_s), model.model.reranking(lm, self.lm_weight):
                 segments, _info = model.transcribe(speech, **options)
                 return "".join(segment.text for segment in segments).strip()
         except (RuntimeError, ValueError) as exc:

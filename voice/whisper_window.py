@@ -21,6 +21,8 @@ from contextlib import contextmanager
 import numpy as np
 from faster_whisper import WhisperModel
 
+from voice.nbest import RerankingWhisper
+
 FRAMES_PER_SECOND = 100  # Whisper's log-mel frames: hop 160 at 16 kHz
 FULL_FRAMES = 3000  # 30 s, what faster-whisper pads every segment to
 MARGIN_FRAMES = 100  # 1 s of padding kept after the content: Whisper was trained on padded windows
@@ -47,6 +49,9 @@ class WindowedWhisperModel(WhisperModel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._window = threading.local()
+        end = self.hf_tokenizer.token_to_id("<|endoftext|>")
+        # the beam re-ranked by a domain language model inside model.model.reranking(...) (voice/nbest.py)
+        self.model = RerankingWhisper(self.model, lambda ids: self.hf_tokenizer.decode([i for i in ids if i < end]))
 
     @contextmanager
     def encoder_window(self, window_s: float) -> Iterator[None]:

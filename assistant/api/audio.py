@@ -27,6 +27,7 @@ from assistant.settings import Settings
 from assistant.turns import Assistant
 from voice.audio import TARGET_RATE
 from voice.correct import PinyinCorrector, sounds_alike
+from voice.domain_lm import CharLM, domain_texts
 from voice.errors import VoiceError
 from voice.factory import make_stt
 from voice.lexicon import SpeechContext, echoes_hotwords, speech_context
@@ -76,6 +77,8 @@ class VoiceGateway:
     def create(cls, settings: Settings, assistant: Assistant) -> VoiceGateway:
         stt = make_stt(settings)  # VoiceError "stt-unavailable" names the setting
         stt.load()  # load weights at start-up, not in the first speaker's turn
+        if settings.stt_lm_weight > 0:  # how people word requests to lui, to choose among Whisper's hypotheses
+            stt.lm, stt.lm_weight = CharLM(domain_texts(settings.router_training_files)), settings.stt_lm_weight
         gateway = cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
                                                           max_queue=settings.stt_max_queue),
                       turn=load_turn_detector(settings))
@@ -124,12 +127,15 @@ class VoiceGateway:
         s = self.settings
         context = await self.context(session, lang) if session is not None and (
             s.stt_context_bias or s.stt_correct) else SpeechContext(lang)
+        # a request is read with the domain's language model; an answer to "pay this?" never is (it could
+        # only make an unclear answer read more like the requests it learnt)
+        request = context.awaiting != "confirmation"
         if s.stt_context_bias and (context.prompt or context.hotwords):
             transcript = await self.pool.transcribe(audio, lang=lang, prompt=context.prompt,
-                                                    hotwords=context.hotword_text())
+                                                    hotwords=context.hotword_text(), domain_lm=request)
             if echoes_hotwords(transcript.text, context.hotwords):
                 log.info("the biased transcript %r only repeats the hotwords: decoding without them", transcript.text)
-                transcript = await self.pool.transcribe(audio, lang=lang)
+                transcript = await self.pool.transcribe(audio, lang=lang, domain_lm=request)
             elif context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
                 # A prompt that expects 确认 can make Whisper write 确认 for a mumbled 取消: a yes
                 # heard with the bias must also be what the plain decode heard, or it is not a yes.
@@ -139,7 +145,7 @@ class VoiceGateway:
                              transcript.text, plain.text)
                     transcript = plain
         else:
-            transcript = await self.pool.transcribe(audio, lang=lang)
+            transcript = await self.pool.transcribe(audio, lang=lang, domain_lm=request)
         if self.corrector is None or transcript.lang != "zh" or not transcript.text:
             return transcript
         text, fixes = await asyncio.to_thread(self.corrector.correct, transcript.text, context)

@@ -148,3 +148,27 @@ async def test_real_whisper_through_the_pool(tiny_stt, clips):
         results = await asyncio.gather(*(pool.transcribe(audio, lang="en") for _ in range(3)))
     assert all("electricity" in r.text.lower() for r in results)
     assert pool.stats().completed == 3
+
+
+class ModelSTT(SpeechToText):
+    """A backend with a domain language model: records whether each job asked for it."""
+
+    def __init__(self, lm):
+        self.lm = lm
+        self.asked: list[bool] = []
+
+    def transcribe(self, audio, *, lang=None, prompt=None, hotwords=None, domain_lm=False) -> Transcript:
+        self.asked.append(domain_lm)
+        return Transcript("帮我交电费", lang, 100, False)
+
+
+async def test_the_domain_model_is_asked_for_only_where_there_is_one():
+    stt = ModelSTT(lm=object())
+    async with TranscriptionPool(stt) as pool:
+        await pool.transcribe(AUDIO, lang="zh", domain_lm=True)
+        await pool.transcribe(AUDIO, lang="zh")
+    assert stt.asked == [True, False]
+    old = GatedSTT()  # an older backend: no domain_lm parameter, no model
+    old.gate.set()
+    async with TranscriptionPool(old) as pool:
+        assert (await pool.transcribe(AUDIO, lang="zh", prompt="a", domain_lm=True)).text == "a"
