@@ -78,7 +78,10 @@ class VoiceGateway:
         stt = make_stt(settings)  # VoiceError "stt-unavailable" names the setting
         stt.load()  # load weights at start-up, not in the first speaker's turn
         if settings.stt_lm_weight > 0:  # how people word requests to lui, to choose among Whisper's hypotheses
-            stt.lm, stt.lm_weight = CharLM(domain_texts(settings.router_training_files)), settings.stt_lm_weight
+            try:
+                stt.lm, stt.lm_weight = CharLM(domain_texts(settings.router_training_files)), settings.stt_lm_weight
+            except (OSError, ValueError) as exc:  # an aid to recognition, not a reason to go without voice
+                log.warning("no domain language model for speech (%s): Whisper's own first hypothesis is used", exc)
         gateway = cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
                                                           max_queue=settings.stt_max_queue),
                       turn=load_turn_detector(settings))

@@ -46,3 +46,19 @@ async def test_a_request_is_read_with_the_model_and_an_answer_to_a_payment_is_no
         assert "确认" in (stt.calls[0][1] or "")  # the first decode was the biased one
     finally:
         gateway.pool.close()
+
+
+def test_voice_starts_without_the_model_when_its_lines_cannot_be_read(settings, assistant, tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "帮我交电费", "lang": "zh"\n', encoding="utf-8")  # cut off mid-line
+    for path in (broken, tmp_path / "missing.jsonl"):
+        gateway = VoiceGateway.create(settings.model_copy(update={"router_train_path": path}), assistant)
+        try:
+            assert gateway.pool.stt.lm is None
+        finally:
+            gateway.pool.close()
+    gateway = VoiceGateway.create(settings, assistant)
+    try:
+        assert gateway.pool.stt.lm is not None and gateway.pool.stt.lm_weight == settings.stt_lm_weight
+    finally:
+        gateway.pool.close()
