@@ -295,11 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         print(table(tally.report(), str(args.from_json), examples=not args.counts_only))
         return 0
 
+    from assistant.api.audio import request_texts
     from assistant.nlu.data import load_examples
     from assistant.settings import Settings
     from evals import voice_zh
     from voice.correct import PinyinCorrector
-    from voice.domain_lm import CharLM, domain_texts
+    from voice.domain_lm import CharLM
     from voice.kokoro import Kokoro
     from voice.lexicon import speech_context
     from voice.stt import WhisperSTT
@@ -340,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     by_variant: dict[str, tuple[Tally, Tally]] = {}
     rows = []
     started = time.perf_counter()
-    texts = domain_texts(settings.router_training_files)
+    texts = request_texts(settings)
     # the server's language model learns every training line: here each clip's own line is left out
     lm_without = lru_cache(maxsize=4)(lambda line: CharLM(t for t in texts if t != line))
     for spec, path, _seconds in clips:

@@ -14,12 +14,10 @@ vocabulary size, so traditional characters and rare homophones cost more than th
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 _KEEP = re.compile(r"[\u3400-\u9fffa-z0-9]")
 _START, _END = "\x02", "\x03"
@@ -73,15 +71,9 @@ class CharLM:
         return self.logprob(text) / (len(units(text)) + 1)
 
 
-def domain_texts(paths: Iterable[Path]) -> list[str]:
-    """The Mandarin lines of intent files (JSON lines with ``text`` and ``lang``, as the router learns
-    them) and the lexicon's terms (bill types, commands, catalogue titles and synonyms)."""
+def domain_texts(lines: Iterable[str]) -> list[str]:
+    """What the model learns: the given Mandarin lines (the router's training lines) and the lexicon's terms
+    (bill types, commands, catalogue titles and synonyms)."""
     from voice.lexicon import base_terms
 
-    texts: list[str] = []
-    for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line) if line.strip() else None
-            if row and row.get("lang") == "zh" and row.get("text"):
-                texts.append(row["text"])
-    return texts + list(base_terms())
+    return [*lines, *base_terms()]

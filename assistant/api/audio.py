@@ -21,10 +21,12 @@ import time
 from typing import TYPE_CHECKING, Literal
 
 from assistant.nlu.consent import consent
+from assistant.nlu.data import load_training_sources
 from assistant.nlu.types import DIALOGUE_ACTS, TRANSACTIONAL
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
 from assistant.settings import Settings
 from assistant.turns import Assistant
+from common.errors import ConfigError
 from voice.audio import TARGET_RATE
 from voice.correct import PinyinCorrector, sounds_alike
 from voice.domain_lm import CharLM, domain_texts
@@ -61,6 +63,12 @@ def elder_reading(text: str, intent: str, slots: dict) -> Reading:
     return "complete" if intent in TRANSACTIONAL else "unsure"
 
 
+def request_texts(settings: Settings) -> list[str]:
+    """What the wording model of Mandarin requests learns: the router's Mandarin training lines (read as the
+    router reads them: a held-out file is refused) and the lexicon's terms."""
+    return domain_texts(ex.text for ex in load_training_sources(settings.router_training_files) if ex.lang == "zh")
+
+
 class VoiceGateway:
     """One per process: the speech-to-text model, its bounded worker pool, and the open utterances."""
 
@@ -79,8 +87,8 @@ class VoiceGateway:
         stt.load()  # load weights at start-up, not in the first speaker's turn
         if settings.stt_lm_weight > 0:  # how people word requests to lui, to choose among Whisper's hypotheses
             try:
-                stt.lm, stt.lm_weight = CharLM(domain_texts(settings.router_training_files)), settings.stt_lm_weight
-            except (OSError, ValueError) as exc:  # an aid to recognition, not a reason to go without voice
+                stt.lm, stt.lm_weight = CharLM(request_texts(settings)), settings.stt_lm_weight
+            except ConfigError as exc:  # an aid to recognition, not a reason to go without voice
                 log.warning("no domain language model for speech (%s): Whisper's own first hypothesis is used", exc)
         gateway = cls(settings, assistant, TranscriptionPool(stt, workers=settings.stt_workers,
                                                           max_queue=settings.stt_max_queue),

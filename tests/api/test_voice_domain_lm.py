@@ -4,6 +4,7 @@ to "pay this?" — there it could only make an unclear answer read more like the
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from assistant.api.audio import VoiceGateway
 from voice.pool import TranscriptionPool
@@ -62,3 +63,18 @@ def test_voice_starts_without_the_model_when_its_lines_cannot_be_read(settings, 
         assert gateway.pool.stt.lm is not None and gateway.pool.stt.lm_weight == settings.stt_lm_weight
     finally:
         gateway.pool.close()
+
+
+def test_the_model_learns_the_routers_mandarin_lines_and_never_a_held_out_file(settings):
+    from assistant.api.audio import request_texts
+    from assistant.nlu.data import load_training_sources
+    from assistant.settings import REPO_ROOT
+    from common.errors import ConfigError
+
+    texts = set(request_texts(settings))
+    examples = load_training_sources(settings.router_training_files)
+    assert {e.text for e in examples if e.lang == "zh"} <= texts
+    assert not {e.text for e in examples if e.lang == "en"} & texts
+    dev = settings.model_copy(update={"router_train_path": REPO_ROOT / "evals" / "data" / "intent_dev.jsonl"})
+    with pytest.raises(ConfigError):
+        request_texts(dev)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voice.audio import decode_audio
-from voice.domain_lm import CharLM, domain_texts
+from voice.domain_lm import CharLM
 from voice.stt import ZH_PROMPT
 
 CANCEL = Path(__file__).resolve().parent / "fixtures" / "zh_cancel.ogg"
@@ -25,7 +25,9 @@ def stt(base_stt_pool):
 
 @pytest.fixture(scope="module")
 def domain_lm(settings_module):
-    return CharLM(domain_texts(settings_module.router_training_files))
+    from assistant.api.audio import request_texts
+
+    return CharLM(request_texts(settings_module))
 
 
 @pytest.fixture(scope="module")
