@@ -19,12 +19,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-_NUMERALS = re.compile(r"[0-9零〇二两三四五六七八九十百千万亿]")  # 一 is in too many words (一下, 一点) to count
+_DIGIT = "0-9零〇二两三四五六七八九十百千万亿"
+# 一 is in too many words (一下, 一点, 一个) to count on its own; beside another numeral (一百, 十一, 1一) or
+# before a unit of money (一块, 一元) it is part of a number
+_NUMERALS = re.compile(rf"[{_DIGIT}]|一(?=[{_DIGIT}块元角毛])|(?<=[{_DIGIT}])一")
+# the same character three times or more in a row (转转转转): Whisper's looping failure, which a model of
+# wording can favour (its probability per character grows with each repeat)
+_LOOP = re.compile(r"(.)\1\1")
 
 
 def numerals(text: str) -> str:
-    """The digits and Chinese numerals of a text, in order (一 left out): what re-ranking may not change."""
+    """The digits and Chinese numerals of a text, in order: what re-ranking may not change."""
     return "".join(_NUMERALS.findall(text))
+
+
+def _loops(text: str) -> int:
+    return len(_LOOP.findall(re.sub(r"\s+", "", text)))
+
+
+def eligible(text: str, first: str) -> bool:
+    """Whether re-ranking may put ``text`` before Whisper's ``first``: the same numbers, no new loop."""
+    return numerals(text) == numerals(first) and _loops(text) <= _loops(first)
 
 
 @dataclass(frozen=True)
@@ -67,9 +82,9 @@ class RerankingWhisper:
 
     def _rerank(self, result: Any, lm: Any, weight: float) -> Reranked:
         texts = [self._decode(ids) for ids in result.sequences_ids]
-        # a model of wording never changes a number (an amount, a phone or account number): hypotheses
-        # whose numerals differ from Whisper's first keep their places after it
-        same = [numerals(t) == numerals(texts[0]) for t in texts]
+        # a model of wording never changes a number (an amount, a phone or account number) nor makes a
+        # character repeat: hypotheses that would keep their places after Whisper's first
+        same = [eligible(t, texts[0]) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: (
             not same[i], -(result.scores[i] + weight * lm.per_char(texts[i])) if same[i] else i))
         # faster-whisper judges the decode by scores[0] (too unsure: sample again at a higher temperature).

@@ -85,19 +85,41 @@ def test_the_beam_is_reordered_only_inside_the_block(stt):
         assert whisper.generate(encoded, [prompt], beam_size=5)[0].sequences_ids == first.sequences_ids
 
 
+def _reranked(texts: list[str], scores: list[float], lm: CharLM):
+    """A beam of ``texts`` with Whisper's ``scores`` (the fields of CTranslate2's WhisperGenerationResult that
+    faster-whisper reads) re-ranked by ``lm``: the order of the texts' ids (1 = Whisper's first)."""
+    from types import SimpleNamespace
+
+    from voice.nbest import RerankingWhisper
+
+    ids = [[i + 1] for i in range(len(texts))]
+    beam = SimpleNamespace(sequences_ids=ids, sequences=[[t] for t in texts], scores=scores, no_speech_prob=0.01)
+    got = RerankingWhisper(None, lambda seq: texts[seq[0] - 1])._rerank(beam, lm, 5.0)
+    assert got.sequences == [[texts[i[0] - 1]] for i in got.sequences_ids]
+    return got.sequences_ids
+
+
 def test_numbers_are_never_re_ranked():
-    from voice.nbest import RerankingWhisper, numerals
+    from voice.nbest import numerals
 
-    class Beam:  # the fields of CTranslate2's WhisperGenerationResult that faster-whisper reads
-        sequences_ids = [[1], [2], [3], [4]]
-        sequences = [["a"], ["b"], ["c"], ["d"]]
-        scores = [-0.2, -0.3, -0.4, -0.5]
-        no_speech_prob = 0.01
-
-    texts = {1: "充值一百六十元", 2: "充值一百元", 3: "充质一百六十元", 4: "充值160元"}
     lm = CharLM(["充值一百元", "充值一百元"] * 5 + ["充值"])
-    whisper = RerankingWhisper(None, lambda ids: texts[ids[0]])
-    got = whisper._rerank(Beam(), lm, 5.0)
-    assert got.sequences_ids[0] == [1]  # 一百元 is likelier wording, but the amount heard was 一百六十
-    assert got.sequences_ids[1:] == [[3], [2], [4]]  # same numerals re-ranked; the rest keep Whisper's order
-    assert numerals("充值一百六十元") == "百六十" and numerals("交160元，一下") == "160"
+    got = _reranked(["充值一百六十元", "充值一百元", "充质一百六十元", "充值160元"], [-0.2, -0.3, -0.4, -0.5], lm)
+    assert got[0] == [1]  # 一百元 is likelier wording, but the amount heard was 一百六十
+    assert got[1:] == [[3], [2], [4]]  # same numerals re-ranked; the rest keep Whisper's order
+    assert numerals("充值一百六十元") == "一百六十" and numerals("交160元，一下") == "160"
+    assert numerals("十一月交一块五") == "十一一五" and numerals("一点一个一起") == ""
+
+
+def test_a_one_before_a_hundred_is_a_number_too():
+    lm = CharLM(["充值百元"] * 10)  # a model that has seen only 百元: the likelier wording
+    # 一百 heard is not turned into 百
+    assert _reranked(["充值一百元", "充值百元", "冲值一百元"], [-0.2, -0.25, -0.3], lm) == [[1], [3], [2]]
+
+
+def test_a_loop_whisper_did_not_write_is_never_chosen():
+    from voice.nbest import eligible
+
+    lm = CharLM(["转转转转"] * 10 + ["绑卡"])  # the loop is the model's favourite
+    # 绑卡 re-ranked before 帮; the loop keeps its place after
+    assert _reranked(["帮", "转转转转", "绑卡"], [-0.3, -0.35, -0.4], lm) == [[3], [1], [2]]
+    assert eligible("对对对", "对对对") and eligible("好的好的", "好") and not eligible("对 对 对", "对")
