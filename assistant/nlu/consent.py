@@ -131,6 +131,8 @@ _AFFIRMATIVE_SOUNDS = re.compile(
 )
 _STRONG_SOUND = re.compile(rf"(?:^| )(?:{_sound_alternation(_STRONG_SOUNDS)})(?= |$)")
 _HAN_ONLY = re.compile(r"[\u3400-\u9fff]{2,}")
+# the sounds of a yes word that Whisper also writes for 不 (不对 heard as 副对 in a slow, clear voice)
+_NEGATION_LIKE = frozenset({"fu"})
 
 
 def _sounds_affirmative(text: str) -> bool:
@@ -140,7 +142,10 @@ def _sounds_affirmative(text: str) -> bool:
         return False
     sounds = _sound_tokens(han)
     fillers = _FILLER_SOUNDS.match(sounds)
+    first = len(fillers.group().split()) if fillers else 0  # fillers are one character a syllable
     sounds = sounds[fillers.end():] if fillers else sounds
+    if sounds.split(" ", 1)[0] in _NEGATION_LIKE and han[first] != "付":
+        return False  # 不对 heard as 副对, 不交 as 复交: where a refusal starts, 付 counts only as written
     return (sounds.count(" ") >= 1 and _AFFIRMATIVE_SOUNDS.fullmatch(sounds) is not None
             and _STRONG_SOUND.search(sounds) is not None)
 

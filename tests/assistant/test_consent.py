@@ -140,7 +140,8 @@ def test_a_spoken_explicit_yes_still_pays(text):
 # phrases): the right syllables, the wrong characters. 确认 and 确定, which the waiting payment steers the
 # recogniser to, count only as written: heard otherwise they are near misses, asked again.
 @pytest.mark.parametrize(("heard", "said"), [("对教", "对，交吧"), ("没问题叫吧", "没问题，交吧"), ("试的胶吧", "是的，交吧"),
-                                             ("那就叫吧", "那就交吧"), ("确认直复", "确认支付"), ("嗯，胶吧", "嗯，交吧")])
+                                             ("那就叫吧", "那就交吧"), ("确认直复", "确认支付"), ("嗯，胶吧", "嗯，交吧"),
+                                             ("可以复吧", "可以，付吧"), ("嗯，付巴", "嗯，付吧")])
 def test_a_spoken_yes_heard_with_the_right_sounds_pays(heard, said):
     assert consent(said, spoken=True) == "yes"
     assert consent(heard, spoken=True) == "yes" and consent(heard) == "unclear"  # typed, it is not a yes
@@ -153,6 +154,7 @@ def test_a_spoken_yes_heard_with_the_right_sounds_pays(heard, said):
     "缺人", "却人", "缺任谢谢", "嗯，缺任", "切认", "却定",  # 确认/确定 count only as written (a near miss)
     "却人吗", "叫吧？", "缺人吧吧", "叫吧……",  # a question or a hesitation, whatever the sounds
     "布交", "憋叫了", "对吧", "号定", "睡觉",  # a refusal's sounds, weak words alone, other words
+    "副对", "复交", "服交吧", "嗯副交", "副吧",  # 不对, 不交 as Whisper wrote them: 付 starts a yes only as written
 ])
 def test_only_a_whole_yes_by_sound_pays(heard):
     assert consent(heard, spoken=True) != "yes"
