@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # its log probability per character times this, added to Whisper's per token; 0 = Whisper's first. Chosen on
     # half of 300 training clips (0.05-0.5), checked on the other half: CER 26.2% -> 20.9% there (README)
     stt_lm_weight: float = 0.3
+    # a biased yes to a waiting payment is checked by a plain decode (assistant/api/audio.py): it holds when the
+    # plain decode's best is a yes, or (this) another hypothesis of its beam within this of the best score (log
+    # probability per token) is. Chosen on the training consent clips (evals.voice_consent); 0 = its best only
+    stt_consent_beam_margin: float = 0.35
     whisper_compute_type: str = "int8"
     whisper_threads: int = 2
     stt_workers: int = 1

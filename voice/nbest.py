@@ -8,6 +8,8 @@ times the language model's log probability per character. faster-whisper then re
 its transcript; its fallback rules judge the beam by Whisper's best score (average log probability)
 and the chosen text (compression ratio).
 Sampling at a higher temperature, and every call outside the block, pass through unchanged.
+Inside ``with model.keeping_beams() as beams:`` the beam's hypotheses are also kept beside the transcript
+(with Whisper's scores), for a caller that weighs Whisper's other readings (a yes ranked just under 切认).
 """
 
 from __future__ import annotations
@@ -64,6 +66,18 @@ class RerankingWhisper:
         return getattr(self._inner, name)
 
     @contextmanager
+    def keeping_beams(self) -> Iterator[list[list[tuple[str, float]] | None]]:
+        """Inside the block (this thread), every beam search's hypotheses are appended to the list given,
+        as (text, Whisper's score) in the order they come back (Whisper's first first); a sampling pass
+        (faster-whisper's fallback at a higher temperature) appends None. The transcript is unchanged."""
+        previous = getattr(self._local, "beams", None)
+        self._local.beams = beams = []
+        try:
+            yield beams
+        finally:
+            self._local.beams = previous
+
+    @contextmanager
     def reranking(self, lm: Any, weight: float) -> Iterator[None]:
         previous = getattr(self._local, "ranker", None)
         self._local.ranker = (lm, weight) if lm is not None and weight > 0 else None
@@ -74,11 +88,19 @@ class RerankingWhisper:
 
     def generate(self, features: Any, prompts: Any, **options: Any) -> list[Any]:
         ranker = getattr(self._local, "ranker", None)
+        beams = getattr(self._local, "beams", None)
         beam = options.get("beam_size", 1)
-        if ranker is None or beam < 2 or "sampling_temperature" in options:
+        if beam < 2 or "sampling_temperature" in options:
+            if beams is not None:
+                beams.append(None)
+            return self._inner.generate(features, prompts, **options)
+        if ranker is None and beams is None:
             return self._inner.generate(features, prompts, **options)
         options = options | {"num_hypotheses": beam, "return_scores": True}
-        return [self._rerank(result, *ranker) for result in self._inner.generate(features, prompts, **options)]
+        results = self._inner.generate(features, prompts, **options)
+        if beams is not None:
+            beams.extend([list(zip(map(self._decode, r.sequences_ids), r.scores, strict=True)) for r in results])
+        return [self._rerank(result, *ranker) if ranker else result for result in results]
 
     def _rerank(self, result: Any, lm: Any, weight: float) -> Reranked:
         texts = [self._decode(ids) for ids in result.sequences_ids]

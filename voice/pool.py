@@ -36,11 +36,12 @@ class PoolStats:
 
 
 class _Job:
-    __slots__ = ("audio", "lang", "prompt", "hotwords", "domain_lm", "cancelled")
+    __slots__ = ("audio", "lang", "prompt", "hotwords", "domain_lm", "alternatives_within", "cancelled")
 
     def __init__(self, audio: np.ndarray, lang: str | None, prompt: str | None, hotwords: str | None = None,
-                 domain_lm: bool = False):
+                 domain_lm: bool = False, alternatives_within: float = 0.0):
         self.audio, self.lang, self.prompt, self.hotwords, self.domain_lm = audio, lang, prompt, hotwords, domain_lm
+        self.alternatives_within = alternatives_within
         self.cancelled = threading.Event()
 
 
@@ -60,10 +61,11 @@ class TranscriptionPool:
     # -- public --------------------------------------------------------------------------------
     async def transcribe(
         self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
-        hotwords: str | None = None, domain_lm: bool = False,
+        hotwords: str | None = None, domain_lm: bool = False, alternatives_within: float = 0.0,
     ) -> Transcript:
         """Transcribe in a worker thread. Raises ``stt-busy`` (retryable) when the queue is full.
-        ``domain_lm``: the backend may choose the transcript with its domain language model."""
+        ``domain_lm``: the backend may choose the transcript with its domain language model;
+        ``alternatives_within``: its other hypotheses that scored within this of the best, if it has any."""
         with self._lock:
             if self._closed:
                 raise VoiceError("stt-unavailable", "The transcription pool is shut down.")
@@ -73,7 +75,7 @@ class TranscriptionPool:
                     "stt-busy", f"Speech-to-text is busy ({self._running} running, {self._queued} waiting)."
                 )
             self._queued += 1
-        job = _Job(audio, lang, prompt, hotwords, domain_lm)
+        job = _Job(audio, lang, prompt, hotwords, domain_lm, alternatives_within)
         future = self._executor.submit(self._run, job)
         future.add_done_callback(self._on_done)
         try:
@@ -121,6 +123,8 @@ class TranscriptionPool:
             options = {"hotwords": job.hotwords} if job.hotwords is not None else {}
             if job.domain_lm and getattr(self.stt, "lm", None) is not None:
                 options["domain_lm"] = True
+            if job.alternatives_within > 0 and getattr(self.stt, "gives_alternatives", False):
+                options["alternatives_within"] = job.alternatives_within
             return self.stt.transcribe(job.audio, lang=job.lang, prompt=job.prompt, **options)
         except CodedError:
             raise

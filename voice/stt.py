@@ -31,6 +31,9 @@ class Transcript:
     lang: str | None  # ISO 639-1 ("zh", "en"); None when nothing was heard and no language was given
     duration_ms: int  # length of the audio given, not of the speech in it
     no_speech: bool
+    # other readings of the same audio the backend scored nearly as well (its beam), best first; only when
+    # asked for (``transcribe(..., alternatives_within=...)``) and given
+    alternatives: tuple[str, ...] = ()
 
 
 class SpeechToText(ABC):
@@ -41,13 +44,17 @@ class SpeechToText(ABC):
     # hypotheses with (``transcribe(..., domain_lm=True)``), and its weight; None or 0: not used
     lm: Any = None
     lm_weight: float = 0.0
+    # whether ``transcribe`` takes ``alternatives_within`` (a backend with a beam of hypotheses)
+    gives_alternatives: bool = False
 
     @abstractmethod
     def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
                    hotwords: str | None = None, domain_lm: bool = False) -> Transcript:
         """Transcribe one utterance. ``lang`` "zh"/"en" or None (detect); ``prompt`` is context text;
         ``hotwords`` words to expect (space-separated; the backend's own domain list when None);
-        ``domain_lm``: a request to lui, so ``lm`` may choose the transcript (Mandarin)."""
+        ``domain_lm``: a request to lui, so ``lm`` may choose the transcript (Mandarin). A backend that
+        ``gives_alternatives`` also takes ``alternatives_within``: fill ``Transcript.alternatives`` with the
+        hypotheses whose score is within that of the best (log probability per token)."""
 
     def load(self) -> None:  # noqa: B027 - optional hook: load weights ahead of the first request
         """Load whatever the backend needs (optional; ``transcribe`` loads lazily)."""
@@ -123,6 +130,17 @@ def clean_zh(text: str) -> str:
     text = _ZH_REPEATS.sub(r"\1", text)
     text = _LOOP_PHRASE.sub(r"\1\1", _LOOP_CHAR.sub(r"\1\1\1", text))
     return _ZH_LEADING.sub("", text).strip()
+
+
+def _alternatives(beams: list, text: str, lang: str | None, within: float) -> tuple[str, ...]:
+    """The other hypotheses of a transcript decoded by one beam search (one segment, no fallback to
+    sampling: otherwise none), scored within ``within`` of the beam's best, cleaned like the transcript."""
+    if len(beams) != 1 or beams[0] is None:
+        return ()
+    best = max(score for _text, score in beams[0])
+    heard = [hyp.strip() for hyp, score in beams[0] if score >= best - within]
+    cleaned = [clean_zh(hyp) if lang == "zh" else hyp for hyp in heard]
+    return tuple(dict.fromkeys(hyp for hyp in cleaned if hyp and hyp != text))
 
 
 def normalize_lang(lang: str | None) -> str | None:
@@ -228,8 +246,11 @@ class WhisperSTT(SpeechToText):
         return bool(self._get_model().model.is_multilingual)
 
     # -- transcription -----------------------------------------------------------------------
+    gives_alternatives = True
+
     def transcribe(self, audio: np.ndarray, *, lang: str | None = None, prompt: str | None = None,
-                   hotwords: str | None = None, domain_lm: bool = False) -> Transcript:
+                   hotwords: str | None = None, domain_lm: bool = False,
+                   alternatives_within: float = 0.0) -> Transcript:
         audio = _as_float_mono(audio)
         total_ms = duration_ms(audio)
         lang = normalize_lang(lang)
@@ -250,21 +271,25 @@ class WhisperSTT(SpeechToText):
             without_timestamps=True)
         options |= self.decode_options
         lm = self.lm if domain_lm and lang == "zh" else None  # the model knows Mandarin requests only
-        text = self._decode(model, speech, options, self.window_s, lm)
+        text, beams = self._decode(model, speech, options, self.window_s, lm)
         if self.window_fallback and self.window_s < FULL_WINDOW_S and repeats_itself(text, lang):
             self.window_fallbacks += 1  # a short window can make Whisper say the request twice
-            text = self._decode(model, speech, options, FULL_WINDOW_S, lm)
+            text, beams = self._decode(model, speech, options, FULL_WINDOW_S, lm)
         if lang == "zh":
             text = clean_zh(text)
         if self._is_spurious(text, [initial_prompt, hotwords]):
             text = ""
-        return Transcript(text, lang, total_ms, not text)
+        others = _alternatives(beams, text, lang, alternatives_within) if text and alternatives_within > 0 else ()
+        return Transcript(text, lang, total_ms, not text, others)
 
-    def _decode(self, model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float, lm: Any) -> str:
+    def _decode(self, model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float,
+                lm: Any) -> tuple[str, list]:
+        """The transcript, and the beams searched for it (``RerankingWhisper.keeping_beams``)."""
         try:  # segments decode lazily: join them inside the blocks
-            with model.encoder_window(window_s), model.model.reranking(lm, self.lm_weight):
+            with (model.encoder_window(window_s), model.model.reranking(lm, self.lm_weight),
+                  model.model.keeping_beams() as beams):
                 segments, _info = model.transcribe(speech, **options)
-                return "".join(segment.text for segment in segments).strip()
+                return "".join(segment.text for segment in segments).strip(), beams
         except (RuntimeError, ValueError) as exc:
             raise VoiceError("stt-failed", f"Whisper failed on this audio: {exc}") from exc
 

@@ -63,6 +63,17 @@ def elder_reading(text: str, intent: str, slots: dict) -> Reading:
     return "complete" if intent in TRANSACTIONAL else "unsure"
 
 
+def heard_as_yes(plain: Transcript, biased: str) -> bool:
+    """Whether a biased yes to a waiting payment is what the plain decode heard: its best reading is a yes
+    or sounds like the biased one, or another reading of its beam that scored nearly as well is a yes
+    (确认 Whisper ranked just under 切认) and none is a refusal. A filler or a hesitation the bias turned into 确认 has no yes in
+    its plain beam (evals.voice_consent)."""
+    if consent(plain.text, spoken=True) == "yes" or sounds_alike(plain.text, biased):
+        return True
+    readings = [consent(other, spoken=True) for other in plain.alternatives]
+    return "yes" in readings and "no" not in readings  # a beam that also holds a refusal is not sure
+
+
 def request_texts(settings: Settings) -> list[str]:
     """What the wording model of Mandarin requests learns: the router's Mandarin training lines (read as the
     router reads them: a held-out file is refused) and the lexicon's terms."""
@@ -150,8 +161,8 @@ class VoiceGateway:
             elif context.awaiting == "confirmation" and consent(transcript.text, spoken=True) == "yes":
                 # A prompt that expects 确认 can make Whisper write 确认 for a mumbled 取消: a yes
                 # heard with the bias must also be what the plain decode heard, or it is not a yes.
-                plain = await self.pool.transcribe(audio, lang=lang)
-                if consent(plain.text, spoken=True) != "yes" and not sounds_alike(plain.text, transcript.text):
+                plain = await self.pool.transcribe(audio, lang=lang, alternatives_within=s.stt_consent_beam_margin)
+                if not heard_as_yes(plain, transcript.text):
                     log.info("a biased yes (%r) is not what was heard without bias (%r): asking again",
                              transcript.text, plain.text)
                     transcript = plain

@@ -123,3 +123,22 @@ def test_a_loop_whisper_did_not_write_is_never_chosen():
     # 绑卡 re-ranked before 帮; the loop keeps its place after
     assert _reranked(["帮", "转转转转", "绑卡"], [-0.3, -0.35, -0.4], lm) == [[3], [1], [2]]
     assert eligible("对对对", "对对对") and eligible("好的好的", "好") and not eligible("对 对 对", "对")
+
+
+@pytest.mark.slow
+def test_the_beam_is_kept_beside_the_transcript_when_asked(stt):
+    from voice.stt import _alternatives
+
+    audio = decode_audio(CANCEL.read_bytes(), "ogg")
+    plain = stt.transcribe(audio, lang="zh")
+    asked = stt.transcribe(audio, lang="zh", alternatives_within=5.0)
+    assert asked.text == plain.text and plain.alternatives == ()  # the transcript is the same either way
+    assert "取消" in {a.rstrip("。") for a in asked.alternatives}  # Whisper ranks 取消 third
+    assert plain.text not in asked.alternatives
+    near = stt.transcribe(audio, lang="zh", alternatives_within=1e-6).alternatives
+    assert len(near) < len(asked.alternatives)
+    beam = [("取笑。", -0.2), ("取消", -0.3), ("取笑", -0.35), ("去笑", -0.9)]
+    # the transcript itself and readings far from the best left out; punctuation kept (确认？ is a question)
+    assert _alternatives([beam], "取笑。", "zh", 0.2) == ("取消", "取笑")
+    assert _alternatives([beam, beam], "取笑", "zh", 1.0) == ()  # two segments: no single beam to trust
+    assert _alternatives([beam, None], "取笑", "zh", 1.0) == ()  # sampled again: the beam was not trusted

@@ -172,3 +172,29 @@ async def test_the_domain_model_is_asked_for_only_where_there_is_one():
     old.gate.set()
     async with TranscriptionPool(old) as pool:
         assert (await pool.transcribe(AUDIO, lang="zh", prompt="a", domain_lm=True)).text == "a"
+
+
+class BeamSTT(SpeechToText):
+    """A backend with a beam: records how far from its best each job asked for other readings."""
+
+    gives_alternatives = True
+
+    def __init__(self):
+        self.asked: list[float] = []
+
+    def transcribe(self, audio, *, lang=None, prompt=None, hotwords=None, domain_lm=False,
+                   alternatives_within=0.0) -> Transcript:
+        self.asked.append(alternatives_within)
+        return Transcript("切认", lang, 100, False, ("确认",) if alternatives_within else ())
+
+
+async def test_other_readings_are_asked_for_only_from_a_backend_with_a_beam():
+    stt = BeamSTT()
+    async with TranscriptionPool(stt) as pool:
+        assert (await pool.transcribe(AUDIO, lang="zh", alternatives_within=0.35)).alternatives == ("确认",)
+        assert (await pool.transcribe(AUDIO, lang="zh")).alternatives == ()
+    assert stt.asked == [0.35, 0.0]
+    old = GatedSTT()  # no beam: the parameter is not passed, and the transcript has no other readings
+    old.gate.set()
+    async with TranscriptionPool(old) as pool:
+        assert (await pool.transcribe(AUDIO, lang="zh", prompt="a", alternatives_within=0.35)).alternatives == ()

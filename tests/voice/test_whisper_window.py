@@ -112,7 +112,7 @@ class _Looping(WhisperSTT):
 
     def _decode(self, model, speech, options, window_s, lm):
         self.windows.append(window_s)
-        return "pay my bill" if window_s >= 30 else "pay my bill pay my bill"
+        return ("pay my bill" if window_s >= 30 else "pay my bill pay my bill"), []
 
 
 def test_a_repetition_on_the_short_window_is_decoded_again_on_the_full_one(tiny_stt, clips):
