@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -271,23 +272,24 @@ class WhisperSTT(SpeechToText):
             without_timestamps=True)
         options |= self.decode_options
         lm = self.lm if domain_lm and lang == "zh" else None  # the model knows Mandarin requests only
-        text, beams = self._decode(model, speech, options, self.window_s, lm)
+        keep = alternatives_within > 0
+        text, beams = self._decode(model, speech, options, self.window_s, lm, keep)
         if self.window_fallback and self.window_s < FULL_WINDOW_S and repeats_itself(text, lang):
             self.window_fallbacks += 1  # a short window can make Whisper say the request twice
-            text, beams = self._decode(model, speech, options, FULL_WINDOW_S, lm)
+            text, beams = self._decode(model, speech, options, FULL_WINDOW_S, lm, keep)
         if lang == "zh":
             text = clean_zh(text)
         if self._is_spurious(text, [initial_prompt, hotwords]):
             text = ""
-        others = _alternatives(beams, text, lang, alternatives_within) if text and alternatives_within > 0 else ()
+        others = _alternatives(beams, text, lang, alternatives_within) if text and keep else ()
         return Transcript(text, lang, total_ms, not text, others)
 
     def _decode(self, model: Any, speech: np.ndarray, options: dict[str, Any], window_s: float,
-                lm: Any) -> tuple[str, list]:
-        """The transcript, and the beams searched for it (``RerankingWhisper.keeping_beams``)."""
+                lm: Any, keep: bool = False) -> tuple[str, list]:
+        """The transcript, and (``keep``) the beams searched for it (``RerankingWhisper.keeping_beams``)."""
         try:  # segments decode lazily: join them inside the blocks
             with (model.encoder_window(window_s), model.model.reranking(lm, self.lm_weight),
-                  model.model.keeping_beams() as beams):
+                  model.model.keeping_beams() if keep else contextlib.nullcontext([]) as beams):
                 segments, _info = model.transcribe(speech, **options)
                 return "".join(segment.text for segment in segments).strip(), beams
         except (RuntimeError, ValueError) as exc:

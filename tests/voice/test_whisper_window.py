@@ -110,7 +110,7 @@ class _Looping(WhisperSTT):
         super().__init__(*args, **kwargs)
         self.windows: list[float] = []
 
-    def _decode(self, model, speech, options, window_s, lm):
+    def _decode(self, model, speech, options, window_s, lm, keep=False):
         self.windows.append(window_s)
         return ("pay my bill" if window_s >= 30 else "pay my bill pay my bill"), []
 
