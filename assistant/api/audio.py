@@ -20,7 +20,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Literal
 
-from assistant.nlu.consent import consent
+from assistant.nlu.consent import consent, doubts, opens_like_a_refusal
 from assistant.nlu.data import load_training_sources
 from assistant.nlu.types import DIALOGUE_ACTS, TRANSACTIONAL
 from assistant.protocol import AudioStart, ErrorEvent, TranscriptFinal, TranscriptPartial
@@ -66,12 +66,16 @@ def elder_reading(text: str, intent: str, slots: dict) -> Reading:
 def heard_as_yes(plain: Transcript, biased: str) -> bool:
     """Whether a biased yes to a waiting payment is what the plain decode heard: its best reading is a yes
     or sounds like the biased one, or another reading of its beam that scored nearly as well is a yes
-    (确认 Whisper ranked just under 切认) and none is a refusal. A filler or a hesitation the bias turned into 确认 has no yes in
-    its plain beam (evals.voice_consent)."""
+    (确认 Whisper ranked just under 切认) and none refuses, asks or hesitates. A filler or a hesitation the
+    bias turned into 确认 has no yes in its plain beam (evals.voice_consent)."""
     if consent(plain.text, spoken=True) == "yes" or sounds_alike(plain.text, biased):
         return True
-    readings = [consent(other, spoken=True) for other in plain.alternatives]
-    return "yes" in readings and "no" not in readings  # a beam that also holds a refusal is not sure
+    # a beam that also reads a refusal, a question or a hesitation (确认吗 beside 确认), or a reading that
+    # opens with the sound of 不 (a slow 不对 came out as 副对, 普对, 付对), is not sure
+    readings = (plain.text, *plain.alternatives)
+    if any(doubts(text) or consent(text, spoken=True) == "no" or opens_like_a_refusal(text) for text in readings):
+        return False
+    return any(consent(other, spoken=True) == "yes" for other in plain.alternatives)
 
 
 def request_texts(settings: Settings) -> list[str]:

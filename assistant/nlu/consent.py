@@ -154,6 +154,23 @@ def _is_question(norm: str) -> bool:
     return _QUESTION.search(norm.rstrip(" .。!！")) is not None
 
 
+def doubts(text: str) -> bool:
+    """Whether an answer asks or hesitates ("确认吗？", "好吧……", "I think so"): never a yes, whatever it says."""
+    norm = _normalise(text)
+    return _is_question(norm) or _HESITATION.search(norm) is not None
+
+
+_LEADING_FILLERS = re.compile(rf"^(?:(?:{_alternation(_FILLERS_ZH)})[\s,，。、]*)*")
+_REFUSAL_ONSETS = frozenset({"bu", "pu", "fu"})  # 不, and how Whisper also writes it (不对 as 普对, 副对, 付对)
+
+
+def opens_like_a_refusal(text: str) -> bool:
+    """Whether a Mandarin transcript starts, after fillers, with the sound of 不 (bu, or pu/fu, 付 included)."""
+    rest = _LEADING_FILLERS.sub("", _normalise(text))
+    first = rest[:1]
+    return bool(re.fullmatch(r"[\u3400-\u9fff]", first)) and syllables(first)[0] in _REFUSAL_ONSETS
+
+
 def consent(text: str, spoken: bool = False) -> Consent:
     """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear.
 
@@ -161,7 +178,7 @@ def consent(text: str, spoken: bool = False) -> Consent:
     Chinese characters that sound like a yes syllable for syllable are one (对教 → 对，交).
     """
     norm = _normalise(text)
-    if not norm or _is_question(norm) or _HESITATION.search(norm):
+    if not norm or doubts(norm):
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"

@@ -42,6 +42,9 @@ async def _emit(event) -> None:
     ("切认", ("确认", "取消"), False),  # a refusal in the beam too: not sure
     ("社国", ("社保",), False),  # 这个嘛 the bias made 确认: no yes in the plain beam
     ("这个嘛", ("这个吗", "确认吗"), False),  # a question is not a yes
+    ("切认", ("确认", "确认吗"), False),  # nor is a beam that also reads a question
+    ("普对", ("付对", "普对。"), False),  # a slow 不对 as Whisper base wrote it: 付 where 不 starts
+    ("套的叫吧", ("好的交吧", "好的，交吧……"), False),  # or a hesitation
     ("切认", (), False),  # nothing near the best
 ])
 async def test_a_biased_yes_holds_only_on_a_yes_in_the_plain_beam(settings, assistant, plain, others, pays):
@@ -68,6 +71,13 @@ async def test_a_margin_of_zero_trusts_the_plain_best_alone(settings, assistant)
         assert (await gateway.transcribe(session, AUDIO, "zh")).text == "切认" and stt.asked == [0.0]
     finally:
         gateway.pool.close()
+
+
+def test_what_opens_like_a_refusal():
+    from assistant.nlu.consent import opens_like_a_refusal
+
+    assert all(map(opens_like_a_refusal, ["不对", "副对", "嗯，普对", "付对", "那就不要了"]))
+    assert not any(map(opens_like_a_refusal, ["确认", "对，交吧", "可以付吧", "", "pay it"]))
 
 
 def test_what_counts_as_heard_as_yes():
