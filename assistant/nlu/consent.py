@@ -154,10 +154,13 @@ def _is_question(norm: str) -> bool:
     return _QUESTION.search(norm.rstrip(" .。!！")) is not None
 
 
+def _doubts(norm: str) -> bool:
+    return _is_question(norm) or _HESITATION.search(norm) is not None
+
+
 def doubts(text: str) -> bool:
     """Whether an answer asks or hesitates ("确认吗？", "好吧……", "I think so"): never a yes, whatever it says."""
-    norm = _normalise(text)
-    return _is_question(norm) or _HESITATION.search(norm) is not None
+    return _doubts(_normalise(text))
 
 
 _LEADING_FILLERS = re.compile(rf"^(?:(?:{_alternation(_FILLERS_ZH)})[\s,，。、]*)*")
@@ -178,7 +181,7 @@ def consent(text: str, spoken: bool = False) -> Consent:
     Chinese characters that sound like a yes syllable for syllable are one (对教 → 对，交).
     """
     norm = _normalise(text)
-    if not norm or doubts(norm):
+    if not norm or _doubts(norm):
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"
