@@ -21,8 +21,8 @@ from tests.llm.conftest import make_client
 from tests.llm.fake_openai import trickle
 
 DEADLINE_S = 3.0
-SLACK_S = 8.0  # a loaded 2-core machine; the old code took minutes
-QUICK_S = 3.0  # what a new session or a router turn may take while the provider trickles
+SLACK_S = 12.0  # a loaded 2-core machine; the old code took minutes
+QUICK_S = 5.0  # what a new session or a router turn may take while the provider trickles
 TRANSLATE = "请把 please check my balance 翻译成中文"  # not a glossary phrase: needs the LLM
 
 
