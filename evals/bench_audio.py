@@ -2,7 +2,7 @@
 
 The same ~1 MB Ogg/Opus (29 s at 256 kb/s, 48 kHz; silence by default, as an attacker would send)
 is fed through the streaming path of a websocket utterance (per frame, what
-``assistant.api.audio.Utterance._take`` does: ``AudioStream.feed``, ``should_end``,
+``assistant.api.utterance.Utterance._take`` does: ``AudioStream.feed``, ``should_end``,
 ``should_emit_partial``; then ``finish`` as at ``audio.end``) in one frame and in 64 KB, 4 KB and
 1 KB frames. CPU time is ``time.process_time`` (every thread of the process, the decoding thread
 included), which is steadier than wall time on a busy machine. Linear decoding keeps every

@@ -220,8 +220,9 @@ class Trace:
         self._undo.append((owner, attr, original))
 
     def install(self) -> Trace:
-        from assistant.api.audio import Utterance, VoiceGateway
+        from assistant.api.audio import VoiceGateway
         from assistant.api.speech import Speaker
+        from assistant.api.utterance import Utterance
         from assistant.api.ws import Connection
         from voice.correct import PinyinCorrector
         from voice.kokoro import Kokoro
