@@ -174,6 +174,19 @@ def opens_like_a_refusal(text: str) -> bool:
     return bool(re.fullmatch(r"[\u3400-\u9fff]", first)) and syllables(first)[0] in _REFUSAL_ONSETS
 
 
+_POLITE = re.compile(rf"(?:{_alternation(_POLITE_AFTER)})*")
+
+
+def _shaped_like_a_refusal(norm: str) -> bool:
+    """A transcript that opens, after fillers, with the sound of 不 written as a yes (付, or 副/普) and goes
+    on with more than the sound of 吧 or 款, or thanks: 付对, 付确认, 付交吧 are how 不对, 不确认, 不交吧
+    sound, and no one answers "pay this?" with them. 付, 付吧 (付巴), 付款, 付，谢谢 stay a yes."""
+    rest = _SEPARATORS.sub("", _LEADING_FILLERS.sub("", norm))
+    if len(rest) < 2 or not re.fullmatch(r"[\u3400-\u9fff]", rest[0]) or syllables(rest[0])[0] not in _REFUSAL_ONSETS:
+        return False
+    return syllables(rest[1])[0] not in ("ba", "kuan") and _POLITE.fullmatch(rest[1:]) is None
+
+
 def consent(text: str, spoken: bool = False) -> Consent:
     """``"yes"`` only for a clear, affirmative answer; ``"no"`` for a clear refusal; else unclear.
 
@@ -185,6 +198,8 @@ def consent(text: str, spoken: bool = False) -> Consent:
         return "unclear"
     if _NEGATION.search(_NOT_NEGATION.sub("", norm)):
         return "no"
+    if spoken and _shaped_like_a_refusal(norm):
+        return "unclear"  # asked again: it may have been a no
     if _is_affirmative(norm, spoken) or (spoken and _sounds_affirmative(norm)):
         return "yes"
     return "unclear"

@@ -44,6 +44,8 @@ async def _emit(event) -> None:
     ("这个嘛", ("这个吗", "确认吗"), False),  # a question is not a yes
     ("切认", ("确认", "确认吗"), False),  # nor is a beam that also reads a question
     ("普对", ("付对", "普对。"), False),  # a slow 不对 as Whisper base wrote it: 付 where 不 starts
+    ("付对", (), False),  # the same as the plain decode's best reading: the shape of 不对, asked again
+    ("付确认", ("确认",), False),  # 不确认 heard with 付
     ("套的叫吧", ("好的交吧", "好的，交吧……"), False),  # or a hesitation
     ("切认", (), False),  # nothing near the best
 ])

@@ -160,6 +160,23 @@ def test_only_a_whole_yes_by_sound_pays(heard):
     assert consent(heard, spoken=True) != "yes"
 
 
+# 不 written as the yes word 付 (Whisper's plain beam of a slow 不对 held 付对): typed, 付对 or 付确认 is odd but
+# not misheard; spoken, a 付 that opens the answer and goes on with more than 吧, 款 or thanks is the shape of a
+# refusal (不对, 不确认, 不交吧, 不行, 不可以) and is asked again
+@pytest.mark.parametrize(("heard", "refusal"), [
+    ("付对", "不对"), ("付确认", "不确认"), ("付交吧", "不交吧"), ("付行", "不行"), ("付可以", "不可以"),
+    ("嗯，付是", "嗯，不是"), ("就付交", "就不交"), ("付，确定", "不，确定"),
+])
+def test_a_spoken_answer_that_opens_with_fu_and_goes_on_is_not_a_yes(heard, refusal):
+    assert consent(refusal, spoken=True) == "no"
+    assert consent(heard, spoken=True) == "unclear" and consent(heard) == "yes"
+
+
+@pytest.mark.parametrize("text", ["付", "付吧", "付款", "付款吧", "嗯，付吧", "付，谢谢", "可以付", "确认付款"])
+def test_pay_on_its_own_or_with_ba_kuan_or_thanks_is_still_a_spoken_yes(text):
+    assert consent(text, spoken=True) == "yes"
+
+
 @pytest.mark.parametrize("text", ["听不清", "我听不懂", "没听清", "你说什么我没听见", "不明白", "I didn't catch that?"])
 def test_not_catching_the_question_asks_again_and_does_not_cancel(text):
     assert consent(text) == "unclear" and consent(text, spoken=True) == "unclear"
