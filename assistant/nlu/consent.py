@@ -29,23 +29,37 @@ _YES_ZH = (
     "没错", "正确", "好的", "好嘞", "好", "可以的", "可以", "行的", "行", "没问题", "没毛病", "要得", "中",
     "同意", "就这么办", "就这个", "是这个", "就是这个", "就这样", "交吧", "付吧", "缴吧", "付款吧", "支付吧", "缴费吧",
     "交费吧", "确认吧", "帮我交", "交", "付", "付款", "支付", "缴费", "交费", "马上交", "现在交", "我确认",
+    "我同意", "同意支付", "同意付款", "付钱",
 )
+# "Pay it" said the everyday ways, each naming the payment: 帮我交了, 直接付, 赶紧缴费, 立即支付, 交了吧. A bare
+# 交了 stays unclear (it can mean "I paid already").
+_PAY_VERBS_ZH = ("交", "缴", "付", "支付", "付款", "缴费", "交费", "付钱")
+_FOR_ME_ZH = ("帮我", "给我", "替我")
+_PAY_NOW_ZH = ("直接", "赶紧", "马上", "立即", "立刻", "现在", "现在就")
+_YES_ZH += tuple(dict.fromkeys(
+    [lead + verb + end for lead in _FOR_ME_ZH for verb in _PAY_VERBS_ZH for end in ("", "了")]
+    + [lead + verb for lead in _PAY_NOW_ZH for verb in _PAY_VERBS_ZH]
+    + [verb + "了" + end for verb in _PAY_VERBS_ZH for end in ("吧", "呗")]
+))
 _YES_EN = (
     "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirm", "confirmed", "i confirm",
     "go ahead", "go for it", "do it", "pay", "pay it", "pay now", "pay the bill", "pay that", "pay it now",
     "please pay", "that's right", "that is right", "that's correct", "that is correct", "absolutely",
     "affirmative", "sounds good", "definitely", "of course", "proceed", "please proceed", "please do",
     "yes please", "go on", "no problem", "confirm it", "confirm payment", "confirm the payment",
+    "go ahead and pay", "go ahead and pay it", "go ahead and pay the bill", "go ahead and do it", "alright",
+    "all right", "yea",
 )
 # Acknowledgements that are a yes when typed, but not when heard: speech loses the rising tone that
 # makes "okay?" or "好？" a question, so a spoken answer needs a word that says what to do.
 _WEAK = ("是", "对", "好", "行", "中", "可以", "好的", "对的", "是的", "可以的", "行的", "好嘞", "要得",
-         "ok", "okay", "sure", "yeah", "yep", "yup", "go on", "no problem", "sounds good")
+         "ok", "okay", "sure", "yeah", "yep", "yup", "go on", "no problem", "sounds good", "alright", "all right", "yea")
 # Fillers may precede a yes ("嗯，确认", "well, yes") but are never one on their own.
 _FILLERS_ZH = ("嗯嗯", "嗯", "啊", "哦", "噢", "喔", "呃", "额", "唔", "那就", "那", "就")
 _FILLERS_EN = ("uh huh", "uh-huh", "mhm", "mm", "mmm", "hmm", "um", "umm", "uh", "er", "erm", "well", "oh",
-               "ah", "so", "then", "and")
-_POLITE_AFTER = ("please", "now", "thanks", "thank you", "麻烦了", "谢谢", "吧", "啊", "呀", "哈", "嘞")
+               "ah", "so", "then", "and", "just")
+_POLITE_AFTER = ("please", "now", "thanks", "thank you", "already", "sir", "ma'am", "麻烦了", "谢谢", "吧", "啊", "呀",
+                 "哈", "嘞", "呗")
 
 # Markers of a question or a hesitation: any one makes the answer unclear, whatever else it says.
 _QUESTION = re.compile(
@@ -179,12 +193,12 @@ _POLITE = re.compile(rf"(?:{_alternation(_POLITE_AFTER)})*")
 
 def _shaped_like_a_refusal(norm: str) -> bool:
     """A transcript that opens, after fillers, with the sound of 不 written as a yes (付, or 副/普) and goes
-    on with more than the sound of 吧 or 款, or thanks: 付对, 付确认, 付交吧 are how 不对, 不确认, 不交吧
+    on with more than the sound of 吧, 款 or 钱, or thanks: 付对, 付确认, 付交吧 are how 不对, 不确认, 不交吧
     sound, and no one answers "pay this?" with them. 付, 付吧 (付巴), 付款, 付，谢谢 stay a yes."""
     rest = _SEPARATORS.sub("", _LEADING_FILLERS.sub("", norm))
     if len(rest) < 2 or not re.fullmatch(r"[\u3400-\u9fff]", rest[0]) or syllables(rest[0])[0] not in _REFUSAL_ONSETS:
         return False
-    return syllables(rest[1])[0] not in ("ba", "kuan") and _POLITE.fullmatch(rest[1:]) is None
+    return syllables(rest[1])[0] not in ("ba", "kuan", "qian") and _POLITE.fullmatch(rest[1:]) is None
 
 
 def consent(text: str, spoken: bool = False) -> Consent:

@@ -18,21 +18,27 @@ NOT_A_YES_ZH = [
     "是吧", "对吧", "确认吗", "确认吗？", "要交吗", "真的要交吗", "这是什么费", "多少钱？", "是不是这个户号",
     "可以吗", "我想想", "让我想想", "等一下", "等等", "稍等", "应该是吧", "可能吧", "大概吧", "好像是", "随便",
     "不知道", "我考虑一下", "再说吧", "缺了", "去一下", "嗯……那个", "确认一下？", "你确定吗", "这个对吗",
-    "交了吗", "差不多吧", "呃，我也不确定",
+    "交了吗", "差不多吧", "呃，我也不确定", "交了", "已经交了", "我交了", "交过了", "帮我交了吗", "帮我交了？",
 ]
 NOT_A_YES_EN = [
     "hmm", "um", "uh", "er", "well", "mmm", "MMM.", "uh huh", "maybe", "sure?", "okay?", "ok...", "yes?",
     "yes...", "I think so", "I guess", "I suppose so", "probably", "not sure", "let me think", "wait",
     "hold on", "hang on", "whatever", "if you say so", "I don't know", "is it?", "right?", "right", "really?",
     "what?", "which bill?", "how much?", "should I?", "alright...", "fine I guess", "um yes?", "well um",
-    "kind of", "perhaps", "possibly", "yes, um, wait",
+    "kind of", "perhaps", "possibly", "yes, um, wait", "just a moment", "just kidding", "pay it already?",
+    "all right...",
 ]
 YES_ZH = ["确认", "确定", "对，交吧", "好的交", "好的，交吧", "是的", "对的", "好", "行", "可以", "没问题", "交吧",
           "付吧", "确认支付", "嗯，确认", "那就交吧", "就这么办", "没错", "确认。", "对对对", "可以的，付款吧",
-          "是这个，确认支付", "好的", "同意"]
+          "是这个，确认支付", "好的", "同意",
+          # "pay it" the everyday ways
+          "帮我交了", "帮我付了吧", "替我交了吧", "给我缴费", "直接交", "赶紧付", "马上付", "立即支付", "现在就交",
+          "交了吧", "那就交了吧", "嗯，缴了吧", "交呗", "付钱", "我同意"]
 YES_EN = ["yes", "Yes.", "confirm", "go ahead", "pay it", "yes, go ahead", "uh huh, yes", "well, yes", "ok",
           "okay, do it", "sure", "that's right", "That's correct!", "yup, go for it", "yes please", "absolutely",
-          "sounds good", "Confirm", "no problem", "please pay"]
+          "sounds good", "Confirm", "no problem", "please pay",
+          "just pay it", "go ahead and pay", "yes, go ahead and pay it", "pay it already", "just do it", "alright",
+          "all right", "yes sir", "yea"]
 NO = ["取消", "不要", "不交了", "不用了", "算了", "先别付", "no", "cancel", "don't pay", "no thanks", "stop"]
 
 
@@ -125,7 +131,7 @@ async def test_the_question_again_in_each_language_and_mode(assistant, lang, mod
         assert "元" not in reply["text"] or any(c in reply["text"] for c in "一二三四五六七八九十")
 
 
-@pytest.mark.parametrize("text", ["Okay.", "OK", "好", "好的", "对", "是的", "Sure.", "Yeah.", "可以"])
+@pytest.mark.parametrize("text", ["Okay.", "OK", "好", "好的", "对", "是的", "Sure.", "Yeah.", "可以", "alright", "All right.", "yea"])
 def test_a_bare_acknowledgement_is_a_yes_typed_but_not_heard(text):
     """Speech loses the rising tone of "okay?" / "好？": a transcript needs a word that says what to do."""
     assert consent(text) == "yes" and consent(text, spoken=True) == "unclear"
@@ -165,14 +171,15 @@ def test_only_a_whole_yes_by_sound_pays(heard):
 # refusal (不对, 不确认, 不交吧, 不行, 不可以) and is asked again
 @pytest.mark.parametrize(("heard", "refusal"), [
     ("付对", "不对"), ("付确认", "不确认"), ("付交吧", "不交吧"), ("付行", "不行"), ("付可以", "不可以"),
-    ("嗯，付是", "嗯，不是"), ("就付交", "就不交"), ("付，确定", "不，确定"),
+    ("嗯，付是", "嗯，不是"), ("就付交", "就不交"), ("付，确定", "不，确定"), ("付了吧", "不了吧"),
 ])
 def test_a_spoken_answer_that_opens_with_fu_and_goes_on_is_not_a_yes(heard, refusal):
     assert consent(refusal, spoken=True) == "no"
     assert consent(heard, spoken=True) == "unclear" and consent(heard) == "yes"
 
 
-@pytest.mark.parametrize("text", ["付", "付吧", "付款", "付款吧", "嗯，付吧", "付，谢谢", "可以付", "确认付款"])
+@pytest.mark.parametrize("text", ["付", "付吧", "付款", "付款吧", "嗯，付吧", "付，谢谢", "可以付", "确认付款", "付钱",
+                                  "付钱吧"])
 def test_pay_on_its_own_or_with_ba_kuan_or_thanks_is_still_a_spoken_yes(text):
     assert consent(text, spoken=True) == "yes"
 
