@@ -62,15 +62,17 @@ _POLITE_AFTER = ("please", "now", "thanks", "thank you", "already", "sir", "ma'a
                  "哈", "嘞", "呗")
 
 # Markers of a question or a hesitation: any one makes the answer unclear, whatever else it says.
+# An A-not-A question (是不是, 交没交, 可不可以, 确认不确认, 有没有) asks, but a refusal said twice does not: in 不要不要,
+# 不是不是, 不行不行 the 要不要 / 是不是 / 行不行 follows a 不 (the A may not follow 不 or 没, nor be one).
 _QUESTION = re.compile(
-    r"[?？]|[吗么嘛呢]$|是不是|对不对|要不要|行不行|好不好|可不可以|能不能|是否|确定不|[是对好行]吧$|真的"
+    r"[?？]|[吗么嘛呢]$|(?<![不没])((?![不没])[\u4e00-\u9fff]{1,2}?)[不没]\1|了没有?$|是否|确定不|[是对好行]吧$|真的"
     r"|的吧$|可以吧$|\b(?:really|are you sure|is it|is that|isn'?t it)\s*$|\b(?:should i|do i|shall i|can i|what|which|how)\b",
     re.IGNORECASE,
 )
 _HESITATION = re.compile(
     r"…|\.\.|。。|——|～|~"
     r"|应该|可能|大概|也许|或许|好像|估计|差不多|想想|考虑|再说|等等|等一下|稍等|先等|不确定|不知道|随便|看情况|吧吧"
-    r"|听不[清见懂到]|没听[清见懂到]|不明白|没明白|不懂"  # "I didn't catch that" asks again, it does not cancel
+    r"|听不[清见懂到]|没听[清见懂到]|不明白|没明白|不懂|[说讲]不[清好准]"  # "I didn't catch that" asks again, it does not cancel
     r"|\b(?:i think|i guess|i suppose|maybe|perhaps|probably|possibly|not sure|unsure|kind of|kinda|sort of"
     r"|i don'?t know|dunno|let me think|wait|hold on|hang on|if you say so|whatever|fine i guess|might)\b",
     re.IGNORECASE,

@@ -19,6 +19,7 @@ NOT_A_YES_ZH = [
     "可以吗", "我想想", "让我想想", "等一下", "等等", "稍等", "应该是吧", "可能吧", "大概吧", "好像是", "随便",
     "不知道", "我考虑一下", "再说吧", "缺了", "去一下", "嗯……那个", "确认一下？", "你确定吗", "这个对吗",
     "交了吗", "差不多吧", "呃，我也不确定", "交了", "已经交了", "我交了", "交过了", "帮我交了吗", "帮我交了？",
+    "交了没", "付了没有", "交不交", "可以不可以", "确认不确认", "有没有优惠", "说不清", "是不是这个",
 ]
 NOT_A_YES_EN = [
     "hmm", "um", "uh", "er", "well", "mmm", "MMM.", "uh huh", "maybe", "sure?", "okay?", "ok...", "yes?",
@@ -39,7 +40,9 @@ YES_EN = ["yes", "Yes.", "confirm", "go ahead", "pay it", "yes, go ahead", "uh h
           "sounds good", "Confirm", "no problem", "please pay",
           "just pay it", "go ahead and pay", "yes, go ahead and pay it", "pay it already", "just do it", "alright",
           "all right", "yes sir", "yea"]
-NO = ["取消", "不要", "不交了", "不用了", "算了", "先别付", "no", "cancel", "don't pay", "no thanks", "stop"]
+NO = ["取消", "不要", "不交了", "不用了", "算了", "先别付", "no", "cancel", "don't pay", "no thanks", "stop",
+      # a refusal said twice is not the A-not-A question inside it (不要不要 holds 要不要)
+      "不要不要", "不是不是", "不行不行", "不对不对", "不好不好", "没有没有", "不用了不用了", "不交不交"]
 
 
 def test_the_lists_are_long_enough():
@@ -59,6 +62,12 @@ def test_genuine_yeses_are_a_yes(text):
 @pytest.mark.parametrize("text", NO)
 def test_clear_refusals_are_a_no(text):
     assert consent(text) == "no"
+
+
+@pytest.mark.parametrize("text", ["交了没", "付了没有", "交不交", "可以不可以", "确认不确认", "有没有优惠", "交没交",
+                                  "说不清", "钱够不够"])
+def test_a_question_or_doubt_that_holds_bu_or_mei_asks_again_and_does_not_cancel(text):
+    assert consent(text) == "unclear" and consent(text, spoken=True) == "unclear"
 
 
 @pytest.mark.parametrize("text", ["确认\u200b", " YES ", "ｙｅｓ", "确 认"])
@@ -196,7 +205,8 @@ def test_confirming_the_payment_in_english_is_a_yes(text):
 
 # Questions about the waiting payment, which the router reads as a new balance or bill query. Written for
 # this test; the restated question names the bill and spells out the amount.
-ABOUT_IT = {"zh": ["多少钱来着？", "这是多少钱？", "要交多少？", "是这个月的吗？", "哪个账单啊？", "一共多少"],
+ABOUT_IT = {"zh": ["多少钱来着？", "这是多少钱？", "要交多少？", "是这个月的吗？", "哪个账单啊？", "一共多少", "交了没",
+                   "是不是这个月的"],
             "en": ["how much is it?", "how much again?", "which bill is it?", "what is this for?"]}
 NOT_ABOUT_IT = {"zh": [("我还有多少钱", "五百元"), ("余额还剩多少？", "五百元"), ("水费多少？", "水费")],
                 "en": [("what's my balance?", "five hundred"), ("how much is my water bill?", "water")]}
