@@ -8,7 +8,7 @@ from typing import Any
 from assistant.nlu.text import detect_lang
 from assistant.nlu.unsupported_bills import UnsupportedBill
 from assistant.replies import UNSUPPORTED_BILL_NAMES
-from assistant.suggest import DUE_PERIODS, bills_due
+from assistant.suggest import DUE_PERIODS, bills_due, offer_to_pay
 from assistant.turn_context import ReplyOut, TurnContext
 
 LANG_NAMES = {
@@ -42,6 +42,7 @@ async def query_bill(turn: TurnContext, slots: dict[str, Any]) -> ReplyOut:
     pay_label = ("交{bill}" if turn.lang == "zh" else "Pay {bill}")
     quick = sorted({pay_label.format(bill=voice.bill_name(b["bill_type"])) for b in bills})[:3]
     if len(bills) == 1:
+        offer_to_pay(turn, bills[0]["id"], bills[0]["bill_type"], bills[0]["account"])  # "那交吧" pays it
         return ReplyOut(voice.say("one_bill", line=lines[0]), quick_replies=quick, card=card)
     return ReplyOut(voice.say("bills_summary", count=len(bills), lines=voice.join(lines)), quick_replies=quick, card=card)
 

@@ -24,6 +24,7 @@ from assistant.suggest import (
     contact_name_answer,
     next_step,
     offer_to_remember,
+    says_to_pay,
 )
 from assistant.turn_context import ReplyOut, TurnContext
 from tools.bills import matches_account
@@ -134,6 +135,8 @@ async def handle_understanding(turn: TurnContext, text: str, u: Understanding) -
         return await run_intent(turn, intent or "", merged)
 
     if u.intent in ("confirm", "deny", "cancel"):
+        if state.pending_intent is None and says_to_pay(text):  # "那交吧" with nothing prepared: which bill?
+            return await run_intent(turn, "pay_bill", {})
         return nothing_to_settle(turn, u.intent)
 
     if u.intent in SOCIAL:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from assistant.suggest import offer_to_pay
 from assistant.turn_context import ReplyOut, TurnContext
 from tools.bills import matches_account
 from tools.history import local_date
@@ -66,6 +67,7 @@ async def _unpaid(turn: TurnContext, bill_type: str, account: str | None) -> Rep
     voice, bill = turn.voice, bills[0]
     name = voice.bill_name(bill_type)
     label = f"交{name}" if turn.lang == "zh" else f"Pay {name}"
+    offer_to_pay(turn, bill.id, bill.bill_type, bill.account)  # "那交了吧" pays it
     return ReplyOut(voice.say("history_unpaid", bill=name, amount=voice.money(bill.outstanding_fen),
                               due=turn.voice.date(bill.due_date.isoformat())), quick_replies=[label])
 

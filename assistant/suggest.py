@@ -7,9 +7,12 @@
   due soon, else the same home's other unpaid bills (autopay is not offered: lui has none). After a
   top-up to a number not saved yet, to remember it under a name (:func:`offer_to_remember`).
 
+- :func:`offer_to_pay`: after an answer about one unpaid bill, "那交吧" / "pay it" pays that bill (an
+  implicit offer: the answer asks nothing, so "好" alone does not take it).
+
 An offer is remembered in the dialogue state (``offer``): "好" takes it (which only *prepares* the
 payment: money still waits for its own confirm.request and a clear yes); anything else drops it, and a
-dropped offer is never made again in the session (``declined``).
+dropped offer is never made again in the session (``declined``), unless it was implicit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from assistant.nlu.consent import consent, doubts
 from assistant.nlu.types import Understanding
 from assistant.turn_context import ReplyOut, TurnContext
 from tools.billing import BillInfo
@@ -129,20 +133,53 @@ async def bills_due(turn: TurnContext, period: str) -> ReplyOut:
     return ReplyOut(turn.voice.say("nothing_due_month" if period == "this_month" else "nothing_due", days=days))
 
 
+def offer_to_pay(turn: TurnContext, bill_id: str, bill_type: str, account: str) -> None:
+    """After an answer about one unpaid bill ("水费还没交，要交四十二元三角"): "那交吧", "帮我交了", "pay it"
+    prepare that bill's payment. The answer asks nothing, so the offer is *implicit*: only words that say to
+    pay take it (a bare "好" or "ok" is an acknowledgement), and dropping it declines nothing."""
+    turn.state.offer = {"key": f"pay_bill:{bill_id}", "intent": "pay_bill", "implicit": True,
+                        "slots": {"bill_type": bill_type, "account": account}}
+
+
+_PAY_WORD = re.compile(r"[交缴付]|\bpay\b", re.IGNORECASE)
+
+
+def says_to_pay(text: str) -> bool:
+    """A clear yes that names paying: 交吧, 那交了吧, 帮我交了, pay it (not 好, 确认 alone, 交了吗, 先别交)."""
+    return consent(text, spoken=True) == "yes" and _PAY_WORD.search(text) is not None
+
+
+def _takes(offer: dict[str, Any], text: str, u: Understanding) -> bool:
+    """Whether the utterance takes the offer: a clear yes (交了吧 too, which the router may read as something
+    else), the offered request without its object (帮我交了吧), or the router's confirm ("好"; for an
+    implicit offer only with a word for paying: 交一下吧). A question or a hesitation never takes it."""
+    if doubts(text):
+        return False
+    implicit = bool(offer.get("implicit"))
+    if says_to_pay(text) or (not implicit and consent(text) == "yes"):  # implicit: not a bare "好" or "ok"
+        return True
+    if offer["intent"] == "pay_bill" and u.intent == "pay_bill" and not u.slots.get("bill_type"):
+        return True
+    return u.intent == "confirm" and (not implicit or _PAY_WORD.search(text) is not None)
+
+
 def answer_to_offer(turn: TurnContext, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:
     """The offer the last reply made, settled by this utterance: (intent, slots) when taken ("好");
     its own quick reply ("交水费") runs as the request it is. Anything else drops it, and a dropped
-    offer is never made again this session. None: nothing to run here."""
+    offer is never made again this session (an implicit one, :func:`offer_to_pay`, may be). None: nothing
+    to run here."""
     state = turn.state
     offer, state.offer = state.offer, None
     if offer is None:
         return None
     pressed = text.strip() == offer.get("label")  # its own quick reply
-    if (pressed or u.intent == "confirm") and state.confirmation is None and state.pending_intent is None:
-        return offer["intent"], dict(offer["slots"])
+    if (pressed or _takes(offer, text, u)) and state.confirmation is None and state.pending_intent is None:
+        named = {k: v for k, v in u.slots.items() if v} if u.intent == offer["intent"] and not pressed else {}
+        return offer["intent"], dict(offer["slots"]) | named
     if u.intent == offer["intent"] and u.slots.get("bill_type") == offer["slots"].get("bill_type"):
         return None  # taken in words: the request runs as understood
-    state.declined = [*state.declined, offer["key"]]
+    if not offer.get("implicit"):
+        state.declined = [*state.declined, offer["key"]]
     return None
 
 
