@@ -17,6 +17,7 @@ from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
 from assistant.replies import BILL_NAMES
+from assistant.spell import zh_number
 from assistant.suggest import (
     SAVE_CONTACT,
     answer_to_offer,
@@ -227,7 +228,17 @@ def _reask(turn: TurnContext) -> str:
     found = spec(state.pending_intent or "")
     key = found.asks.get(state.awaiting_slot or "") if found is not None else None
     return voice.say(key or "ask_bill_type_query", bill=voice.bill_name(state.pending_slots.get("bill_type")),
-                     menu=topup_menu(turn))
+                     menu=topup_menu(turn), **_options(turn))
+
+
+def _options(turn: TurnContext) -> dict[str, str]:
+    """The offered choices said in the question, so a listener can answer by name: "浦东新房子 尾号3456、
+    静安老房子 尾号7890" (``count``: 两 / 2)."""
+    labels = [c["label"] for c in turn.state.choices]
+    if turn.lang == "zh":
+        return {"count": "两" if len(labels) == 2 else zh_number(len(labels)), "options": "、".join(labels)}
+    options = " or ".join(labels) if len(labels) <= 2 else ", ".join(labels[:-1]) + ", or " + labels[-1]
+    return {"count": str(len(labels)), "options": options}
 
 
 def topup_menu(turn: TurnContext) -> str:

@@ -56,7 +56,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "ask_bill_type_query": ("您要查哪种账单？", "Which bill would you like to check?"),
     "ask_amount": ("这个金额我没法确定，您要交多少元？", "I can't be sure of that amount. How many yuan would you like to pay?",
                    "金额没听准，您要交多少钱？", "I didn't get the amount. How much would you like to pay?"),
-    "ask_account": ("您有多个{bill}户号，交哪一个？", "You have several {bill} accounts. Which one?"),
+    "ask_account": ("您有{count}个{bill}户号：{options}，交哪一个？", "You have {count} {bill} accounts: {options}. Which one?"),
     "pay_from_wallet": ("（我只能从钱包余额里付款。）", "(I can only pay from your wallet balance.)"),
     "no_unpaid": ("您的{bill}目前没有待缴账单。", "You have no unpaid {bill} bill."),
     "no_unpaid_any": ("您目前没有待缴的账单。", "You have no unpaid bills."),

@@ -62,6 +62,18 @@ async def test_account_chosen_by_ordinal_then_cancelled(assistant, router):
     assert (await say(assistant, session, "算了"))[-1]["text"] == "好的。还有什么可以帮您？"
 
 
+@pytest.mark.parametrize(("lang", "text", "count"), [("zh", "交电费", "两个电费户号"),
+                                                    ("en", "pay electricity", "2 electricity accounts")])
+async def test_the_account_question_names_each_account(assistant, router, lang, text, count):
+    """Heard, not read: an older person must hear the homes to answer "浦东那个"."""
+    session, _ = assistant.open_session("u_wang", lang, "elder")
+    router.add(text, "pay_bill", bill_type="electricity")
+    reply = (await say(assistant, session, text))[-1]
+    labels = [c["label"] for c in session.state.choices]
+    assert len(labels) == 2 and count in reply["text"] and all(label in reply["text"] for label in labels)
+    assert reply["quick_replies"] == labels and ("浦东新房子" in labels[0] or "浦东新房子" in labels[1])
+
+
 @pytest.mark.parametrize(("answer", "tail"), [("浦东那个", "5666"), ("老房子", "7654"), ("静安的", "7654"),
                                               ("尾号5666", "5666")])
 async def test_account_chosen_by_part_of_its_name(assistant, router, answer, tail):
