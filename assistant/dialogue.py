@@ -41,6 +41,7 @@ class DialogueState(BaseModel):
     lang: str | None = None  # the language of the last utterance, for "auto" sessions
     offer: dict[str, Any] | None = None  # the next step the last reply offered (assistant/suggest.py)
     declined: list[str] = Field(default_factory=list)  # offers not taken this session: never made again
+    asked_too: list[str] = Field(default_factory=list)  # bill types named with the one being paid (电费和水费)
     # spoken answers to the waiting payment (its confirmation id) that were not a clear yes or no, in a row
     unclear_heard: tuple[str, int] = ("", 0)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant import answers
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
+from assistant.nlu.bill_types import also_named
 from assistant.nlu.consent import asks_about_it, consent
 from assistant.nlu.intents import SPECS, spec
 from assistant.nlu.payment_source import WALLET
@@ -112,6 +113,8 @@ def nothing_to_settle(turn: TurnContext, intent: str) -> ReplyOut:
 async def handle_understanding(turn: TurnContext, text: str, u: Understanding) -> ReplyOut:
     state = turn.state
     state.last_intent = u.intent
+    if u.intent == "pay_bill" and u.slots.get("bill_type") not in state.asked_too:
+        state.asked_too = also_named(text)  # "帮我交电费和水费": water is offered next, once electricity is paid
 
     taken = answer_to_offer(turn, text, u)  # "好" to the next step the last reply offered
     if taken is not None:

@@ -3,9 +3,10 @@
 - :func:`due_soon`: the user's unpaid bills due within ``Settings.reminder_days`` (overdue ones too),
   said in one sentence at session start (when the client asks for ``reminders``), and as the answer to
   "这个月要交哪些" / "what bills are due this month" (``answers.query_bill`` with a period, no bill type).
-- :func:`next_step`: after a completed payment, ONE offer as a quick reply: another bill of the same home
-  due soon, else the same home's other unpaid bills (autopay is not offered: lui has none). After a
-  top-up to a number not saved yet, to remember it under a name (:func:`offer_to_remember`).
+- :func:`next_step`: after a completed payment, ONE offer as a quick reply: a bill named with the paid one
+  ("帮我交电费和水费"), else another bill of the same home due soon, else the same home's other unpaid
+  bills (autopay is not offered: lui has none). After a top-up to a number not saved yet, to remember it
+  under a name (:func:`offer_to_remember`).
 
 - :func:`offer_to_pay`: after an answer about one unpaid bill, "那交吧" / "pay it" pays that bill (an
   implicit offer: the answer asks nothing, so "好" alone does not take it).
@@ -81,7 +82,13 @@ async def next_step(turn: TurnContext, receipt: dict[str, Any]) -> tuple[str, st
     if paid is None:
         return None
     today, days = _today(turn), turn.assistant.settings.reminder_days
-    bill = pick_next(bills, paid, today, days, set(turn.state.declined))
+    asked, turn.state.asked_too = turn.state.asked_too, []
+    declined = set(turn.state.declined)
+    bill = next((b for kind in asked for b in sorted(bills, key=lambda b: b.due_date)  # the bill asked for too
+                 if b.bill_type == kind and b.outstanding_fen > 0 and offer_key(b) not in declined), None)
+    if bill is not None:  # 水电煤: the rest stay asked for, offered one after another
+        turn.state.asked_too = [kind for kind in asked if kind not in (bill.bill_type, paid.bill_type)]
+    bill = bill or pick_next(bills, paid, today, days, declined)
     if bill is None:
         return None
     voice = turn.voice

@@ -153,19 +153,50 @@ def _fuzzy_electricity(text: str) -> int | None:
     return None
 
 
-def bill_type_mentions(text: str) -> list[tuple[int, str, bool]]:
-    """Every bill mention as (position, bill_type, strong), in rule order."""
-    masked = to_simplified(text)
-    found: list[tuple[int, str, bool]] = []
+def _spans(text: str) -> tuple[str, list[tuple[int, int, str, bool]]]:
+    """The simplified text and every bill mention in it as (start, end, bill_type, strong), in rule order."""
+    masked = text = to_simplified(text)
+    found: list[tuple[int, int, str, bool]] = []
     for rule in _RULES:
         matches = list(rule.pattern.finditer(masked))
         for match in matches:
             if rule.bill_type is not None:
-                found.append((match.start(), rule.bill_type, rule.strong))
+                found.append((match.start(), match.end(), rule.bill_type, rule.strong))
             masked = masked[: match.start()] + "\x00" * (match.end() - match.start()) + masked[match.end() :]
     if (position := _fuzzy_electricity(masked)) is not None:
-        found.append((position, "electricity", True))
-    return found
+        found.append((position, position + len("electricity"), "electricity", True))
+    return text, found
+
+
+def bill_type_mentions(text: str) -> list[tuple[int, str, bool]]:
+    """Every bill mention as (position, bill_type, strong), in rule order."""
+    return [(start, bill_type, strong) for start, _end, bill_type, strong in _spans(text)[1]]
+
+
+# bills named together: "电费和水费", "水费、燃气费", "electricity and phone bills", "gas, water and electricity"
+_AND = re.compile(r"^\s*(?:费|的|bills?|账单)?\s*(?:和|跟|与|及|以及|还有|加上|、|,|&|\+|and)\s*(?:the|my)?\s*$",
+                  re.IGNORECASE)
+_LATER = re.compile(r"再说|下次|以后|先不|不用|不要|别|没|\b(?:later|not|don'?t|next|except)\b", re.IGNORECASE)
+_UTILITIES = re.compile(r"水电(煤|燃气|气)?")  # 水电煤: water, electricity and gas in two or three characters
+
+
+def also_named(text: str) -> list[str]:
+    """The other bills named together with the first ("帮我交电费和水费" → ["water"], "把水电煤都交了" →
+    ["electricity", "gas"]), in order; none when the sentence puts one off (交电费，水费下个月再说)."""
+    simple, spans = _spans(text)
+    if _LATER.search(simple):
+        return []
+    if utilities := _UTILITIES.search(simple):
+        named = ["water", "electricity", *(["gas"] if utilities.group(1) else [])]
+    else:
+        spans = sorted(spans)
+        named = [spans[0][2]] if spans else []
+        for (_s1, end, _t1, _st1), (start, _e2, bill_type, _st2) in zip(spans, spans[1:], strict=False):
+            if _AND.match(simple[end:start]) is None:
+                break
+            named.append(bill_type)
+    first = parse_bill_type(text)
+    return [t for t in dict.fromkeys(named) if t != first]
 
 
 def parse_bill_type(text: str) -> str | None:

@@ -54,6 +54,34 @@ async def test_after_paying_one_bill_the_same_homes_bill_due_soon_is_offered(ass
     assert reply["quick_replies"] == ["交水费"]  # the last bill of the home
 
 
+@pytest.mark.parametrize(("lang", "user", "request_", "yes", "offered", "label"), [
+    ("zh", "u_li", "帮我交电费和水费", "确认", "水费", "交水费"),  # not the gas bill the plain next step offers
+    ("zh", "u_li", "电费跟水费都帮我交了", "确认", "水费", "交水费"),
+    ("en", "u_amy", "pay my electricity and phone bills", "yes", "phone", "Pay phone"),
+])
+async def test_a_bill_named_with_the_paid_one_is_offered_next(assistant, lang, user, request_, yes, offered, label):
+    session, _ = assistant.open_session(user, lang)
+    reply = await paid(assistant, session, request_, yes)
+    assert offered in reply["text"] and reply["quick_replies"] == [label], reply
+    [request] = of_type(await say(assistant, session, "好的" if lang == "zh" else "yes"), "confirm.request")
+    assert offered in request["summary"]  # prepared only: it waits for its own yes
+
+
+async def test_water_electricity_and_gas_are_offered_one_after_another(assistant):
+    session, _ = assistant.open_session("u_li", "zh")
+    assert "水费" in (await say(assistant, session, "把水电煤都交了"))[-1]["text"]
+    assert (await say(assistant, session, "确认"))[-1]["quick_replies"] == ["交电费"]
+    assert of_type(await say(assistant, session, "好"), "confirm.request")
+    assert (await say(assistant, session, "确认"))[-1]["quick_replies"] == ["交燃气费"]
+    assert assistant.billing.balance("u_li").balance_fen == 50_000 - 4_230 - 18_650
+
+
+async def test_a_bill_put_off_in_the_same_sentence_is_not_offered(assistant):
+    session, _ = assistant.open_session("u_li", "zh")
+    reply = await paid(assistant, session, "交电费，水费下个月再说")
+    assert "水费" not in reply["text"] and reply["quick_replies"] == ["交燃气费"]
+
+
 async def test_a_declined_offer_is_not_made_again(assistant):
     session, _ = assistant.open_session("u_li", "zh")
     assert (await paid(assistant, session, "交电费"))["quick_replies"] == ["交燃气费"]

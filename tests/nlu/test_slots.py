@@ -373,3 +373,22 @@ def test_extract_slots_returns_a_fresh_dict() -> None:
 )
 def test_normalize_slot_value(name: str, value: object, expected: object) -> None:
     assert normalize_slot_value(name, value) == expected
+
+
+@pytest.mark.parametrize(("text", "first", "also"), [
+    ("帮我交电费和水费", "electricity", ["water"]),
+    ("交燃气费、水费和电费", "gas", ["water", "electricity"]),
+    ("把水电煤都交了", "water", ["electricity", "gas"]),
+    ("水电费交一下", "water", ["electricity"]),
+    ("pay my electricity and phone bills", "electricity", ["phone"]),
+    ("帮我交电费", "electricity", []),
+    ("交电费，水费下个月再说", "electricity", []),  # put off
+    ("帮我交水费，不要交电费", "water", []),
+    ("电费交了，水费呢", "electricity", []),  # not joined by an "and"
+    ("交电费还有查一下水费", "electricity", []),
+    ("pay my electricity bill and check my balance", "electricity", []),
+])
+def test_bills_named_together(text: str, first: str, also: list[str]) -> None:
+    from assistant.nlu.bill_types import also_named
+
+    assert parse_bill_type(text) == first and also_named(text) == also
