@@ -7,6 +7,7 @@ the common ones so every path says them the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -177,6 +178,15 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "contact_not_saved": ("好的，不存了。", "OK, not saved."),
     "service_unavailable": ("服务查询暂时不可用，请稍后再试。", "Service search is unavailable right now. Please try again later."),
 }
+
+
+_SENTENCE_START = re.compile(r"(^|[.!?]\s+)([a-z])")
+
+
+def sentence_case(text: str) -> str:
+    """English sentences start with a capital, whatever a template put first ("electricity is not paid yet"
+    after "Paid ¥210.30."). Chinese text has no case and comes back as it was."""
+    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
 
 @dataclass(frozen=True)

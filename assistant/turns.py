@@ -27,6 +27,7 @@ from assistant.nlu.text import detect_lang
 from assistant.nlu.types import Understanding
 from assistant.pools import Pools
 from assistant.protocol import ConfirmRequest, ErrorEvent, IntentEvent, Reply
+from assistant.replies import sentence_case
 from assistant.settings import Settings
 from assistant.shared import SessionBusy, SharedState
 from assistant.store.conversations import ConversationStore
@@ -159,7 +160,7 @@ class Assistant:
                 log.warning("could not build the reminder of session %s", session.id, exc_info=True)
                 return
         if out is not None:
-            await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card))
+            await emit(Reply(text=sentence_case(out.text), quick_replies=out.quick_replies, card=out.card))
 
     # --- the guard every turn runs in -----------------------------------------------------
     async def _run(self, session: ChatSession, emit: Emit, text: str, msg_id: str | None, stages,
@@ -237,7 +238,7 @@ class Assistant:
         self.metrics.turn(logged.intent if logged else None, logged.source if logged else None,
                           error.code if error else None, turn.timings, turn.tool_calls)
         if out is not None:
-            await emit(Reply(text=out.text, quick_replies=out.quick_replies, card=out.card,
+            await emit(Reply(text=sentence_case(out.text), quick_replies=out.quick_replies, card=out.card,
                              timings_ms=turn.timings, id=msg_id))
         else:
             assert error is not None

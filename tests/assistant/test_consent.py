@@ -209,7 +209,7 @@ ABOUT_IT = {"zh": ["多少钱来着？", "这是多少钱？", "要交多少？"
                    "是不是这个月的"],
             "en": ["how much is it?", "how much again?", "which bill is it?", "what is this for?"]}
 NOT_ABOUT_IT = {"zh": [("我还有多少钱", "五百元"), ("余额还剩多少？", "五百元"), ("水费多少？", "水费")],
-                "en": [("what's my balance?", "five hundred"), ("how much is my water bill?", "water")]}
+                "en": [("what's my balance?", "five hundred"), ("how much is my water bill?", "Water")]}
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
