@@ -6,14 +6,16 @@ clarification when unsure, and a plain answer for everything the assistant canno
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from assistant import answers
 from assistant.dialogue import PendingConfirmation, fill_awaited_slot
-from assistant.nlu.bill_types import also_named
-from assistant.nlu.consent import asks_about_it, consent
+from assistant.nlu.bill_types import also_named, parse_bill_type
+from assistant.nlu.consent import asks_about_it, consent, doubts
 from assistant.nlu.intents import SPECS, spec
 from assistant.nlu.payment_source import WALLET
+from assistant.nlu.phone import find_phone
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
 from assistant.nlu.unsupported_bills import UnsupportedBill, parse_unsupported_bill, unsupported_bill_request
 from assistant.protocol import ConfirmRequest
@@ -173,6 +175,10 @@ async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding
     answer = consent(text, spoken=turn.heard)
     if answer == "yes":
         return await _settle(turn, state.confirmation.confirmation_id, accept=True)
+    corrected = _correction(state.confirmation, text)
+    if corrected is not None:  # "不对，是13812345679", "换成水费": drop this one, prepare the corrected one
+        await _settle(turn, state.confirmation.confirmation_id, accept=False)
+        return await run_intent(turn, *corrected)
     if answer == "unclear" and _about_waiting_payment(state.confirmation, text, u):
         return still_pending(turn, "ask_consent")  # "多少钱来着？": the bill and the amount again
     new_request = u.intent in TRANSACTIONAL and u.confidence >= turn.assistant.settings.router_min_confidence
@@ -184,6 +190,26 @@ async def _answer_to_confirmation(turn: TurnContext, text: str, u: Understanding
     if llm is not None and llm.may_be_new_request(text, u):
         return None
     return still_pending(turn, _ask_again(turn))
+
+
+_CORRECTION = re.compile(r"不对|不是|错了|换成|换一个|改成|改为|\b(?:no|not|wrong|actually|instead|change it to|make it)\b",
+                         re.IGNORECASE)
+
+
+def _correction(pending: PendingConfirmation, text: str) -> tuple[str, dict[str, Any]] | None:
+    """The waiting action with what the answer corrects: another number for a top-up (不对，是1381234567 9),
+    another bill for a bill payment (换成水费). None when the answer corrects nothing, or asks."""
+    if _CORRECTION.search(text) is None or doubts(text):
+        return None
+    if pending.action == "top_up_phone":
+        phone, _problem = find_phone(text)
+        if phone and phone != pending.target_id:
+            return "top_up_phone", {"phone": phone, "amount": pending.amount_fen / 100}
+    elif pending.action == "pay_bill":
+        bill_type = parse_bill_type(text)
+        if bill_type and bill_type != pending.bill_type:
+            return "pay_bill", {"bill_type": bill_type}
+    return None
 
 
 def _ask_again(turn: TurnContext) -> str:

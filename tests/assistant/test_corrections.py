@@ -1,0 +1,79 @@
+"""A correction to the waiting payment: "不对，是13812345679", "换成水费吧", "actually, the phone bill".
+
+It used to cancel (the 不对 in it) or be refused ("您还有一笔电费等待确认"), and the person had to start
+again. Now the waiting action is cancelled and the corrected one prepared: a new confirm.request, and money
+still waits for its own clear yes. A plain 不对 still only cancels; a question never corrects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.turns import Assistant
+from tests.conftest import demo_assistant, of_type, say
+
+
+@pytest.fixture
+def assistant(settings, router) -> Assistant:
+    return demo_assistant(settings, router)
+
+
+def _tools(events: list[dict[str, Any]]) -> list[str]:
+    return [e["name"] for e in events if e["type"] == "tool.call"]
+
+
+@pytest.mark.parametrize(("lang", "request_", "correction", "shown"), [
+    ("zh", "给13812345678充一百", "不对，是13812345679", "138 1234 5679"),
+    ("zh", "给13812345678充一百", "号码错了，13912345678", "139 1234 5678"),
+    ("en", "top up 13812345678 with 100", "no, 13912345678", "139 1234 5678"),
+])
+async def test_another_number_for_a_waiting_top_up(assistant, lang, request_, correction, shown):
+    session, _ = assistant.open_session("u_li", lang)
+    before = assistant.billing.balance("u_li").balance_fen
+    first = of_type(await say(assistant, session, request_), "confirm.request")[0]
+    events = await say(assistant, session, correction)
+    assert _tools(events) == ["cancel_payment", "top_up_phone"], events
+    [request] = of_type(events, "confirm.request")
+    assert shown in request["summary"] and request["confirmation_id"] != first["confirmation_id"]
+    assert session.state.confirmation.target_id == shown.replace(" ", "")
+    assert assistant.billing.balance("u_li").balance_fen == before  # prepared only
+    done = await say(assistant, session, "确认" if lang == "zh" else "yes")
+    assert _tools(done) == ["confirm_payment"] and assistant.billing.balance("u_li").balance_fen == before - 10_000
+    # the first top-up was cancelled: its confirmation can never be paid now
+    late: list[dict] = []
+
+    async def emit(event) -> None:
+        late.append(event.wire())
+
+    await assistant.confirm(session, first["confirmation_id"], True, emit)
+    assert assistant.billing.balance("u_li").balance_fen == before - 10_000
+
+
+@pytest.mark.parametrize(("lang", "request_", "correction", "bill"), [
+    ("zh", "帮我交电费", "换成水费吧", "水费"),
+    ("zh", "帮我交电费", "不对，是燃气费", "燃气费"),
+    ("en", "pay my electricity bill", "actually, the water bill", "water"),
+])
+async def test_another_bill_for_a_waiting_payment(assistant, lang, request_, correction, bill):
+    session, _ = assistant.open_session("u_li", lang)
+    before = assistant.billing.balance("u_li").balance_fen
+    assert of_type(await say(assistant, session, request_), "confirm.request")
+    events = await say(assistant, session, correction)
+    assert _tools(events) == ["cancel_payment", "pay_bill"], events
+    assert bill in of_type(events, "confirm.request")[0]["summary"]
+    assert assistant.billing.balance("u_li").balance_fen == before
+
+
+@pytest.mark.parametrize(("text", "tools"), [
+    ("不对", ["cancel_payment"]),  # a plain no: cancelled, nothing new prepared
+    ("不是这个", ["cancel_payment"]),
+    ("不是水费吗？", []),  # a question: asked again
+    ("不对吧，是水费吗", []),
+    ("换成电费", []),  # the same bill: nothing to correct, asked again
+])
+async def test_what_corrects_nothing(assistant, text, tools):
+    session, _ = assistant.open_session("u_li", "zh")
+    assert of_type(await say(assistant, session, "帮我交电费"), "confirm.request")
+    events = await say(assistant, session, text)
+    assert _tools(events) == tools and not of_type(events, "confirm.request"), events
