@@ -23,21 +23,26 @@ def _tools(events: list[dict[str, Any]]) -> list[str]:
     return [e["name"] for e in events if e["type"] == "tool.call"]
 
 
+async def _corrected(assistant: Assistant, lang: str, request_: str, correction: str, tools: list[str]):
+    """(session, the first confirm.request, the corrected one, the balance before): nothing moved yet."""
+    session, _ = assistant.open_session("u_li", lang)
+    before = assistant.billing.balance("u_li").balance_fen
+    first = of_type(await say(assistant, session, request_), "confirm.request")[0]
+    events = await say(assistant, session, correction)
+    assert _tools(events) == ["cancel_payment", *tools], events
+    assert assistant.billing.balance("u_li").balance_fen == before  # prepared only
+    return session, first, of_type(events, "confirm.request")[0], before
+
+
 @pytest.mark.parametrize(("lang", "request_", "correction", "shown"), [
     ("zh", "给13812345678充一百", "不对，是13812345679", "138 1234 5679"),
     ("zh", "给13812345678充一百", "号码错了，13912345678", "139 1234 5678"),
     ("en", "top up 13812345678 with 100", "no, 13912345678", "139 1234 5678"),
 ])
 async def test_another_number_for_a_waiting_top_up(assistant, lang, request_, correction, shown):
-    session, _ = assistant.open_session("u_li", lang)
-    before = assistant.billing.balance("u_li").balance_fen
-    first = of_type(await say(assistant, session, request_), "confirm.request")[0]
-    events = await say(assistant, session, correction)
-    assert _tools(events) == ["cancel_payment", "top_up_phone"], events
-    [request] = of_type(events, "confirm.request")
+    session, first, request, before = await _corrected(assistant, lang, request_, correction, ["top_up_phone"])
     assert shown in request["summary"] and request["confirmation_id"] != first["confirmation_id"]
     assert session.state.confirmation.target_id == shown.replace(" ", "")
-    assert assistant.billing.balance("u_li").balance_fen == before  # prepared only
     done = await say(assistant, session, "确认" if lang == "zh" else "yes")
     assert _tools(done) == ["confirm_payment"] and assistant.billing.balance("u_li").balance_fen == before - 10_000
     # the first top-up was cancelled: its confirmation can never be paid now
@@ -56,13 +61,8 @@ async def test_another_number_for_a_waiting_top_up(assistant, lang, request_, co
     ("en", "pay my electricity bill", "actually, the water bill", "water"),
 ])
 async def test_another_bill_for_a_waiting_payment(assistant, lang, request_, correction, bill):
-    session, _ = assistant.open_session("u_li", lang)
-    before = assistant.billing.balance("u_li").balance_fen
-    assert of_type(await say(assistant, session, request_), "confirm.request")
-    events = await say(assistant, session, correction)
-    assert _tools(events) == ["cancel_payment", "pay_bill"], events
-    assert bill in of_type(events, "confirm.request")[0]["summary"]
-    assert assistant.billing.balance("u_li").balance_fen == before
+    session, _first, request, _before = await _corrected(assistant, lang, request_, correction, ["pay_bill"])
+    assert bill in request["summary"] and session.state.confirmation.bill_type != "electricity"
 
 
 @pytest.mark.parametrize(("text", "tools"), [
