@@ -109,3 +109,13 @@ async def test_a_spoken_yes_the_router_reads_as_cancel_takes_the_next_step_offer
     assert "燃气费" in offered[-1]["text"]
     events = await say(assistant, session, "那交了吧")
     assert _tools(events) == ["pay_bill"] and "燃气费" in of_type(events, "confirm.request")[0]["summary"]
+
+
+async def test_english_sentences_start_with_a_capital_whatever_the_template_puts_first(assistant):
+    """The next step's template opens with the bill name: "Paid ... left. electricity is not paid yet"."""
+    session, _ = assistant.open_session("u_amy", "en", "elder")
+    assert of_type(await say(assistant, session, "pay my internet bill"), "confirm.request")
+    reply = (await say(assistant, session, "yes"))[-1]["text"]
+    assert "Electricity is not paid yet" in reply and "electricity is not" not in reply, reply
+    told = (await say(assistant, session, "what's my electricity bill?"))[-1]["text"]
+    assert told.startswith("Electricity (ending"), told  # the bill line's template opens with the name
