@@ -157,17 +157,15 @@ def says_to_pay(text: str) -> bool:
 
 
 def _takes(offer: dict[str, Any], text: str, u: Understanding) -> bool:
-    """Whether the utterance takes the offer: a clear yes (交了吧 too, which the router may read as something
-    else), the offered request without its object (帮我交了吧), or the router's confirm ("好"; for an
-    implicit offer only with a word for paying: 交一下吧). A question or a hesitation never takes it."""
+    """Whether the utterance takes the offer: the router's confirm ("好", as before), a clear yes it may read as
+    something else (那交了吧 as a cancel), or the offered request without its object (帮我交了吧). An implicit
+    offer asked nothing, so it needs words that say to pay (交吧, 交一下吧; not a bare "好"), never a question."""
+    without_object = offer["intent"] == "pay_bill" and u.intent == "pay_bill" and not u.slots.get("bill_type")
+    if not offer.get("implicit"):
+        return u.intent == "confirm" or consent(text) == "yes" or without_object
     if doubts(text):
         return False
-    implicit = bool(offer.get("implicit"))
-    if says_to_pay(text) or (not implicit and consent(text) == "yes"):  # implicit: not a bare "好" or "ok"
-        return True
-    if offer["intent"] == "pay_bill" and u.intent == "pay_bill" and not u.slots.get("bill_type"):
-        return True
-    return u.intent == "confirm" and (not implicit or _PAY_WORD.search(text) is not None)
+    return says_to_pay(text) or without_object or (u.intent == "confirm" and _PAY_WORD.search(text) is not None)
 
 
 def answer_to_offer(turn: TurnContext, text: str, u: Understanding) -> tuple[str, dict[str, Any]] | None:
