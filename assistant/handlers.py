@@ -197,7 +197,7 @@ _CORRECTION = re.compile(r"不对|不是|错了|换成|换一个|改成|改为|\
 
 
 def _correction(pending: PendingConfirmation, text: str) -> tuple[str, dict[str, Any]] | None:
-    """The waiting action with what the answer corrects: another number for a top-up (不对，是1381234567 9),
+    """The waiting action with what the answer corrects: another number for a top-up (不对，是13812345679),
     another bill for a bill payment (换成水费). None when the answer corrects nothing, or asks."""
     if _CORRECTION.search(text) is None or doubts(text):
         return None

@@ -7,7 +7,6 @@
   ("帮我交电费和水费"), else another bill of the same home due soon, else the same home's other unpaid
   bills (autopay is not offered: lui has none). After a top-up to a number not saved yet, to remember it
   under a name (:func:`offer_to_remember`).
-
 - :func:`offer_to_pay`: after an answer about one unpaid bill, "那交吧" / "pay it" pays that bill (an
   implicit offer: the answer asks nothing, so "好" alone does not take it).
 
