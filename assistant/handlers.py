@@ -14,6 +14,7 @@ from assistant.dialogue import PendingConfirmation, fill_awaited_slot
 from assistant.nlu.bill_types import also_named, parse_bill_type
 from assistant.nlu.consent import asks_about_it, consent, doubts
 from assistant.nlu.intents import SPECS, spec
+from assistant.nlu.numbers import parse_amount
 from assistant.nlu.payment_source import WALLET
 from assistant.nlu.phone import find_phone
 from assistant.nlu.types import OUT_OF_SCOPE, TRANSACTIONAL, Understanding
@@ -197,18 +198,25 @@ _CORRECTION = re.compile(r"不对|不是|错了|换成|换一个|改成|改为|\
 
 
 def _correction(pending: PendingConfirmation, text: str) -> tuple[str, dict[str, Any]] | None:
-    """The waiting action with what the answer corrects: another number for a top-up (不对，是13812345679),
-    another bill for a bill payment (换成水费). None when the answer corrects nothing, or asks."""
+    """The waiting action with what the answer corrects: another number or amount for a top-up (不对，是
+    13812345679; 改成五十), another bill or amount for a bill payment (换成水费; 不对，交一百: a bill that cannot be
+    paid in part then offers what it owes). None when the answer corrects nothing, or asks."""
     if _CORRECTION.search(text) is None or doubts(text):
         return None
+    phone, _problem = find_phone(text)
+    amount = None if phone else parse_amount(text)
+    changed_amount = amount is not None and round(amount * 100) != pending.amount_fen
     if pending.action == "top_up_phone":
-        phone, _problem = find_phone(text)
         if phone and phone != pending.target_id:
             return "top_up_phone", {"phone": phone, "amount": pending.amount_fen / 100}
+        if changed_amount:  # 不对，充五十
+            return "top_up_phone", {"phone": pending.target_id, "amount": amount}
     elif pending.action == "pay_bill":
         bill_type = parse_bill_type(text)
         if bill_type and bill_type != pending.bill_type:
             return "pay_bill", {"bill_type": bill_type}
+        if changed_amount and bill_type in (None, pending.bill_type):  # 不对，交一百: the bill says what it takes
+            return "pay_bill", {"bill_type": pending.bill_type, "account": pending.account, "amount": amount}
     return None
 
 

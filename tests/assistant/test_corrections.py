@@ -1,4 +1,4 @@
-"""A correction to the waiting payment: "不对，是13812345679", "换成水费吧", "actually, the phone bill".
+"""A correction to the waiting payment: "不对，是13812345679", "不对，充五十", "换成水费吧", "actually, the phone bill".
 
 It used to cancel (the 不对 in it) or be refused ("您还有一笔电费等待确认"), and the person had to start
 again. Now the waiting action is cancelled and the corrected one prepared: a new confirm.request, and money
@@ -53,6 +53,24 @@ async def test_another_number_for_a_waiting_top_up(assistant, lang, request_, co
 
     await assistant.confirm(session, first["confirmation_id"], True, emit)
     assert assistant.billing.balance("u_li").balance_fen == before - 10_000
+
+
+@pytest.mark.parametrize(("lang", "correction", "amount"), [
+    ("zh", "不对，充五十", "50.00元"), ("zh", "改成五十块", "50.00元"), ("en", "no, make it 50", "¥50.00"),
+])
+async def test_another_amount_for_a_waiting_top_up(assistant, lang, correction, amount):
+    request_ = "给13812345678充一百" if lang == "zh" else "top up 13812345678 with 100"
+    session, _first, request, _before = await _corrected(assistant, lang, request_, correction, ["top_up_phone"])
+    assert amount in request["summary"] and session.state.confirmation.amount_fen == 5_000
+    assert session.state.confirmation.target_id == "13812345678"
+
+
+async def test_another_amount_for_a_bill_that_takes_its_whole_amount_offers_what_it_owes(assistant):
+    session, _ = assistant.open_session("u_li", "zh")
+    assert of_type(await say(assistant, session, "帮我交电费"), "confirm.request")
+    events = await say(assistant, session, "不对，交一百")
+    assert _tools(events) == ["cancel_payment", "pay_bill"] and not of_type(events, "confirm.request")
+    assert "186.50元" in events[-1]["text"] and session.state.confirmation is None
 
 
 @pytest.mark.parametrize(("lang", "request_", "correction", "bill"), [
