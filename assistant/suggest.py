@@ -83,7 +83,8 @@ async def next_step(turn: TurnContext, receipt: dict[str, Any]) -> tuple[str, st
     today, days = _today(turn), turn.assistant.settings.reminder_days
     asked, turn.state.asked_too = turn.state.asked_too, []
     declined = set(turn.state.declined)
-    bill = next((b for kind in asked for b in sorted(bills, key=lambda b: b.due_date)  # the bill asked for too
+    by_due = sorted(bills, key=lambda b: b.due_date)
+    bill = next((b for kind in asked for b in by_due  # the bill asked for too
                  if b.bill_type == kind and b.outstanding_fen > 0 and offer_key(b) not in declined), None)
     if bill is not None:  # 水电煤: the rest stay asked for, offered one after another
         turn.state.asked_too = [kind for kind in asked if kind not in (bill.bill_type, paid.bill_type)]

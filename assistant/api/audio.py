@@ -61,12 +61,12 @@ def heard_as_yes(plain: Transcript, biased: str) -> bool:
     or sounds like the biased one, or another reading of its beam that scored nearly as well is a yes
     (确认 Whisper ranked just under 切认) and none refuses, asks or hesitates. A filler or a hesitation the
     bias turned into 确认 has no yes in its plain beam (evals.voice_consent)."""
-    best, *others = [consent(text, spoken=True) for text in (plain.text, *plain.alternatives)]
+    readings = (plain.text, *plain.alternatives)
+    best, *others = [consent(text, spoken=True) for text in readings]
     if best == "yes" or sounds_alike(plain.text, biased):
         return True
     # a beam that also reads a refusal, a question or a hesitation (确认吗 beside 确认), or a reading that
     # opens with the sound of 不 (a slow 不对 came out as 副对, 普对, 付对), is not sure
-    readings = (plain.text, *plain.alternatives)
     if "no" in (best, *others) or any(doubts(text) or opens_like_a_refusal(text) for text in readings):
         return False
     return "yes" in others

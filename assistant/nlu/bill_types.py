@@ -195,13 +195,17 @@ def also_named(text: str) -> list[str]:
             if _AND.match(simple[end:start]) is None:
                 break
             named.append(bill_type)
-    first = parse_bill_type(text)
+    first = _earliest([(start, bill_type, strong) for start, _end, bill_type, strong in spans])
     return [t for t in dict.fromkeys(named) if t != first]
 
 
 def parse_bill_type(text: str) -> str | None:
     """The bill the utterance names, earliest strong mention first: "帮我交电费" → "electricity"."""
-    mentions = bill_type_mentions(text)
+    return _earliest(bill_type_mentions(text))
+
+
+def _earliest(mentions: list[tuple[int, str, bool]]) -> str | None:
+    """The earliest strong mention's bill, else the earliest weak one's."""
     for strong in (True, False):
         ranked = sorted((position, bill_type) for position, bill_type, s in mentions if s is strong)
         if ranked:

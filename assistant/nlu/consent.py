@@ -183,11 +183,14 @@ _LEADING_FILLERS = re.compile(rf"^(?:(?:{_alternation(_FILLERS_ZH)})[\s,，。�
 _REFUSAL_ONSETS = frozenset({"bu", "pu", "fu"})  # 不, and how Whisper also writes it (不对 as 普对, 副对, 付对)
 
 
+def _bu_first(rest: str) -> bool:
+    """Whether ``rest`` starts with a Chinese character that sounds like 不 (bu, pu or fu)."""
+    return bool(re.fullmatch(r"[\u3400-\u9fff]", rest[:1])) and syllables(rest[0])[0] in _REFUSAL_ONSETS
+
+
 def opens_like_a_refusal(text: str) -> bool:
     """Whether a Mandarin transcript starts, after fillers, with the sound of 不 (bu, or pu/fu, 付 included)."""
-    rest = _LEADING_FILLERS.sub("", _normalise(text))
-    first = rest[:1]
-    return bool(re.fullmatch(r"[\u3400-\u9fff]", first)) and syllables(first)[0] in _REFUSAL_ONSETS
+    return _bu_first(_LEADING_FILLERS.sub("", _normalise(text)))
 
 
 _POLITE = re.compile(rf"(?:{_alternation(_POLITE_AFTER)})*")
@@ -198,7 +201,7 @@ def _shaped_like_a_refusal(norm: str) -> bool:
     on with more than the sound of 吧, 款 or 钱, or thanks: 付对, 付确认, 付交吧 are how 不对, 不确认, 不交吧
     sound, and no one answers "pay this?" with them. 付, 付吧 (付巴), 付款, 付，谢谢 stay a yes."""
     rest = _SEPARATORS.sub("", _LEADING_FILLERS.sub("", norm))
-    if len(rest) < 2 or not re.fullmatch(r"[\u3400-\u9fff]", rest[0]) or syllables(rest[0])[0] not in _REFUSAL_ONSETS:
+    if len(rest) < 2 or not _bu_first(rest):
         return False
     return syllables(rest[1])[0] not in ("ba", "kuan", "qian") and _POLITE.fullmatch(rest[1:]) is None
 
